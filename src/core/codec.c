@@ -1,0 +1,181 @@
+#include "codec.h"
+
+#include "frame.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+  uint32_t left;  /* elements still to read (a map counts keys and values) */
+  uint8_t is_map;
+} level;
+
+static int bad(char *err, size_t errlen, const char *msg, size_t at) {
+  if (err && errlen) snprintf(err, errlen, "%s at byte %zu", msg, at);
+  return -1;
+}
+
+static uint32_t rd_be(const uint8_t *p, int n) {
+  uint32_t v = 0;
+  for (int i = 0; i < n; i++) v = (v << 8) | p[i];
+  return v;
+}
+
+/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
+static int utf8_ok(const uint8_t *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    uint8_t c = s[i];
+    if (c < 0x80) { i++; continue; }
+    size_t k;
+    uint32_t cp, min;
+    if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; min = 0x80; }
+    else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; min = 0x800; }
+    else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; min = 0x10000; }
+    else return 0;
+    if (n - i <= k) return 0;
+    for (size_t j = 1; j <= k; j++) {
+      if ((s[i + j] & 0xC0) != 0x80) return 0;
+      cp = (cp << 6) | (s[i + j] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    i += k + 1;
+  }
+  return 1;
+}
+
+int nx_check(const uint8_t *p, size_t len, int flags, char *err, size_t errlen) {
+  level st[NX_MAX_DEPTH + 1];
+  int top = 0;
+  size_t pos = 0;
+  st[0].left = 1; /* the root value */
+  st[0].is_map = 0;
+  if ((flags & NX_CHECK_MAP) && len > 0) {
+    uint8_t b = p[0];
+    if (!((b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf))
+      return bad(err, errlen, "payload is not a map", 0);
+  }
+  while (top >= 0) {
+    if (st[top].left == 0) { top--; continue; }
+    int want_key = st[top].is_map && (st[top].left % 2 == 0);
+    st[top].left--;
+    if (pos >= len) return bad(err, errlen, "truncated MessagePack", pos);
+    size_t at = pos;
+    uint8_t b = p[pos++];
+    size_t avail = len - pos;
+    uint32_t count = 0;  /* elements of a container */
+    int is_map = -1;     /* -1: not a container */
+    size_t skip = 0;     /* bytes of payload after the type byte */
+    int is_str = 0;
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+      skip = 0;
+    } else if (b >= 0xa0 && b <= 0xbf) {
+      skip = b & 0x1f; is_str = 1;
+    } else if (b >= 0x90 && b <= 0x9f) {
+      count = b & 0x0f; is_map = 0;
+    } else if (b >= 0x80 && b <= 0x8f) {
+      count = b & 0x0f; is_map = 1;
+    } else {
+      int lenbytes = 0;
+      switch (b) {
+        case 0xcc: case 0xd0: skip = 1; break;
+        case 0xcd: case 0xd1: skip = 2; break;
+        case 0xca: case 0xce: case 0xd2: skip = 4; break;
+        case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
+        case 0xd9: case 0xc4: lenbytes = 1; break;
+        case 0xda: case 0xc5: lenbytes = 2; break;
+        case 0xdb: case 0xc6: lenbytes = 4; break;
+        case 0xdc: lenbytes = 2; is_map = 0; break;
+        case 0xdd: lenbytes = 4; is_map = 0; break;
+        case 0xde: lenbytes = 2; is_map = 1; break;
+        case 0xdf: lenbytes = 4; is_map = 1; break;
+        case 0xc1: return bad(err, errlen, "reserved MessagePack byte 0xc1", at);
+        default: return bad(err, errlen, "MessagePack ext types are not accepted", at);
+      }
+      if (lenbytes) {
+        if (avail < (size_t)lenbytes) return bad(err, errlen, "truncated MessagePack", at);
+        uint32_t v = rd_be(p + pos, lenbytes);
+        pos += (size_t)lenbytes;
+        avail -= (size_t)lenbytes;
+        if (is_map >= 0) count = v;
+        else { skip = v; is_str = (b == 0xd9 || b == 0xda || b == 0xdb); }
+      }
+    }
+    if (want_key && !is_str) return bad(err, errlen, "map key is not a string", at);
+    if (is_map >= 0) {
+      /* Every element takes at least one byte: a count the rest of the
+       * payload cannot hold is a lie, refused before anything is allocated. */
+      uint64_t elems = is_map ? (uint64_t)count * 2 : count;
+      if (elems > avail) return bad(err, errlen, "container count exceeds the payload", at);
+      if (elems == 0) continue;
+      if (top + 1 > NX_MAX_DEPTH) return bad(err, errlen, "MessagePack nested too deeply", at);
+      top++;
+      st[top].left = (uint32_t)elems;
+      st[top].is_map = (uint8_t)is_map;
+      continue;
+    }
+    if (skip > avail) return bad(err, errlen, "truncated MessagePack", at);
+    if (is_str && !utf8_ok(p + pos, skip)) return bad(err, errlen, "invalid UTF-8 in a string", at);
+    pos += skip;
+  }
+  if (pos != len) return bad(err, errlen, "trailing bytes after the MessagePack value", pos);
+  return 0;
+}
+
+int nx_decode(msgpack_zone *zone, const uint8_t *payload, size_t len, int flags,
+              msgpack_object *out, char *err, size_t errlen) {
+  if (nx_check(payload, len, flags, err, errlen)) return -1;
+  /* Strings decoded by msgpack-c point into the input: keep it in the zone. */
+  char *copy = msgpack_zone_malloc(zone, len ? len : 1);
+  if (!copy) {
+    snprintf(err, errlen, "out of memory decoding %zu bytes", len);
+    return -1;
+  }
+  if (len) memcpy(copy, payload, len);
+  size_t off = 0;
+  msgpack_unpack_return rc = msgpack_unpack(copy, len, &off, zone, out);
+  if (rc != MSGPACK_UNPACK_SUCCESS || off != len) {
+    snprintf(err, errlen, "invalid MessagePack (msgpack-c error %d)", (int)rc);
+    return -1;
+  }
+  return 0;
+}
+
+int nx_frame_begin(msgpack_sbuffer *sb) {
+  static const char zero[NX_HEADER_SIZE] = {0};
+  msgpack_sbuffer_init(sb);
+  return msgpack_sbuffer_write(sb, zero, NX_HEADER_SIZE);
+}
+
+int nx_frame_finish(msgpack_sbuffer *sb, uint8_t type) {
+  if (!sb->data || sb->size < NX_HEADER_SIZE) return -1;
+  size_t len = sb->size - NX_HEADER_SIZE;
+  if (len > UINT32_MAX) return -1;
+  nx_frame_header((uint8_t *)sb->data, type, (uint32_t)len);
+  return 0;
+}
+
+static int pack_str(msgpack_packer *pk, const char *s, size_t n) {
+  if (msgpack_pack_str(pk, n)) return -1;
+  return msgpack_pack_str_body(pk, s, n);
+}
+
+int nx_encode_connect(msgpack_sbuffer *sb, const char *user, size_t ulen,
+                      const char *pass, size_t plen) {
+  msgpack_packer pk;
+  if (nx_frame_begin(sb)) return -1;
+  msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+  if (msgpack_pack_map(&pk, 2) || pack_str(&pk, "username", 8) ||
+      pack_str(&pk, user, ulen) || pack_str(&pk, "password", 8) ||
+      pack_str(&pk, pass, plen))
+    return -1;
+  return nx_frame_finish(sb, NX_MSG_CONNECT);
+}
+
+int nx_encode_empty(msgpack_sbuffer *sb, uint8_t type) {
+  msgpack_packer pk;
+  if (nx_frame_begin(sb)) return -1;
+  msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+  if (msgpack_pack_map(&pk, 0)) return -1;
+  return nx_frame_finish(sb, type);
+}

@@ -1,0 +1,441 @@
+/* One connection's life on the worker loop:
+ * RESOLVING -> CONNECTING -> HANDSHAKE (CONNECT sent) -> READY
+ *   -> DISCONNECTING (DISCONNECT sent) -> CLOSING -> freed.
+ * Every connection ends with exactly one terminal item: NX_EV_OPEN_FAILED if
+ * it never opened, NX_EV_CLOSED otherwise. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "internal.h"
+
+#define NX_DISCONNECT_WAIT_MS 2000
+
+static char *dup_str(const char *s) {
+  if (!s) s = "";
+  size_t n = strlen(s) + 1;
+  char *p = malloc(n);
+  if (p) memcpy(p, s, n);
+  return p;
+}
+
+static void free_wbufs(nx_wbuf *b) {
+  while (b) {
+    nx_wbuf *next = b->next;
+    free(b->data);
+    free(b);
+    b = next;
+  }
+}
+
+static void free_conn(nx_conn *c) {
+  free(c->host);
+  if (c->pass) memset(c->pass, 0, strlen(c->pass)); /* credentials do not linger */
+  free(c->pass);
+  free(c->user);
+  nx_reader_free(&c->reader);
+  free(c->fifo);
+  free_wbufs(c->queued);
+  if (c->ai) uv_freeaddrinfo(c->ai);
+  free(c);
+}
+
+nx_conn *nx_conn_new(nx_worker *w, uint32_t id, const nx_conn_opts *o) {
+  nx_conn *c = calloc(1, sizeof(*c));
+  if (!c) return NULL;
+  c->w = w;
+  c->id = id;
+  c->conn_flags = o->conn_flags;
+  c->port = o->port;
+  c->timeout_ms = o->connect_timeout_ms;
+  c->host = dup_str(o->host);
+  c->user = dup_str(o->user);
+  c->pass = dup_str(o->pass);
+  nx_reader_init(&c->reader, o->max_frame);
+  if (!c->host || !c->user || !c->pass) {
+    free_conn(c);
+    return NULL;
+  }
+  return c;
+}
+
+static void maybe_free(nx_conn *c) {
+  if (c->handles == 0 && !c->gai_active) free_conn(c);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  nx_conn *c = h->data;
+  c->handles--;
+  maybe_free(c);
+}
+
+static void begin_close(nx_conn *c) {
+  if (c->state == NX_S_CLOSING) return;
+  c->state = NX_S_CLOSING;
+  nx_conn_unlink(c->w, c);
+  free_wbufs(c->queued);
+  c->queued = c->queued_tail = NULL;
+  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+  if (c->tcp_init) uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+  if (c->gai_active) uv_cancel((uv_req_t *)&c->gai);
+}
+
+/* Queues the terminal item, then closes. code NULL: closed as asked. */
+static void finish(nx_conn *c, const char *code, const char *msg, const msgpack_object *obj) {
+  if (c->state == NX_S_CLOSING) return;
+  uint8_t kind = c->opened ? NX_EV_CLOSED : NX_EV_OPEN_FAILED;
+  if (!c->opened && !code) {
+    code = "NEXA_CLOSED";
+    msg = "closed before the connection was established";
+  }
+  nx_item *it = nx_emit(c->w, c, kind);
+  if (it) {
+    it->code = code;
+    if (msg) it->message = nx_emit_str(c->w, msg);
+    if (obj) it->obj = *obj;
+  }
+  begin_close(c);
+}
+
+static void finish_uv(nx_conn *c, int status) {
+  const char *code = uv_err_name(status);
+  /* Node reports a name that does not resolve as ENOTFOUND; so do we. */
+  if (status == UV_EAI_NONAME || status == UV_EAI_NODATA) code = "ENOTFOUND";
+  else if (status == UV_EOF) code = "ECONNRESET";
+  char msg[160];
+  snprintf(msg, sizeof(msg), "%s", status == UV_EOF ? "the server closed the connection" : uv_strerror(status));
+  finish(c, code, msg, NULL);
+}
+
+static void on_write(uv_write_t *req, int status) {
+  nx_wbuf *b = (nx_wbuf *)req;
+  nx_conn *c = req->data;
+  free(b->data);
+  free(b);
+  if (status < 0 && status != UV_ECANCELED) finish_uv(c, status);
+}
+
+static void write_raw(nx_conn *c, nx_wbuf *b) {
+  uv_buf_t buf = uv_buf_init(b->data, (unsigned int)b->len);
+  b->wr.data = c;
+  int rc = uv_write(&b->wr, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
+  if (rc) {
+    free(b->data);
+    free(b);
+    finish_uv(c, rc);
+  }
+}
+
+static int fifo_push(nx_conn *c, uint32_t id) {
+  if (c->fifo_len == c->fifo_cap) {
+    size_t cap = c->fifo_cap ? c->fifo_cap * 2 : 16;
+    uint32_t *p = malloc(cap * sizeof(*p));
+    if (!p) return -1;
+    for (size_t i = 0; i < c->fifo_len; i++) p[i] = c->fifo[(c->fifo_head + i) % c->fifo_cap];
+    free(c->fifo);
+    c->fifo = p;
+    c->fifo_cap = cap;
+    c->fifo_head = 0;
+  }
+  c->fifo[(c->fifo_head + c->fifo_len) % c->fifo_cap] = id;
+  c->fifo_len++;
+  return 0;
+}
+
+static uint32_t fifo_pop(nx_conn *c) {
+  uint32_t id = c->fifo[c->fifo_head];
+  c->fifo_head = (c->fifo_head + 1) % c->fifo_cap;
+  c->fifo_len--;
+  return id;
+}
+
+static void write_request(nx_conn *c, nx_wbuf *b) {
+  if (fifo_push(c, b->req_id)) {
+    free(b->data);
+    free(b);
+    finish(c, "ENOMEM", "out of memory queueing a request", NULL);
+    return;
+  }
+  write_raw(c, b);
+}
+
+void nx_conn_send(nx_conn *c, nx_wbuf *b) {
+  b->next = NULL;
+  switch (c->state) {
+    case NX_S_RESOLVING:
+    case NX_S_CONNECTING:
+    case NX_S_HANDSHAKE:
+      if (c->queued_tail) c->queued_tail->next = b;
+      else c->queued = b;
+      c->queued_tail = b;
+      return;
+    case NX_S_READY:
+      write_request(c, b);
+      return;
+    default:
+      /* Closing: the terminal item fails the request on the owner's side. */
+      free(b->data);
+      free(b);
+  }
+}
+
+static nx_wbuf *wbuf_from(msgpack_sbuffer *sb) {
+  nx_wbuf *b = calloc(1, sizeof(*b));
+  if (!b) {
+    msgpack_sbuffer_destroy(sb);
+    return NULL;
+  }
+  b->len = sb->size;
+  b->data = msgpack_sbuffer_release(sb);
+  return b;
+}
+
+/* Pulls the server's `error` text out of an ERROR answer. */
+static const char *error_text(const msgpack_object *o, char *out, size_t n) {
+  if (o->type == MSGPACK_OBJECT_MAP) {
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+      const msgpack_object_kv *kv = &o->via.map.ptr[i];
+      if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 5 &&
+          memcmp(kv->key.via.str.ptr, "error", 5) == 0 && kv->val.type == MSGPACK_OBJECT_STR) {
+        snprintf(out, n, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
+        return out;
+      }
+    }
+  }
+  snprintf(out, n, "the server refused the connection");
+  return out;
+}
+
+static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_t len) {
+  nx_worker *w = c->w;
+  char err[160];
+  nx_item *it = nx_emit(w, c, NX_EV_OPEN);
+  if (!it) {
+    finish(c, "ENOMEM", "out of memory", NULL);
+    return 1;
+  }
+  if (nx_emit_decode(w, it, p, len, err, sizeof(err))) {
+    w->batch->n--; /* drop the half-made item */
+    finish(c, "NEXA_PROTOCOL", err, NULL);
+    return 1;
+  }
+  if (type != NX_MSG_SUCCESS) {
+    msgpack_object obj = it->obj;
+    w->batch->n--;
+    char text[256];
+    const char *code = type == NX_MSG_ERROR ? "NEXA_AUTH" : "NEXA_PROTOCOL";
+    finish(c, code, error_text(&obj, text, sizeof(text)), &obj);
+    return 1;
+  }
+  c->opened = 1;
+  c->state = NX_S_READY;
+  uv_timer_stop(&c->timer);
+  nx_wbuf *q = c->queued;
+  c->queued = c->queued_tail = NULL;
+  while (q && c->state == NX_S_READY) {
+    nx_wbuf *next = q->next;
+    write_request(c, q);
+    q = next;
+  }
+  free_wbufs(q);
+  return 0;
+}
+
+static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, size_t len) {
+  nx_conn *c = ud;
+  nx_worker *w = c->w;
+  char err[160];
+  (void)flags;
+  if (c->state == NX_S_HANDSHAKE && type != NX_MSG_CHANGE_EVENT)
+    return on_handshake_answer(c, type, p, len);
+  nx_item *it;
+  if (type == NX_MSG_CHANGE_EVENT) {
+    it = nx_emit(w, c, NX_EV_CHANGE);
+  } else {
+    if (c->fifo_len == 0) {
+      snprintf(err, sizeof(err), "an answer (type 0x%02x) arrived with no request waiting", type);
+      finish(c, "NEXA_PROTOCOL", err, NULL);
+      return 1;
+    }
+    uint32_t req = fifo_pop(c);
+    if (req == NX_FIFO_DISCONNECT) {
+      finish(c, NULL, NULL, NULL);
+      return 1;
+    }
+    it = nx_emit(w, c, NX_EV_REPLY);
+    if (it) {
+      it->req_id = req;
+      it->msg_type = type;
+    }
+  }
+  if (!it) {
+    finish(c, "ENOMEM", "out of memory", NULL);
+    return 1;
+  }
+  if (nx_emit_decode(w, it, p, len, err, sizeof(err))) {
+    w->batch->n--;
+    finish(c, "NEXA_PROTOCOL", err, NULL);
+    return 1;
+  }
+  return 0;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  nx_conn *c = h->data;
+  (void)suggested;
+  *buf = uv_buf_init(c->w->rbuf, sizeof(c->w->rbuf));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  nx_conn *c = s->data;
+  if (c->state == NX_S_CLOSING) return;
+  if (nread < 0) {
+    if (c->state == NX_S_DISCONNECTING) finish(c, NULL, NULL, NULL);
+    else finish_uv(c, (int)nread);
+    return;
+  }
+  int rc = nx_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread, on_frame, c);
+  if (rc == NX_READ_PROTO || rc == NX_READ_NOMEM)
+    finish(c, rc == NX_READ_PROTO ? "NEXA_PROTOCOL" : "ENOMEM", c->reader.error, NULL);
+  nx_flush_if_large(c->w);
+}
+
+static void try_next_address(nx_conn *c);
+
+static void on_retry_closed(uv_handle_t *h) {
+  nx_conn *c = h->data;
+  c->handles--;
+  c->tcp_init = 0;
+  if (c->state == NX_S_CLOSING) maybe_free(c);
+  else try_next_address(c);
+}
+
+static void on_connect(uv_connect_t *req, int status) {
+  nx_conn *c = req->data;
+  if (c->state != NX_S_CONNECTING) return; /* closed meanwhile */
+  if (status < 0) {
+    if (c->ai_next) {
+      uv_close((uv_handle_t *)&c->tcp, on_retry_closed);
+      return;
+    }
+    finish_uv(c, status);
+    return;
+  }
+  c->state = NX_S_HANDSHAKE;
+  uv_tcp_nodelay(&c->tcp, 1);
+  int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  if (rc) {
+    finish_uv(c, rc);
+    return;
+  }
+  msgpack_sbuffer sb;
+  nx_wbuf *b = NULL;
+  if (nx_encode_connect(&sb, c->user, strlen(c->user), c->pass, strlen(c->pass)) == 0) b = wbuf_from(&sb);
+  else msgpack_sbuffer_destroy(&sb);
+  if (!b) {
+    finish(c, "ENOMEM", "out of memory", NULL);
+    return;
+  }
+  write_raw(c, b);
+}
+
+static void try_next_address(nx_conn *c) {
+  struct addrinfo *ai = c->ai_next;
+  c->ai_next = ai->ai_next;
+  uv_tcp_init(&c->w->loop, &c->tcp);
+  c->tcp.data = c;
+  c->tcp_init = 1;
+  c->handles++;
+  c->state = NX_S_CONNECTING;
+  c->creq.data = c;
+  int rc = uv_tcp_connect(&c->creq, &c->tcp, ai->ai_addr, on_connect);
+  if (rc) {
+    if (c->ai_next) uv_close((uv_handle_t *)&c->tcp, on_retry_closed);
+    else finish_uv(c, rc);
+  }
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+  nx_conn *c = req->data;
+  c->gai_active = 0;
+  if (c->state == NX_S_CLOSING) {
+    if (res) uv_freeaddrinfo(res);
+    maybe_free(c);
+    return;
+  }
+  if (status < 0) {
+    finish_uv(c, status);
+    return;
+  }
+  c->ai = res;
+  c->ai_next = res;
+  if (!res) {
+    finish_uv(c, UV_EAI_NONAME);
+    return;
+  }
+  try_next_address(c);
+}
+
+static void on_timer(uv_timer_t *t) {
+  nx_conn *c = t->data;
+  if (c->state == NX_S_DISCONNECTING) {
+    finish(c, NULL, NULL, NULL); /* the server did not answer DISCONNECT: close anyway */
+    return;
+  }
+  char msg[96];
+  snprintf(msg, sizeof(msg), "connection not established within %u ms", (unsigned)c->timeout_ms);
+  finish(c, "ETIMEDOUT", msg, NULL);
+}
+
+void nx_conn_start(nx_conn *c) {
+  nx_worker *w = c->w;
+  uv_timer_init(&w->loop, &c->timer);
+  c->timer.data = c;
+  c->handles = 1;
+  c->state = NX_S_RESOLVING;
+  if (c->timeout_ms) uv_timer_start(&c->timer, on_timer, c->timeout_ms, 0);
+  struct addrinfo hints;
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_protocol = IPPROTO_TCP;
+  char port[8];
+  snprintf(port, sizeof(port), "%u", (unsigned)c->port);
+  c->gai.data = c;
+  int rc = uv_getaddrinfo(&w->loop, &c->gai, on_resolved, c->host, port, &hints);
+  if (rc) {
+    finish_uv(c, rc);
+    return;
+  }
+  c->gai_active = 1;
+}
+
+void nx_conn_close(nx_conn *c, int graceful) {
+  if (c->state == NX_S_CLOSING || c->state == NX_S_DISCONNECTING) return;
+  if (graceful && c->state == NX_S_READY) {
+    msgpack_sbuffer sb;
+    nx_wbuf *b = NULL;
+    if (nx_encode_empty(&sb, NX_MSG_DISCONNECT) == 0) b = wbuf_from(&sb);
+    else msgpack_sbuffer_destroy(&sb);
+    if (b && fifo_push(c, NX_FIFO_DISCONNECT) == 0) {
+      c->state = NX_S_DISCONNECTING;
+      uv_timer_start(&c->timer, on_timer, NX_DISCONNECT_WAIT_MS, 0);
+      write_raw(c, b);
+      return;
+    }
+    if (b) {
+      free(b->data);
+      free(b);
+    }
+  }
+  finish(c, NULL, NULL, NULL);
+}
+
+void nx_conn_abort(nx_conn *c) {
+  if (c->state == 0) {
+    free_conn(c); /* never started */
+    return;
+  }
+  begin_close(c);
+}

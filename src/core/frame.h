@@ -1,0 +1,70 @@
+/* NexaDB framing: a 12-byte header, then one MessagePack payload.
+ * The incremental reader accepts bytes in any chunking and never allocates
+ * the size a header claims before the bytes have arrived. */
+#ifndef NX_FRAME_H
+#define NX_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NX_HEADER_SIZE 12
+#define NX_MAGIC 0x4E455841u
+#define NX_VERSION 1
+
+enum nx_msg_type {
+  NX_MSG_CONNECT = 0x01,
+  NX_MSG_CREATE = 0x02,
+  NX_MSG_READ = 0x03,
+  NX_MSG_UPDATE = 0x04,
+  NX_MSG_DELETE = 0x05,
+  NX_MSG_QUERY = 0x06,
+  NX_MSG_VECTOR_SEARCH = 0x07,
+  NX_MSG_BATCH_WRITE = 0x08,
+  NX_MSG_PING = 0x09,
+  NX_MSG_DISCONNECT = 0x0A,
+  NX_MSG_SUBSCRIBE = 0x30,
+  NX_MSG_UNSUBSCRIBE = 0x31,
+  NX_MSG_SUCCESS = 0x81,
+  NX_MSG_ERROR = 0x82,
+  NX_MSG_NOT_FOUND = 0x83,
+  NX_MSG_DUPLICATE = 0x84,
+  NX_MSG_PONG = 0x88,
+  NX_MSG_CHANGE_EVENT = 0x90
+};
+
+/* Writes a header for a payload of `len` bytes. */
+void nx_frame_header(uint8_t out[NX_HEADER_SIZE], uint8_t type, uint32_t len);
+
+/* Called once per complete frame. `payload` is valid only during the call.
+ * Return 0 to go on, non-zero to stop feeding (the value is returned by feed). */
+typedef int (*nx_frame_cb)(void *ud, uint8_t type, uint16_t flags,
+                           const uint8_t *payload, size_t len);
+
+typedef struct nx_reader {
+  uint8_t hdr[NX_HEADER_SIZE];
+  size_t hdr_have;
+  uint8_t type;
+  uint16_t flags;
+  uint32_t len;       /* payload length of the frame being read */
+  uint8_t *buf;       /* partial payload, grown as bytes arrive */
+  size_t have;
+  size_t cap;
+  size_t max_frame;   /* largest payload accepted */
+  int failed;         /* set once a protocol error was seen: the stream is dead */
+  char error[96];
+} nx_reader;
+
+void nx_reader_init(nx_reader *r, size_t max_frame);
+void nx_reader_free(nx_reader *r);
+
+#define NX_READ_OK 0
+#define NX_READ_PROTO (-1) /* bad header or oversize frame: see r->error */
+#define NX_READ_NOMEM (-2)
+
+/* Feeds bytes. Calls `cb` for each complete frame, in order. Returns
+ * NX_READ_OK, NX_READ_PROTO / NX_READ_NOMEM (the reader is then dead), or
+ * the callback's non-zero value (feeding stops after that frame). */
+int nx_reader_feed(nx_reader *r, const uint8_t *data, size_t n,
+                   nx_frame_cb cb, void *ud);
+
+#endif

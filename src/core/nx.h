@@ -1,0 +1,75 @@
+/* nexaclient core: connections to NexaDB servers on one worker thread that
+ * runs its own libuv loop. The owner (the N-API binding, or a C test) sends
+ * commands from its thread; decoded frames come back in batches through one
+ * callback, called on the worker thread, one call per batch. */
+#ifndef NX_H
+#define NX_H
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+
+typedef enum {
+  NX_EV_OPEN = 1,     /* handshake done; obj = the CONNECT answer */
+  NX_EV_OPEN_FAILED,  /* never opened: code + message; terminal */
+  NX_EV_REPLY,        /* answer to req_id: msg_type + obj */
+  NX_EV_CHANGE,       /* a CHANGE_EVENT: obj */
+  NX_EV_CLOSED        /* closed after OPEN: code NULL when asked for, else why; terminal */
+} nx_event_kind;
+
+typedef struct nx_item {
+  uint8_t kind;
+  uint8_t msg_type;
+  uint8_t conn_flags;   /* the byte given at open, handed back untouched */
+  uint32_t conn_id;
+  uint32_t req_id;
+  msgpack_object obj;   /* MSGPACK_OBJECT_NIL when there is none */
+  const char *code;     /* static string, or NULL */
+  const char *message;  /* in the batch's zone, or NULL */
+} nx_item;
+
+/* Everything a batch points to lives in its zone; free with nx_batch_free. */
+typedef struct nx_batch {
+  msgpack_zone zone;
+  nx_item *items;
+  size_t n;
+  size_t cap;
+  size_t bytes;  /* payload bytes held */
+} nx_batch;
+
+void nx_batch_free(nx_batch *b);
+
+typedef struct nx_conn_opts {
+  const char *host;
+  uint16_t port;
+  const char *user;
+  const char *pass;
+  uint32_t connect_timeout_ms; /* DNS + TCP + handshake; 0 = none */
+  size_t max_frame;            /* largest payload accepted from the server */
+  uint8_t conn_flags;
+} nx_conn_opts;
+
+typedef struct nx_worker nx_worker;
+
+/* Takes ownership of the batch. Called on the worker thread. */
+typedef void (*nx_deliver_fn)(void *ud, nx_batch *batch);
+
+/* Starts the worker thread. Returns NULL on failure. */
+nx_worker *nx_worker_new(nx_deliver_fn deliver, void *ud);
+/* Closes every connection at once, stops and joins the thread, frees all.
+ * No batch is delivered once this has begun. */
+void nx_worker_free(nx_worker *w);
+
+/* Commands; safe from any one owner thread. They return 0, or -1 when the
+ * command could not be queued (out of memory, worker stopping). */
+int nx_worker_open(nx_worker *w, uint32_t conn_id, const nx_conn_opts *opts);
+/* Sends a frame built by the owner (header included); takes `frame`
+ * (malloc'ed) in every case. Sends made before NX_EV_OPEN wait for it. */
+int nx_worker_send(nx_worker *w, uint32_t conn_id, uint32_t req_id, char *frame, size_t len);
+/* graceful: DISCONNECT, wait for the answer (bounded), then close.
+ * Otherwise close at once. Either way one terminal event follows. */
+int nx_worker_close(nx_worker *w, uint32_t conn_id, int graceful);
+
+#endif

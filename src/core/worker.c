@@ -1,0 +1,291 @@
+/* The worker thread: its own libuv loop, a command queue fed by the owner
+ * thread through uv_async, and batched delivery of decoded items. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "internal.h"
+
+enum { CMD_OPEN = 1, CMD_SEND, CMD_CLOSE };
+
+typedef struct nx_cmd {
+  struct nx_cmd *next;
+  int kind;
+  uint32_t conn_id;
+  uint32_t req_id;
+  int graceful;
+  nx_conn *conn; /* CMD_OPEN: built on the owner thread, started here */
+  nx_wbuf *buf;  /* CMD_SEND */
+} nx_cmd;
+
+/* A batch is handed over when the loop has nothing more to read right now,
+ * or earlier when it grows this large (bounds latency and memory). */
+#define NX_BATCH_MAX_ITEMS 4096
+#define NX_BATCH_MAX_BYTES (4u << 20)
+
+void nx_batch_free(nx_batch *b) {
+  if (!b) return;
+  msgpack_zone_destroy(&b->zone);
+  free(b->items);
+  free(b);
+}
+
+static nx_batch *batch_new(void) {
+  nx_batch *b = calloc(1, sizeof(*b));
+  if (!b) return NULL;
+  if (!msgpack_zone_init(&b->zone, 16384)) {
+    free(b);
+    return NULL;
+  }
+  return b;
+}
+
+static void flush(nx_worker *w) {
+  nx_batch *b = w->batch;
+  if (!b) return;
+  w->batch = NULL;
+  uv_idle_stop(&w->idle);
+  if (w->stopped) nx_batch_free(b);
+  else w->deliver(w->ud, b);
+}
+
+void nx_flush_if_large(nx_worker *w) {
+  if (w->batch && (w->batch->n >= NX_BATCH_MAX_ITEMS || w->batch->bytes >= NX_BATCH_MAX_BYTES))
+    flush(w);
+}
+
+static void on_idle(uv_idle_t *h) { flush(h->data); }
+static void on_check(uv_check_t *h) { flush(h->data); }
+
+nx_item *nx_emit(nx_worker *w, nx_conn *c, uint8_t kind) {
+  if (!w->batch) {
+    w->batch = batch_new();
+    if (!w->batch) return NULL;
+    /* An active idle handle keeps the loop from blocking in poll while a
+     * batch waits, whichever phase queued it (close callbacks run late). */
+    uv_idle_start(&w->idle, on_idle);
+  }
+  nx_batch *b = w->batch;
+  if (b->n == b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 64;
+    nx_item *p = realloc(b->items, cap * sizeof(*p));
+    if (!p) return NULL;
+    b->items = p;
+    b->cap = cap;
+  }
+  nx_item *it = &b->items[b->n++];
+  memset(it, 0, sizeof(*it));
+  it->kind = kind;
+  it->conn_id = c->id;
+  it->conn_flags = c->conn_flags;
+  it->obj.type = MSGPACK_OBJECT_NIL;
+  return it;
+}
+
+const char *nx_emit_str(nx_worker *w, const char *s) {
+  size_t n = strlen(s);
+  char *p = msgpack_zone_malloc(&w->batch->zone, n + 1);
+  if (p) memcpy(p, s, n + 1);
+  return p;
+}
+
+int nx_emit_decode(nx_worker *w, nx_item *it, const uint8_t *p, size_t len,
+                   char *err, size_t errlen) {
+  if (nx_decode(&w->batch->zone, p, len, NX_CHECK_MAP, &it->obj, err, errlen)) return -1;
+  w->batch->bytes += len;
+  return 0;
+}
+
+void nx_conn_unlink(nx_worker *w, nx_conn *c) {
+  for (nx_conn **pp = &w->conns; *pp; pp = &(*pp)->next) {
+    if (*pp == c) {
+      *pp = c->next;
+      return;
+    }
+  }
+}
+
+static nx_conn *find(nx_worker *w, uint32_t id) {
+  for (nx_conn *c = w->conns; c; c = c->next)
+    if (c->id == id) return c;
+  return NULL;
+}
+
+static void free_cmd(nx_cmd *cmd) {
+  if (cmd->buf) {
+    free(cmd->buf->data);
+    free(cmd->buf);
+  }
+  if (cmd->conn) nx_conn_abort(cmd->conn);
+  free(cmd);
+}
+
+static void run_cmd(nx_worker *w, nx_cmd *cmd) {
+  nx_conn *c;
+  switch (cmd->kind) {
+    case CMD_OPEN:
+      c = cmd->conn;
+      cmd->conn = NULL;
+      c->next = w->conns;
+      w->conns = c;
+      nx_conn_start(c);
+      break;
+    case CMD_SEND:
+      c = find(w, cmd->conn_id);
+      /* A send to a connection already gone is dropped: its terminal event
+       * is on its way to the owner, which fails the request then. */
+      if (c) {
+        nx_conn_send(c, cmd->buf);
+        cmd->buf = NULL;
+      }
+      break;
+    case CMD_CLOSE:
+      c = find(w, cmd->conn_id);
+      if (c) nx_conn_close(c, cmd->graceful);
+      break;
+  }
+  free_cmd(cmd);
+}
+
+static void close_cb(uv_handle_t *h) { (void)h; }
+
+static void shutdown_loop(nx_worker *w) {
+  w->stopped = 1;
+  if (w->batch) {
+    nx_batch_free(w->batch);
+    w->batch = NULL;
+  }
+  while (w->conns) {
+    nx_conn *c = w->conns;
+    w->conns = c->next;
+    nx_conn_abort(c);
+  }
+  uv_close((uv_handle_t *)&w->async, close_cb);
+  uv_close((uv_handle_t *)&w->check, close_cb);
+  uv_close((uv_handle_t *)&w->idle, close_cb);
+}
+
+static void on_async(uv_async_t *h) {
+  nx_worker *w = h->data;
+  if (w->stopped) return;
+  uv_mutex_lock(&w->mu);
+  nx_cmd *list = w->cmds;
+  int stopping = w->stopping;
+  w->cmds = w->cmds_tail = NULL;
+  uv_mutex_unlock(&w->mu);
+  while (list) {
+    nx_cmd *next = list->next;
+    if (stopping) free_cmd(list);
+    else run_cmd(w, list);
+    list = next;
+  }
+  if (stopping) shutdown_loop(w);
+}
+
+static void thread_main(void *arg) {
+  nx_worker *w = arg;
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+  /* Handles of aborted connections may still be closing. */
+  while (uv_loop_close(&w->loop) == UV_EBUSY) uv_run(&w->loop, UV_RUN_NOWAIT);
+}
+
+nx_worker *nx_worker_new(nx_deliver_fn deliver, void *ud) {
+  nx_worker *w = calloc(1, sizeof(*w));
+  if (!w) return NULL;
+  w->deliver = deliver;
+  w->ud = ud;
+  if (uv_loop_init(&w->loop)) goto fail_loop;
+  if (uv_mutex_init(&w->mu)) goto fail_mutex;
+  uv_async_init(&w->loop, &w->async, on_async);
+  uv_check_init(&w->loop, &w->check);
+  uv_idle_init(&w->loop, &w->idle);
+  w->async.data = w->check.data = w->idle.data = w;
+  uv_check_start(&w->check, on_check);
+  /* The check handle must not keep the loop alive on its own; the async
+   * handle does, until shutdown closes it. */
+  uv_unref((uv_handle_t *)&w->check);
+  if (uv_thread_create(&w->thread, thread_main, w)) goto fail_thread;
+  return w;
+fail_thread:
+  uv_close((uv_handle_t *)&w->async, NULL);
+  uv_close((uv_handle_t *)&w->check, NULL);
+  uv_close((uv_handle_t *)&w->idle, NULL);
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+  uv_mutex_destroy(&w->mu);
+fail_mutex:
+  uv_loop_close(&w->loop);
+fail_loop:
+  free(w);
+  return NULL;
+}
+
+static int push(nx_worker *w, nx_cmd *cmd) {
+  uv_mutex_lock(&w->mu);
+  if (w->stopping) {
+    uv_mutex_unlock(&w->mu);
+    free_cmd(cmd);
+    return -1;
+  }
+  if (w->cmds_tail) w->cmds_tail->next = cmd;
+  else w->cmds = cmd;
+  w->cmds_tail = cmd;
+  uv_mutex_unlock(&w->mu);
+  uv_async_send(&w->async);
+  return 0;
+}
+
+void nx_worker_free(nx_worker *w) {
+  if (!w) return;
+  uv_mutex_lock(&w->mu);
+  w->stopping = 1;
+  uv_mutex_unlock(&w->mu);
+  uv_async_send(&w->async);
+  uv_thread_join(&w->thread);
+  /* Commands queued after the last wakeup. */
+  while (w->cmds) {
+    nx_cmd *next = w->cmds->next;
+    free_cmd(w->cmds);
+    w->cmds = next;
+  }
+  uv_mutex_destroy(&w->mu);
+  free(w);
+}
+
+int nx_worker_open(nx_worker *w, uint32_t conn_id, const nx_conn_opts *opts) {
+  nx_cmd *cmd = calloc(1, sizeof(*cmd));
+  if (!cmd) return -1;
+  cmd->kind = CMD_OPEN;
+  cmd->conn = nx_conn_new(w, conn_id, opts);
+  if (!cmd->conn) {
+    free(cmd);
+    return -1;
+  }
+  return push(w, cmd);
+}
+
+int nx_worker_send(nx_worker *w, uint32_t conn_id, uint32_t req_id, char *frame, size_t len) {
+  nx_cmd *cmd = calloc(1, sizeof(*cmd));
+  nx_wbuf *b = calloc(1, sizeof(*b));
+  if (!cmd || !b) {
+    free(cmd);
+    free(b);
+    free(frame);
+    return -1;
+  }
+  b->data = frame;
+  b->len = len;
+  b->req_id = req_id;
+  cmd->kind = CMD_SEND;
+  cmd->conn_id = conn_id;
+  cmd->buf = b;
+  return push(w, cmd);
+}
+
+int nx_worker_close(nx_worker *w, uint32_t conn_id, int graceful) {
+  nx_cmd *cmd = calloc(1, sizeof(*cmd));
+  if (!cmd) return -1;
+  cmd->kind = CMD_CLOSE;
+  cmd->conn_id = conn_id;
+  cmd->graceful = graceful;
+  return push(w, cmd);
+}

@@ -1,0 +1,458 @@
+/* Unit tests of the C core, without Node: frame reader, payload checker and
+ * decoder, request encoding, and the worker against a scripted server. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "frame.h"
+#include "nx.h"
+
+static int passed, failed;
+#define CHECK(cond, ...)                                      \
+  do {                                                        \
+    if (cond) passed++;                                       \
+    else {                                                    \
+      failed++;                                               \
+      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);    \
+      fprintf(stderr, __VA_ARGS__);                           \
+      fprintf(stderr, "\n");                                  \
+    }                                                         \
+  } while (0)
+
+static size_t unhex(const char *h, uint8_t *out) {
+  size_t n = strlen(h) / 2;
+  for (size_t i = 0; i < n; i++) sscanf(h + 2 * i, "%2hhx", &out[i]);
+  return n;
+}
+
+/* Frames recorded from the reference server (reference-transcripts.json). */
+static const char *CONNECT_REQ = "4e455841010100000000002282a8757365726e616d65a4726f6f74a870617373776f7264a96e6578616462313233";
+static const char *CONNECT_OK = "4e455841018100000000006686a6737461747573a9636f6e6e6563746564a6736572766572b64e65786144422042696e6172792050726f746f636f6ca776657273696f6ea5312e302e30ad61757468656e74696361746564c3a8757365726e616d65a4726f6f74a4726f6c65a561646d696e";
+static const char *PING_REQ = "4e455841010900000000000180";
+static const char *PONG = "4e455841018800000000001e82a6737461747573a26f6ba974696d657374616d70cb41dac1ffc0ffa01b";
+static const char *BAD_PASSWORD = "4e455841018200000000002481a56572726f72bc496e76616c696420757365726e616d65206f722070617373776f7264";
+static const char *GOODBYE = "4e455841018100000000001081a6737461747573a7676f6f64627965";
+static const char *DELETE_EVENT = "4e455841019000000000006584ad6f7065726174696f6e54797065a664656c657465a26e7382a26462a66e6578616462a4636f6c6ca66f7264657273a974696d657374616d70cb41dac1ffc1074323ab646f63756d656e744b657981a35f6964b03139613264666631333866353762333800"; /* + one stray byte */
+
+typedef struct {
+  int frames;
+  uint8_t types[16];
+  size_t lens[16];
+} frames_seen;
+
+static int count_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, size_t len) {
+  frames_seen *s = ud;
+  (void)flags; (void)p;
+  if (s->frames < 16) {
+    s->types[s->frames] = type;
+    s->lens[s->frames] = len;
+  }
+  s->frames++;
+  return 0;
+}
+
+static void test_reader_chunkings(void) {
+  uint8_t a[256], b[256], both[512];
+  size_t na = unhex(CONNECT_OK, a), nb = unhex(PONG, b);
+  memcpy(both, a, na);
+  memcpy(both + na, b, nb);
+  size_t n = na + nb;
+  int all_ok = 1;
+  for (size_t chunk = 1; chunk <= n; chunk++) {
+    nx_reader r;
+    frames_seen s = {0};
+    nx_reader_init(&r, 1 << 20);
+    for (size_t off = 0; off < n; off += chunk) {
+      size_t k = n - off < chunk ? n - off : chunk;
+      if (nx_reader_feed(&r, both + off, k, count_frame, &s) != NX_READ_OK) all_ok = 0;
+    }
+    if (s.frames != 2 || s.types[0] != 0x81 || s.lens[0] != 102 || s.types[1] != 0x88 || s.lens[1] != 30) all_ok = 0;
+    nx_reader_free(&r);
+  }
+  CHECK(all_ok, "two frames decode identically in every chunk size");
+
+  /* Random split points. */
+  srand(7);
+  int rand_ok = 1;
+  for (int round = 0; round < 500; round++) {
+    nx_reader r;
+    frames_seen s = {0};
+    nx_reader_init(&r, 1 << 20);
+    size_t off = 0;
+    while (off < n) {
+      size_t k = 1 + (size_t)rand() % 40;
+      if (k > n - off) k = n - off;
+      nx_reader_feed(&r, both + off, k, count_frame, &s);
+      off += k;
+    }
+    if (s.frames != 2) rand_ok = 0;
+    nx_reader_free(&r);
+  }
+  CHECK(rand_ok, "random chunkings give both frames");
+}
+
+static void test_reader_errors(void) {
+  uint8_t f[64];
+  size_t n = unhex(PING_REQ, f);
+  nx_reader r;
+  frames_seen s = {0};
+
+  f[0] = 0x12;
+  nx_reader_init(&r, 1024);
+  CHECK(nx_reader_feed(&r, f, n, count_frame, &s) == NX_READ_PROTO, "bad magic is a protocol error");
+  CHECK(strstr(r.error, "magic") != NULL, "error names the magic: %s", r.error);
+  CHECK(nx_reader_feed(&r, f, n, count_frame, &s) == NX_READ_PROTO, "a failed reader stays failed");
+  nx_reader_free(&r);
+
+  n = unhex(PING_REQ, f);
+  f[4] = 2;
+  nx_reader_init(&r, 1024);
+  CHECK(nx_reader_feed(&r, f, n, count_frame, &s) == NX_READ_PROTO, "bad version is a protocol error");
+  nx_reader_free(&r);
+
+  /* A header claiming 1 GiB under a 2 GiB limit: memory follows the bytes. */
+  uint8_t big[12 + 100];
+  nx_frame_header(big, 0x90, 1u << 30);
+  memset(big + 12, 0xa0, 100);
+  nx_reader_init(&r, (size_t)2 << 30);
+  CHECK(nx_reader_feed(&r, big, sizeof(big), count_frame, &s) == NX_READ_OK, "partial big frame accepted");
+  CHECK(r.cap <= 4096, "no allocation of the claimed size (cap %zu)", r.cap);
+  nx_reader_free(&r);
+
+  nx_reader_init(&r, 1000);
+  nx_frame_header(big, 0x90, 1001);
+  CHECK(nx_reader_feed(&r, big, 12, count_frame, &s) == NX_READ_PROTO, "frame above max_frame refused");
+  CHECK(strstr(r.error, "maxFrameBytes") != NULL, "error says why: %s", r.error);
+  nx_reader_free(&r);
+}
+
+static int check(const char *hex, int flags) {
+  uint8_t b[4096];
+  char err[128];
+  size_t n = unhex(hex, b);
+  return nx_check(b, n, flags, err, sizeof(err));
+}
+
+static void test_check(void) {
+  uint8_t f[512];
+  size_t n = unhex(CONNECT_OK, f);
+  char err[128];
+  CHECK(nx_check(f + 12, n - 12, NX_CHECK_MAP, err, sizeof(err)) == 0, "recorded answer passes: %s", err);
+  n = unhex(DELETE_EVENT, f);
+  CHECK(nx_check(f + 12, n - 13, NX_CHECK_MAP, err, sizeof(err)) == 0, "recorded event passes: %s", err);
+  CHECK(nx_check(f + 12, n - 12, NX_CHECK_MAP, err, sizeof(err)) != 0, "a trailing byte is refused");
+  CHECK(nx_check(f + 12, n - 20, NX_CHECK_MAP, err, sizeof(err)) != 0, "truncation is refused");
+  CHECK(check("93010203", NX_CHECK_MAP) != 0, "a non-map payload is refused when a map is required");
+  CHECK(check("93010203", 0) == 0, "an array is fine otherwise");
+  CHECK(check("ddffffffff01", 0) != 0, "an array count beyond the payload is refused");
+  CHECK(check("dfffffffff", 0) != 0, "a map count beyond the payload is refused");
+  CHECK(check("81a161d40100", 0) != 0, "ext types are refused");
+  CHECK(check("81a161c1", 0) != 0, "0xc1 is refused");
+  CHECK(check("810102", 0) != 0, "an integer map key is refused");
+  CHECK(check("81a161a2c328", 0) != 0, "invalid UTF-8 is refused");
+  CHECK(check("81a161a4f09f9a80", 0) == 0, "a 4-byte UTF-8 character passes");
+  CHECK(check("a3eda080", 0) != 0, "a UTF-8 surrogate is refused");
+  CHECK(check("81a161c40201ff", 0) == 0, "bin values pass the check");
+
+  /* Nesting: 32 arrays pass, 33 are refused. */
+  uint8_t deep[64];
+  for (int d = 32; d <= 33; d++) {
+    for (int i = 0; i < d; i++) deep[i] = 0x91;
+    deep[d] = 0x01;
+    int rc = nx_check(deep, (size_t)d + 1, 0, err, sizeof(err));
+    if (d == 32) {
+      CHECK(rc == 0, "32 levels pass: %s", err);
+      msgpack_zone z;
+      msgpack_zone_init(&z, 1024);
+      msgpack_object o;
+      CHECK(nx_decode(&z, deep, (size_t)d + 1, 0, &o, err, sizeof(err)) == 0, "msgpack-c decodes 32 levels: %s", err);
+      msgpack_zone_destroy(&z);
+    } else {
+      CHECK(rc != 0 && strstr(err, "deep"), "33 levels refused: %s", err);
+    }
+  }
+}
+
+static const msgpack_object *get(const msgpack_object *m, const char *key) {
+  for (uint32_t i = 0; i < m->via.map.size; i++) {
+    const msgpack_object_kv *kv = &m->via.map.ptr[i];
+    if (kv->key.via.str.size == strlen(key) && memcmp(kv->key.via.str.ptr, key, strlen(key)) == 0) return &kv->val;
+  }
+  return NULL;
+}
+
+static void test_decode_encode(void) {
+  uint8_t f[512];
+  size_t n = unhex(DELETE_EVENT, f) - 1;
+  msgpack_zone z;
+  msgpack_zone_init(&z, 1024);
+  msgpack_object o;
+  char err[128];
+  CHECK(nx_decode(&z, f + 12, n - 12, NX_CHECK_MAP, &o, err, sizeof(err)) == 0, "event decodes");
+  const msgpack_object *op = get(&o, "operationType");
+  CHECK(op && op->type == MSGPACK_OBJECT_STR && op->via.str.size == 6 && memcmp(op->via.str.ptr, "delete", 6) == 0, "operationType is delete");
+  const msgpack_object *ts = get(&o, "timestamp");
+  CHECK(ts && ts->type == MSGPACK_OBJECT_FLOAT64 && ts->via.f64 > 1.7e9, "timestamp is a float64");
+  CHECK(o.via.map.size == 4, "four keys");
+  msgpack_zone_destroy(&z);
+
+  msgpack_sbuffer sb;
+  uint8_t want[128];
+  size_t wn = unhex(CONNECT_REQ, want);
+  CHECK(nx_encode_connect(&sb, "root", 4, "nexadb123", 9) == 0, "CONNECT encodes");
+  CHECK(sb.size == wn && memcmp(sb.data, want, wn) == 0, "CONNECT bytes equal the recorded request");
+  msgpack_sbuffer_destroy(&sb);
+  wn = unhex(PING_REQ, want);
+  CHECK(nx_encode_empty(&sb, NX_MSG_PING) == 0 && sb.size == wn && memcmp(sb.data, want, wn) == 0, "PING bytes equal the recorded request");
+  msgpack_sbuffer_destroy(&sb);
+}
+
+/* ---- the worker against a scripted server ---- */
+
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  nx_item items[64];
+  char codes[64][32];
+  char messages[64][160];
+  int n;
+} sink;
+
+static void deliver(void *ud, nx_batch *b) {
+  sink *s = ud;
+  pthread_mutex_lock(&s->mu);
+  for (size_t i = 0; i < b->n && s->n < 64; i++) {
+    s->items[s->n] = b->items[i];
+    s->items[s->n].obj.type = b->items[i].obj.type; /* payload memory is freed below */
+    snprintf(s->codes[s->n], 32, "%s", b->items[i].code ? b->items[i].code : "");
+    snprintf(s->messages[s->n], 160, "%s", b->items[i].message ? b->items[i].message : "");
+    s->n++;
+  }
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+  nx_batch_free(b);
+}
+
+/* Waits until `count` items arrived (or 5 s). */
+static int wait_items(sink *s, int count) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 5;
+  pthread_mutex_lock(&s->mu);
+  while (s->n < count) {
+    if (pthread_cond_timedwait(&s->cv, &s->mu, &until)) break;
+  }
+  int n = s->n;
+  pthread_mutex_unlock(&s->mu);
+  return n;
+}
+
+typedef struct {
+  int lfd;
+  int mode; /* 0: normal, 1: bad password, 2: silent, 3: bad magic after auth */
+  int got_disconnect;
+} server;
+
+static int read_frame(int fd, uint8_t *type) {
+  uint8_t h[12];
+  size_t got = 0;
+  while (got < 12) {
+    ssize_t k = read(fd, h + got, 12 - got);
+    if (k <= 0) return -1;
+    got += (size_t)k;
+  }
+  uint32_t len = ((uint32_t)h[8] << 24) | ((uint32_t)h[9] << 16) | ((uint32_t)h[10] << 8) | h[11];
+  uint8_t buf[256];
+  while (len > 0) {
+    ssize_t k = read(fd, buf, len < sizeof(buf) ? len : sizeof(buf));
+    if (k <= 0) return -1;
+    len -= (uint32_t)k;
+  }
+  *type = h[5];
+  return 0;
+}
+
+static void send_hex(int fd, const char *hex, size_t drop_tail) {
+  uint8_t b[512];
+  size_t n = unhex(hex, b) - drop_tail;
+  if (write(fd, b, n) != (ssize_t)n) perror("write");
+}
+
+static void *server_main(void *arg) {
+  server *sv = arg;
+  int fd = accept(sv->lfd, NULL, NULL);
+  if (fd < 0) return NULL;
+  uint8_t type;
+  if (read_frame(fd, &type) == 0 && type == NX_MSG_CONNECT) {
+    if (sv->mode == 2) {
+      sleep(2);
+    } else if (sv->mode == 1) {
+      send_hex(fd, BAD_PASSWORD, 0);
+    } else {
+      send_hex(fd, CONNECT_OK, 0);
+      if (sv->mode == 3) {
+        send_hex(fd, "123456780181000000000000", 0);
+      } else {
+        /* An event pushed unasked, then answers in order. */
+        send_hex(fd, DELETE_EVENT, 1);
+        while (read_frame(fd, &type) == 0) {
+          if (type == NX_MSG_PING) send_hex(fd, PONG, 0);
+          if (type == NX_MSG_DISCONNECT) {
+            sv->got_disconnect = 1;
+            send_hex(fd, GOODBYE, 0);
+            break;
+          }
+        }
+      }
+    }
+  }
+  usleep(100000);
+  close(fd);
+  return NULL;
+}
+
+static int listen_any(uint16_t *port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, (struct sockaddr *)&a, sizeof(a));
+  listen(fd, 4);
+  socklen_t len = sizeof(a);
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+static sink *sink_new(void) {
+  sink *s = calloc(1, sizeof(*s));
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
+  return s;
+}
+
+static void sink_free(sink *s) {
+  pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->cv);
+  free(s);
+}
+
+static nx_conn_opts opts_for(uint16_t port) {
+  nx_conn_opts o;
+  memset(&o, 0, sizeof(o));
+  o.host = "localhost"; /* resolves to ::1 first on many hosts: the core tries each address */
+  o.port = port;
+  o.user = "root";
+  o.pass = "nexadb123";
+  o.connect_timeout_ms = 1000;
+  o.max_frame = 1 << 20;
+  o.conn_flags = 3;
+  return o;
+}
+
+static void test_worker_session(void) {
+  uint16_t port;
+  server sv = {0};
+  sv.lfd = listen_any(&port);
+  pthread_t th;
+  pthread_create(&th, NULL, server_main, &sv);
+  sink *s = sink_new();
+  nx_worker *w = nx_worker_new(deliver, s);
+  CHECK(w != NULL, "worker starts");
+  nx_conn_opts o = opts_for(port);
+  CHECK(nx_worker_open(w, 1, &o) == 0, "open queued");
+  /* Sent before the handshake completes: waits for it, answered in order. */
+  msgpack_sbuffer sb;
+  nx_encode_empty(&sb, NX_MSG_PING);
+  nx_worker_send(w, 1, 41, msgpack_sbuffer_release(&sb), 13);
+  nx_encode_empty(&sb, NX_MSG_PING);
+  nx_worker_send(w, 1, 42, msgpack_sbuffer_release(&sb), 13);
+  int n = wait_items(s, 4);
+  CHECK(n == 4, "open, event, two replies (got %d)", n);
+  if (n >= 4) {
+    CHECK(s->items[0].kind == NX_EV_OPEN && s->items[0].conn_id == 1 && s->items[0].conn_flags == 3, "first item is OPEN with the conn's flags");
+    CHECK(s->items[1].kind == NX_EV_CHANGE, "then the event");
+    CHECK(s->items[2].kind == NX_EV_REPLY && s->items[2].req_id == 41 && s->items[2].msg_type == NX_MSG_PONG, "reply to 41 first");
+    CHECK(s->items[3].kind == NX_EV_REPLY && s->items[3].req_id == 42, "then reply to 42");
+  }
+  nx_worker_close(w, 1, 1);
+  n = wait_items(s, 5);
+  CHECK(n == 5 && s->items[4].kind == NX_EV_CLOSED && s->codes[4][0] == 0, "graceful close ends with a clean CLOSED");
+  pthread_join(th, NULL);
+  CHECK(sv.got_disconnect, "the server received DISCONNECT");
+  nx_worker_free(w);
+  close(sv.lfd);
+  sink_free(s);
+}
+
+static void expect_open_failure(int mode, const char *code, const char *msg_part) {
+  uint16_t port;
+  server sv = {0};
+  sv.mode = mode;
+  sv.lfd = listen_any(&port);
+  pthread_t th;
+  pthread_create(&th, NULL, server_main, &sv);
+  sink *s = sink_new();
+  nx_worker *w = nx_worker_new(deliver, s);
+  nx_conn_opts o = opts_for(port);
+  if (mode == 2) o.connect_timeout_ms = 200;
+  nx_worker_open(w, 9, &o);
+  int want = mode == 3 ? 2 : 1;
+  int n = wait_items(s, want);
+  nx_item *it = n >= want ? &s->items[want - 1] : NULL;
+  CHECK(it && it->kind == (mode == 3 ? NX_EV_CLOSED : NX_EV_OPEN_FAILED) && strcmp(s->codes[want - 1], code) == 0 &&
+            strstr(s->messages[want - 1], msg_part),
+        "mode %d fails with %s (got %s: %s)", mode, code, n >= want ? s->codes[want - 1] : "-", n >= want ? s->messages[want - 1] : "-");
+  pthread_join(th, NULL);
+  nx_worker_free(w);
+  close(sv.lfd);
+  sink_free(s);
+}
+
+static void test_worker_failures(void) {
+  expect_open_failure(1, "NEXA_AUTH", "Invalid username or password");
+  expect_open_failure(2, "ETIMEDOUT", "200 ms");
+  expect_open_failure(3, "NEXA_PROTOCOL", "magic");
+
+  /* A port with nobody listening. */
+  uint16_t port;
+  int fd = listen_any(&port);
+  close(fd);
+  sink *s = sink_new();
+  nx_worker *w = nx_worker_new(deliver, s);
+  nx_conn_opts o = opts_for(port);
+  nx_worker_open(w, 2, &o);
+  int n = wait_items(s, 1);
+  CHECK(n == 1 && s->items[0].kind == NX_EV_OPEN_FAILED && strcmp(s->codes[0], "ECONNREFUSED") == 0, "refused: %s", n ? s->codes[0] : "-");
+  /* A name that does not resolve. */
+  o.host = "no-such-host.invalid";
+  nx_worker_open(w, 3, &o);
+  n = wait_items(s, 2);
+  CHECK(n == 2 && strcmp(s->codes[1], "ENOTFOUND") == 0, "unresolvable host: %s", n > 1 ? s->codes[1] : "-");
+  /* Stopping with a connection mid-connect and commands queued. */
+  o.host = "localhost";
+  nx_worker_open(w, 4, &o);
+  nx_worker_close(w, 99, 1);
+  nx_worker_free(w);
+  CHECK(1, "worker stops with work pending");
+  sink_free(s);
+}
+
+int main(void) {
+  test_reader_chunkings();
+  test_reader_errors();
+  test_check();
+  test_decode_encode();
+  test_worker_session();
+  test_worker_failures();
+  printf("C core: %d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
