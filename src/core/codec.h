@@ -8,6 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Deepest nesting of containers accepted; msgpack-c's own stack allows 32. */
 #define NX_MAX_DEPTH 32
 
@@ -33,5 +37,9 @@ int nx_encode_connect(msgpack_sbuffer *sb, const char *user, size_t ulen,
                       const char *pass, size_t plen);
 /* A request whose payload is the empty map (PING, DISCONNECT, UNSUBSCRIBE). */
 int nx_encode_empty(msgpack_sbuffer *sb, uint8_t type);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define NX_HEADER_SIZE 12
 #define NX_MAGIC 0x4E455841u
 #define NX_VERSION 1
@@ -66,5 +70,9 @@ void nx_reader_free(nx_reader *r);
  * the callback's non-zero value (feeding stops after that frame). */
 int nx_reader_feed(nx_reader *r, const uint8_t *data, size_t n,
                    nx_frame_cb cb, void *ud);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

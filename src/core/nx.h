@@ -11,6 +11,10 @@
 
 #include "frame.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
   NX_EV_OPEN = 1,     /* handshake done; obj = the CONNECT answer */
   NX_EV_OPEN_FAILED,  /* never opened: code + message; terminal */
@@ -71,5 +75,9 @@ int nx_worker_send(nx_worker *w, uint32_t conn_id, uint32_t req_id, char *frame,
 /* graceful: DISCONNECT, wait for the answer (bounded), then close.
  * Otherwise close at once. Either way one terminal event follows. */
 int nx_worker_close(nx_worker *w, uint32_t conn_id, int graceful);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,0 +1,147 @@
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <vector>
+
+#include "convert.h"
+
+static const int kMaxDepth = 64;  // deeper than this is almost surely a cycle
+
+static bool Fail(napi_env env, const char *msg) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) napi_throw_type_error(env, "NEXA_ENCODE", msg);
+  return false;
+}
+
+#define OK(call) \
+  if ((call) != napi_ok) return Fail(env, "could not read a value to encode")
+
+static bool PackString(napi_env env, msgpack_packer *pk, napi_value v) {
+  char small[256];
+  size_t len = 0;
+  OK(napi_get_value_string_utf8(env, v, nullptr, 0, &len));
+  if (len < sizeof(small)) {
+    OK(napi_get_value_string_utf8(env, v, small, sizeof(small), &len));
+    return msgpack_pack_str_with_body(pk, small, len) == 0;
+  }
+  std::vector<char> buf(len + 1);
+  OK(napi_get_value_string_utf8(env, v, buf.data(), buf.size(), &len));
+  return msgpack_pack_str_with_body(pk, buf.data(), len) == 0;
+}
+
+static bool PackNumber(napi_env env, msgpack_packer *pk, napi_value v) {
+  double d;
+  OK(napi_get_value_double(env, v, &d));
+  // Integers in the exact range go out in their smallest encoding, as the
+  // server does; everything else (fractions, -0, NaN, huge) as float64.
+  if (std::trunc(d) == d && std::fabs(d) <= 9007199254740991.0 && !(d == 0 && std::signbit(d))) {
+    if (d < 0) return msgpack_pack_int64(pk, (int64_t)d) == 0;
+    return msgpack_pack_uint64(pk, (uint64_t)d) == 0;
+  }
+  return msgpack_pack_double(pk, d) == 0;
+}
+
+static bool PackBigInt(napi_env env, msgpack_packer *pk, napi_value v) {
+  int64_t i;
+  bool lossless = false;
+  OK(napi_get_value_bigint_int64(env, v, &i, &lossless));
+  if (lossless) return msgpack_pack_int64(pk, i) == 0;
+  uint64_t u;
+  OK(napi_get_value_bigint_uint64(env, v, &u, &lossless));
+  if (lossless) return msgpack_pack_uint64(pk, u) == 0;
+  napi_throw_range_error(env, "NEXA_ENCODE", "a BigInt outside the 64-bit range cannot be sent");
+  return false;
+}
+
+static bool PackDate(napi_env env, msgpack_packer *pk, napi_value v) {
+  double ms;
+  OK(napi_get_date_value(env, v, &ms));
+  if (!std::isfinite(ms)) return Fail(env, "an invalid Date cannot be sent");
+  // Same text as Date.prototype.toISOString (JSON's form of a date).
+  time_t secs = (time_t)std::floor(ms / 1000.0);
+  int millis = (int)(ms - (double)secs * 1000.0);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  int n = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return msgpack_pack_str_with_body(pk, buf, (size_t)n) == 0;
+}
+
+static bool PackObject(napi_env env, msgpack_packer *pk, napi_value v, int depth) {
+  bool flag = false;
+  OK(napi_is_buffer(env, v, &flag));
+  if (!flag) OK(napi_is_typedarray(env, v, &flag));
+  if (flag) {
+    void *data = nullptr;
+    size_t len = 0;
+    bool is_buffer = false;
+    OK(napi_is_buffer(env, v, &is_buffer));
+    if (is_buffer) {
+      OK(napi_get_buffer_info(env, v, &data, &len));
+    } else {
+      napi_typedarray_type t;
+      size_t count, offset;
+      napi_value ab;
+      OK(napi_get_typedarray_info(env, v, &t, &count, &data, &ab, &offset));
+      if (t != napi_uint8_array && t != napi_uint8_clamped_array && t != napi_int8_array)
+        return Fail(env, "only Buffer and Uint8Array binary values can be sent");
+      len = count;
+    }
+    return msgpack_pack_bin_with_body(pk, data, len) == 0;
+  }
+  OK(napi_is_date(env, v, &flag));
+  if (flag) return PackDate(env, pk, v);
+  OK(napi_is_array(env, v, &flag));
+  if (flag) {
+    uint32_t n;
+    OK(napi_get_array_length(env, v, &n));
+    if (msgpack_pack_array(pk, n)) return false;
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value e;
+      OK(napi_get_element(env, v, i, &e));
+      if (!PackJs(env, pk, e, depth + 1)) return false;
+    }
+    return true;
+  }
+  napi_value keys;
+  OK(napi_get_all_property_names(env, v, napi_key_own_only,
+                                 (napi_key_filter)(napi_key_enumerable | napi_key_skip_symbols),
+                                 napi_key_numbers_to_strings, &keys));
+  uint32_t n;
+  OK(napi_get_array_length(env, keys, &n));
+  if (msgpack_pack_map(pk, n)) return false;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value k, e;
+    OK(napi_get_element(env, keys, i, &k));
+    OK(napi_get_property(env, v, k, &e));
+    if (!PackString(env, pk, k) || !PackJs(env, pk, e, depth + 1)) return false;
+  }
+  return true;
+}
+
+bool PackJs(napi_env env, msgpack_packer *pk, napi_value v, int depth) {
+  if (depth > kMaxDepth) return Fail(env, "a value nested more than 64 levels deep (a cycle?) cannot be sent");
+  napi_valuetype t;
+  OK(napi_typeof(env, v, &t));
+  bool b;
+  switch (t) {
+    case napi_undefined:
+    case napi_null:
+      return msgpack_pack_nil(pk) == 0;
+    case napi_boolean:
+      OK(napi_get_value_bool(env, v, &b));
+      return (b ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) == 0;
+    case napi_number:
+      return PackNumber(env, pk, v);
+    case napi_bigint:
+      return PackBigInt(env, pk, v);
+    case napi_string:
+      return PackString(env, pk, v);
+    case napi_object:
+      return PackObject(env, pk, v, depth);
+    default:
+      return Fail(env, "functions and symbols cannot be sent");
+  }
+}
