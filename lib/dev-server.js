@@ -169,7 +169,8 @@ class DevServer {
     try {
       decoded = decode(frame.payload, { int64: 'auto' });
     } catch (err) {
-      const reason = err && err.message ? err.message : '';
+      // The codec's messages start with "invalid MessagePack: " already.
+      const reason = String(err && err.message ? err.message : '').replace(/^invalid messagepack:\s*/i, '');
       answer = { type: MSG.ERROR, payload: { error: `Invalid MessagePack: ${reason}` } };
     }
     if (!answer) answer = handleRequest(this, conn, frame.type, decoded);

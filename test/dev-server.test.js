@@ -384,6 +384,7 @@ describe('dev server', function () {
       let f = await c.next();
       assert.strictEqual(f.type, T.ERROR);
       assert.match(f.payload.error, /^Invalid MessagePack: /);
+      assert.doesNotMatch(f.payload.error, /MessagePack: .*MessagePack: /i, 'the reason is not doubled');
       c.sendRaw(frame(T.PING, Buffer.alloc(0)));
       f = await c.next();
       assert.match(f.payload.error, /^Invalid MessagePack: /);
