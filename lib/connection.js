@@ -1,0 +1,174 @@
+'use strict';
+// One NexaDB connection owned by the native core. Requests are answered
+// first-in first-out; the core matches them, this side keeps the promises.
+const { addon, INT64_MODES } = require('./native');
+const { NexaServerError, NexaNotFoundError, NexaClosedError, fromCore } = require('./errors');
+
+const EV_OPEN = 1;
+const EV_OPEN_FAILED = 2;
+const EV_REPLY = 3;
+const EV_CHANGE = 4;
+const EV_CLOSED = 5;
+
+const MSG = {
+  CREATE: 0x02, READ: 0x03, UPDATE: 0x04, DELETE: 0x05, QUERY: 0x06, BATCH_WRITE: 0x08,
+  PING: 0x09, SUBSCRIBE: 0x30, UNSUBSCRIBE: 0x31,
+  SUCCESS: 0x81, ERROR: 0x82, NOT_FOUND: 0x83, PONG: 0x88,
+};
+
+const live = new Map(); // id -> Connection: every connection without its terminal item
+let nextId = 1;
+let handlerSet = false;
+
+/** The one handler of every batch the core delivers (five slots an item). */
+function onBatch(items) {
+  for (let i = 0; i < items.length; i += 5) {
+    const conn = live.get(items[i + 1]);
+    if (conn === undefined) continue;
+    try {
+      switch (items[i]) {
+        case EV_CHANGE: conn.onChange(items[i + 4]); break;
+        case EV_REPLY: conn._reply(items[i + 2], items[i + 3], items[i + 4]); break;
+        case EV_OPEN: conn._opened(items[i + 4]); break;
+        case EV_OPEN_FAILED:
+        case EV_CLOSED:
+          live.delete(conn.id);
+          conn._terminal(items[i + 4]);
+          break;
+      }
+    } catch (err) {
+      // A bug in a callback must not lose the rest of the batch.
+      process.nextTick(() => { throw err; });
+    }
+  }
+}
+
+class Connection {
+  /**
+   * @param {object} o host, port, username, password, connectTimeout, maxFrameBytes, int64
+   */
+  constructor(o) {
+    this.id = 0;
+    this.address = `${o.host}:${o.port}`;
+    this.state = 'new';
+    this.hello = null;
+    /** @type {(event: object) => void} */
+    this.onChange = noop;
+    /** @type {(err: Error|null) => void} called once when the connection ends */
+    this.onEnd = noop;
+    this._opts = o;
+    this._pending = new Map();
+    this._nextReq = 1;
+    this._openWaiters = null;
+    this._closeWaiters = [];
+    this.error = null;
+  }
+
+  /** Dials and authenticates. Resolves with the server's CONNECT answer. */
+  open() {
+    if (!handlerSet) {
+      addon.setHandler(onBatch);
+      handlerSet = true;
+    }
+    const o = this._opts;
+    this.id = nextId++;
+    if (nextId > 0xfffffff0) nextId = 1;
+    this.state = 'opening';
+    live.set(this.id, this);
+    return new Promise((resolve, reject) => {
+      this._openWaiters = { resolve, reject };
+      try {
+        addon.open(this.id, o.host, o.port, o.username, o.password, o.connectTimeout,
+          o.maxFrameBytes, INT64_MODES[o.int64]);
+      } catch (err) {
+        live.delete(this.id);
+        this.state = 'closed';
+        this._openWaiters = null;
+        reject(err);
+      }
+    });
+  }
+
+  /**
+   * Sends a request; resolves with the answer's payload. ERROR rejects with
+   * NexaServerError, NOT_FOUND with NexaNotFoundError.
+   * @param {number} type
+   * @param {object} payload
+   * @param {object} [context] fields added to errors (collection, ...)
+   */
+  request(type, payload, context) {
+    if (this.state !== 'open' && this.state !== 'opening') {
+      return Promise.reject(new NexaClosedError(`connection to ${this.address} is closed`, { address: this.address }));
+    }
+    const reqId = this._nextReq++;
+    if (this._nextReq > 0xfffffff0) this._nextReq = 1;
+    return new Promise((resolve, reject) => {
+      try {
+        addon.request(this.id, reqId, type, payload);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      this._pending.set(reqId, { resolve, reject, context });
+    });
+  }
+
+  /** Ends the connection (graceful: DISCONNECT after what is in flight). Resolves when closed. */
+  close(graceful = true) {
+    if (this.state === 'closed') return Promise.resolve();
+    const p = new Promise((resolve) => this._closeWaiters.push(resolve));
+    if (this.state !== 'closing') {
+      this.state = 'closing';
+      addon.close(this.id, graceful);
+    }
+    return p;
+  }
+
+  _opened(hello) {
+    this.state = this.state === 'closing' ? 'closing' : 'open';
+    this.hello = hello;
+    const w = this._openWaiters;
+    this._openWaiters = null;
+    if (w) w.resolve(hello);
+  }
+
+  _reply(reqId, type, payload) {
+    const p = this._pending.get(reqId);
+    if (p === undefined) return;
+    this._pending.delete(reqId);
+    if (type === MSG.SUCCESS || type === MSG.PONG) {
+      p.resolve(payload);
+    } else if (type === MSG.NOT_FOUND) {
+      p.reject(new NexaNotFoundError(serverText(payload, 'Not found'), { address: this.address, ...p.context }));
+    } else {
+      p.reject(new NexaServerError(serverText(payload, `server answered type 0x${type.toString(16)}`),
+        { address: this.address, ...p.context }));
+    }
+  }
+
+  _terminal([code, message, payload]) {
+    const wasClosing = this.state === 'closing';
+    this.state = 'closed';
+    const err = code === null ? null : fromCore(code, message, this.address, payload);
+    this.error = err;
+    const openW = this._openWaiters;
+    this._openWaiters = null;
+    if (openW) openW.reject(err || new NexaClosedError(`connection to ${this.address} closed before it opened`, { address: this.address }));
+    if (this._pending.size) {
+      const why = err || new NexaClosedError(`connection to ${this.address} closed before the answer`, { address: this.address });
+      for (const p of this._pending.values()) p.reject(why);
+      this._pending.clear();
+    }
+    for (const w of this._closeWaiters) w();
+    this._closeWaiters = [];
+    this.onEnd(wasClosing ? null : err);
+  }
+}
+
+function serverText(payload, fallback) {
+  return payload && typeof payload.error === 'string' ? payload.error : fallback;
+}
+
+function noop() {}
+
+module.exports = { Connection, MSG };

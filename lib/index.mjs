@@ -1,0 +1,16 @@
+// ESM entry: the same classes as require('nexaclient').
+import NexaClient from './index.js';
+
+export default NexaClient;
+export const {
+  ChangeStream,
+  NexaError,
+  NexaAuthError,
+  NexaServerError,
+  NexaNotFoundError,
+  NexaTimeoutError,
+  NexaClosedError,
+  NexaProtocolError,
+  NexaConnectionError,
+} = NexaClient;
+export { NexaClient };
