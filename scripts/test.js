@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+'use strict';
+// `npm test`: the C core's unit tests (built here, run without Node), then
+// every mocha suite in test/, then one line totalling both:
+// "N passed, M failed".
+const { execFileSync, spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const cc = process.env.CC || 'cc';
+let passed = 0;
+let failed = 0;
+
+function pkgFlags(names) {
+  for (const name of names) {
+    try {
+      return execFileSync('pkg-config', ['--cflags', '--libs', name], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString().trim().split(/\s+/).filter(Boolean);
+    } catch { /* try the next name */ }
+  }
+  return null;
+}
+
+function runCoreTests() {
+  const msgpack = pkgFlags(['msgpack-c', 'msgpack']);
+  const uv = pkgFlags(['libuv']);
+  if (!msgpack || !uv) {
+    console.error(`C core tests: cannot build: ${!msgpack ? 'msgpack-c (libmsgpack-dev)' : 'libuv (libuv1-dev)'} not found by pkg-config`);
+    failed++;
+    return;
+  }
+  const out = path.join(root, 'build', 'test_core');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const core = fs.readdirSync(path.join(root, 'src', 'core')).filter((f) => f.endsWith('.c')).map((f) => path.join(root, 'src', 'core', f));
+  const args = ['-std=c11', '-D_GNU_SOURCE', '-g', '-O1', '-Wall', '-Wextra', '-Werror', `-I${path.join(root, 'src', 'core')}`,
+    ...core, path.join(root, 'test', 'c', 'test_core.c'), ...msgpack, ...uv, '-lpthread', '-o', out];
+  const build = spawnSync(cc, args, { stdio: 'inherit' });
+  if (build.status !== 0) {
+    console.error('C core tests: the build failed');
+    failed++;
+    return;
+  }
+  const run = spawnSync(out, [], { encoding: 'utf8', timeout: 120000 });
+  process.stdout.write(run.stdout || '');
+  process.stderr.write(run.stderr || '');
+  const m = /C core: (\d+) passed, (\d+) failed/.exec(run.stdout || '');
+  if (!m) {
+    console.error(`C core tests: no result line (exit ${run.status}, signal ${run.signal})`);
+    failed++;
+    return;
+  }
+  passed += Number(m[1]);
+  failed += Number(m[2]);
+  if (run.status !== 0 && Number(m[2]) === 0) failed++;
+}
+
+function runMocha() {
+  const Mocha = require('mocha');
+  const mocha = new Mocha({ timeout: 20000, reporter: 'spec' });
+  const dir = path.join(root, 'test');
+  for (const f of fs.readdirSync(dir).sort()) if (f.endsWith('.test.js')) mocha.addFile(path.join(dir, f));
+  return new Promise((resolve) => {
+    const runner = mocha.run(() => {
+      passed += runner.stats.passes;
+      failed += runner.stats.failures;
+      resolve();
+    });
+  });
+}
+
+(async () => {
+  runCoreTests();
+  await runMocha();
+  console.log(`${passed} passed, ${failed} failed`);
+  // Suites may leave servers in child processes; this runner's job is done.
+  process.exit(failed ? 1 : 0);
+})();
