@@ -2,13 +2,13 @@
 'use strict';
 
 // Starts an in-memory NexaDB dev server:
-//   nexa-dev-server [--port 6970] [--host 127.0.0.1] [--user name:password ...]
+//   nexa-dev-server [--port 6970] [--host 127.0.0.1] [--user name:password ...] [--shuffle-events]
 // Prints "NexaDB dev server listening on host:port" and runs until SIGINT/SIGTERM.
 
 const path = require('path');
 const { startDevServer } = require(path.join(__dirname, '..', 'lib', 'dev-server'));
 
-const USAGE = 'usage: nexa-dev-server [--port 6970] [--host 127.0.0.1] [--user name:password ...]';
+const USAGE = 'usage: nexa-dev-server [--port 6970] [--host 127.0.0.1] [--user name:password ...] [--shuffle-events]';
 
 function parseArgs(argv) {
   const opts = { port: 6970, host: '127.0.0.1', users: null };
@@ -47,6 +47,9 @@ function parseArgs(argv) {
         opts.users[v.slice(0, colon)] = v.slice(colon + 1);
         break;
       }
+      case '--shuffle-events':
+        opts.shuffleEvents = true;
+        break;
       case '--help':
         process.stdout.write(`${USAGE}\n`);
         process.exit(0);

@@ -17,13 +17,16 @@
  */
 
 const net = require('net');
+const crypto = require('crypto');
 const { decode } = require('./native');
 const { MSG, encodeFrame, FrameReader } = require('./dev-server/protocol');
 const { Store } = require('./dev-server/store');
 const { handleRequest } = require('./dev-server/handlers');
 const { pyTruthy } = require('./dev-server/query');
+const { newUser, ALL_DATABASES } = require('./dev-server/users');
 
 const DEFAULT_USERS = Object.freeze({ root: 'nexadb123' });
+
 
 /**
  * @typedef {object} DevServerOptions
@@ -32,7 +35,18 @@ const DEFAULT_USERS = Object.freeze({ root: 'nexadb123' });
  * @property {Object<string, string | {password: string, role?: string}>} [users]
  *   accepted credentials, name to password (or to `{password, role}`);
  *   defaults to `{ root: 'nexadb123' }`. The role reported by CONNECT is
- *   `admin` for root and `write` for others unless given.
+ *   `admin` for root and `write` for others unless given. An entry may also
+ *   carry `databases`, a map of database name to level (`admin`, `write`,
+ *   `read`, `guest`) checked as the reference server checks a user's
+ *   database permissions; without it a user given here may use every
+ *   database at the level of its role (the reference assigns database
+ *   permissions outside the binary protocol, which the dev server lacks).
+ *   Users made with CREATE_USER have no database permissions, as on the
+ *   reference server: unless admins, they are refused every collection
+ *   operation.
+ * @property {boolean} [shuffleEvents=false] send the change events of one
+ *   write (a BATCH_WRITE's burst) in a random order, as the reference
+ *   server's one-thread-per-event delivery may (PROTOCOL.md, point 3)
  */
 
 /**
@@ -42,7 +56,7 @@ const DEFAULT_USERS = Object.freeze({ root: 'nexadb123' });
 class DevServer {
   /** @param {DevServerOptions} [options] */
   constructor(options = {}) {
-    const { port = 0, host = '127.0.0.1', users = DEFAULT_USERS } = options;
+    const { port = 0, host = '127.0.0.1', users = DEFAULT_USERS, shuffleEvents = false } = options;
     /** @type {string} the host it listens on */
     this.host = host;
     /** @type {number} the port it listens on (known after listen()) */
@@ -53,8 +67,10 @@ class DevServer {
       const password = typeof entry === 'string' ? entry : entry && entry.password;
       if (typeof password !== 'string') throw new TypeError(`users.${name}: a password string is required`);
       const role = (entry && typeof entry === 'object' && entry.role) || (name === 'root' ? 'admin' : 'write');
-      this._users.set(name, { password, role });
+      const databases = (entry && typeof entry === 'object' && entry.databases) || ALL_DATABASES;
+      this._users.set(name, newUser(password, role, databases));
     }
+    this._shuffleEvents = Boolean(shuffleEvents);
     this._store = new Store();
     this._conns = new Set();
     this._pending = [];
@@ -107,6 +123,22 @@ class DevServer {
       this._server.close(() => resolve());
     });
     return this._closing;
+  }
+
+  /**
+   * Destroys every client socket now, without a goodbye, and keeps
+   * listening: for testing a client's handling of a dropped connection.
+   * @returns {number} the number of connections dropped
+   */
+  dropConnections() {
+    const conns = Array.from(this._conns);
+    for (const conn of conns) {
+      conn.closed = true;
+      conn.subscription = null;
+      conn.socket.destroy();
+    }
+    this._conns.clear();
+    return conns.length;
   }
 
   _onConnection(socket) {
@@ -220,6 +252,7 @@ class DevServer {
     if (this._pending.length === 0) return;
     const events = this._pending;
     this._pending = [];
+    if (this._shuffleEvents) shuffle(events);
     for (const event of events) {
       let bytes = null;
       for (const conn of this._conns) {
@@ -236,6 +269,17 @@ class DevServer {
       }
     }
   }
+}
+
+/** Fisher-Yates, in place. */
+function shuffle(list) {
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = crypto.randomInt(i + 1);
+    const t = list[i];
+    list[i] = list[j];
+    list[j] = t;
+  }
+  return list;
 }
 
 function subscriptionMatches(sub, event) {

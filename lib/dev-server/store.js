@@ -80,6 +80,39 @@ class Store {
     this.clock = new Clock();
     /** @type {Map<string, Map<string, Map<string, object>>>} */
     this.databases = new Map([['default', new Map()]]);
+    /**
+     * Vectors, kept beside the documents as the reference server keeps them
+     * (`db:<database>:vector:<collection>:<id>`): database -> collection ->
+     * id -> number[]. A document stored with a vector does not hold it.
+     * @type {Map<string, Map<string, Map<string, number[]>>>}
+     */
+    this.vectors = new Map();
+  }
+
+  /** Stores a document's vector. */
+  setVector(database, collection, id, vector) {
+    let db = this.vectors.get(database);
+    if (!db) {
+      db = new Map();
+      this.vectors.set(database, db);
+    }
+    let coll = db.get(collection);
+    if (!coll) {
+      coll = new Map();
+      db.set(collection, coll);
+    }
+    coll.set(id, vector);
+  }
+
+  /** @returns {Map<string, number[]>} id -> vector, in insertion order (empty when none) */
+  vectorsOf(database, collection) {
+    const db = this.vectors.get(database);
+    return (db && db.get(collection)) || new Map();
+  }
+
+  /** @returns {Map<string, Map<string, number[]>>} collection -> id -> vector */
+  vectorsIn(database) {
+    return this.vectors.get(database) || new Map();
   }
 
   _collection(database, collection, create) {
@@ -137,6 +170,8 @@ class Store {
   delete(database, collection, id) {
     const coll = this._collection(database, collection, false);
     if (!coll || typeof id !== 'string') return false;
+    const vdb = this.vectors.get(database);
+    if (vdb && vdb.has(collection)) vdb.get(collection).delete(id);
     return coll.delete(id);
   }
 
@@ -167,8 +202,10 @@ class Store {
 
   /** @returns {boolean} whether the collection existed */
   dropCollection(database, collection) {
+    const vdb = this.vectors.get(database);
+    const hadVectors = Boolean(vdb && vdb.delete(collection));
     const db = this.databases.get(database);
-    return db ? db.delete(collection) : false;
+    return (db ? db.delete(collection) : false) || hadVectors;
   }
 
   listDatabases() {
@@ -181,6 +218,7 @@ class Store {
 
   /** @returns {boolean} whether it existed ("default" is never dropped) */
   dropDatabase(database) {
+    this.vectors.delete(database);
     return this.databases.delete(database);
   }
 }
