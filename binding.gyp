@@ -19,7 +19,8 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_DISABLE_CPP_EXCEPTIONS",
-        "NODE_ADDON_API_DISABLE_DEPRECATED"
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
       ],
       "cflags": ["-Wall", "-Wextra", "-Werror", "<!@(node scripts/find-msgpack.js --cflags)"],
       "cflags_c": ["-std=c11", "-D_GNU_SOURCE"],

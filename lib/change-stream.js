@@ -76,8 +76,11 @@ class ChangeStream {
     // Waiters exist only while the buffer is empty.
     const ws = this._waiters;
     this._waiters = [];
+    if (ws.length === 0) return;
+    const err = this._error;
+    if (err) this._error = null; // reported once; then the stream is simply done
     for (const w of ws) {
-      if (this._error) w.reject(this._error);
+      if (err) w.reject(err);
       else w.resolve(DONE);
     }
   }
@@ -134,6 +137,12 @@ class ChangeStream {
 
   [Symbol.asyncIterator]() {
     return this;
+  }
+
+  /** What util.inspect shows: never the connection's credentials. */
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    const what = this.collection === null ? 'every collection' : `'${this.collection}'`;
+    return `ChangeStream { ${what}, [${this.operations.join(', ')}], ${this.closed ? 'closed' : 'open'}, buffered: ${this._buf.length - this._head} }`;
   }
 }
 

@@ -44,6 +44,8 @@ function onBatch(items) {
 }
 
 class Connection {
+  #opts; // holds the credentials: private, so no inspect or log shows them
+
   /**
    * @param {object} o host, port, username, password, connectTimeout, maxFrameBytes, int64
    */
@@ -56,7 +58,7 @@ class Connection {
     this.onChange = noop;
     /** @type {(err: Error|null) => void} called once when the connection ends */
     this.onEnd = noop;
-    this._opts = o;
+    this.#opts = o;
     this._pending = new Map();
     this._nextReq = 1;
     this._openWaiters = null;
@@ -70,7 +72,7 @@ class Connection {
       addon.setHandler(onBatch);
       handlerSet = true;
     }
-    const o = this._opts;
+    const o = this.#opts;
     this.id = nextId++;
     if (nextId > 0xfffffff0) nextId = 1;
     this.state = 'opening';
@@ -144,6 +146,10 @@ class Connection {
       p.reject(new NexaServerError(serverText(payload, `server answered type 0x${type.toString(16)}`),
         { address: this.address, ...p.context }));
     }
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    return `Connection { #${this.id} ${this.address}, ${this.state}, pending: ${this._pending.size} }`;
   }
 
   _terminal([code, message, payload]) {

@@ -203,7 +203,7 @@ class Addon : public Napi::Addon<Addon> {
       return env.Undefined();
     }
     msgpack_object obj;
-    char err[160];
+    char err[160] = "could not build the JS value";
     napi_value out = nullptr;
     if (nx_decode(&zone, buf.Data(), buf.ByteLength(), 0, &obj, err, sizeof(err)) == 0) {
       interned_.keys.NewPass();
