@@ -54,8 +54,12 @@ export interface NexaClientOptions {
   username?: string;
   /** Default 'nexadb123'. */
   password?: string;
+  /** Sent with every collection-level call; unset: the server's "default". */
+  database?: string;
   /** Milliseconds for DNS, TCP connect and authentication; 0 = no limit. Default 10000. */
   connectTimeout?: number;
+  /** Milliseconds for each request's answer; 0 = no limit. Default 30000. */
+  requestTimeout?: number;
   /** Largest frame accepted from the server, in bytes. Default 64 MiB. */
   maxFrameBytes?: number;
   /**
@@ -64,6 +68,29 @@ export interface NexaClientOptions {
    * only where a Number would lose precision), 'string' (decimal text there).
    */
   int64?: 'number' | 'bigint' | 'auto' | 'string';
+}
+
+/** Options every request takes as its last argument. */
+export interface CallOptions {
+  /** The database of this call (default: the client's, else the server's "default"). */
+  database?: string;
+  /** Aborting rejects the request with NexaAbortError (code ABORT_ERR). */
+  signal?: AbortSignal;
+  /** Milliseconds; overrides the client's requestTimeout (0 = none). */
+  timeout?: number;
+}
+
+export interface LimitOptions extends CallOptions {
+  /** Default 100. */
+  limit?: number;
+}
+
+export interface VectorSearchOptions extends CallOptions {
+  /** Default 10. */
+  limit?: number;
+  /** Default 768: the query vector's length. */
+  dimensions?: number;
+  filters?: Filters;
 }
 
 export interface WatchOptions {
@@ -109,12 +136,50 @@ export interface BatchWriteAnswer {
   message: string;
 }
 
+/** Mongo-style filters: a value means equality; operators $eq $ne $gt $gte $lt $lte $in $nin $exists $regex. */
 export type Filters = Record<string, unknown>;
 
+export interface VectorResult<T = Record<string, unknown>> {
+  document_id: string;
+  similarity: number;
+  document: T & Document;
+}
+
+export interface ToonAnswer {
+  database: string;
+  collection: string;
+  format: 'TOON';
+  data: string;
+  count: number;
+  token_stats: { json_size: number; toon_size: number; reduction_percent: number; estimated_cost_savings?: string };
+}
+
+export interface ImportToonAnswer {
+  database: string;
+  collection: string;
+  imported: number;
+  replaced: boolean;
+  document_ids: string[];
+  message: string;
+}
+
+export interface UserInfo {
+  role: string;
+  api_key_prefix?: string;
+  created_at?: number;
+  last_login?: number | null;
+  password_changed_at?: number | null;
+  [field: string]: unknown;
+}
+
+export type Role = 'admin' | 'write' | 'read' | 'guest';
+
 export declare class NexaClient {
-  constructor(options?: NexaClientOptions);
+  /** An options object, or a connection string `nexadb://user:password@host:port/database?requestTimeout=5000`. */
+  constructor(options?: NexaClientOptions | string, extra?: NexaClientOptions);
   readonly host: string;
   readonly port: number;
+  readonly database: string | undefined;
   /** True while the request connection is open. */
   readonly connected: boolean;
   /** Opens and authenticates the request connection; idempotent. */
@@ -122,25 +187,61 @@ export declare class NexaClient {
   /** Ends every stream normally and closes every connection. */
   disconnect(): Promise<void>;
   watch<T = Record<string, unknown>>(collection?: string | null, options?: WatchOptions | OperationType[]): ChangeStream<T>;
-  create(collection: string, data: Record<string, unknown>): Promise<WriteAnswer>;
-  get<T = Record<string, unknown>>(collection: string, key: string): Promise<(T & Document) | null>;
-  update(collection: string, key: string, updates: Record<string, unknown>): Promise<WriteAnswer>;
-  delete(collection: string, key: string): Promise<WriteAnswer>;
-  query<T = Record<string, unknown>>(collection: string, filters?: Filters, limit?: number): Promise<Array<T & Document>>;
-  batchWrite(collection: string, documents: Array<Record<string, unknown>>): Promise<BatchWriteAnswer>;
-  ping(): Promise<{ status: 'ok'; timestamp: number }>;
+
+  create(collection: string, data: Record<string, unknown>, options?: CallOptions): Promise<WriteAnswer>;
+  /** The document, or null when there is none. */
+  get<T = Record<string, unknown>>(collection: string, key: string, options?: CallOptions): Promise<(T & Document) | null>;
+  /** Rejects with NexaNotFoundError for a missing key. */
+  update(collection: string, key: string, updates: Record<string, unknown>, options?: CallOptions): Promise<WriteAnswer>;
+  /** Rejects with NexaNotFoundError for a missing key. */
+  delete(collection: string, key: string, options?: CallOptions): Promise<WriteAnswer>;
+  query<T = Record<string, unknown>>(collection: string, filters?: Filters, limit?: number | LimitOptions, options?: CallOptions): Promise<Array<T & Document>>;
+  batchWrite(collection: string, documents: Array<Record<string, unknown>>, options?: CallOptions): Promise<BatchWriteAnswer>;
+  vectorSearch<T = Record<string, unknown>>(collection: string, vector: number[], limit?: number | VectorSearchOptions, dimensions?: number | VectorSearchOptions, options?: VectorSearchOptions): Promise<Array<VectorResult<T>>>;
+  ping(options?: CallOptions): Promise<{ status: 'ok'; timestamp: number }>;
+
+  queryToon(collection: string, filters?: Filters, limit?: number | LimitOptions, options?: CallOptions): Promise<ToonAnswer>;
+  exportToon(collection: string, options?: CallOptions): Promise<ToonAnswer & { token_stats: { estimated_cost_savings: string } }>;
+  importToon(collection: string, toonData: string, options?: CallOptions & { replace?: boolean }): Promise<ImportToonAnswer>;
+
+  listCollections(options?: CallOptions): Promise<string[]>;
+  dropCollection(collection: string, options?: CallOptions): Promise<{ database: string; collection: string; message: string }>;
+  createDatabase(name: string, options?: CallOptions): Promise<{ database: string; message: string }>;
+  dropDatabase(name: string, options?: CallOptions): Promise<{ database: string; message: string }>;
+  listDatabases(options?: CallOptions): Promise<string[]>;
+
+  getVectors(options?: CallOptions): Promise<{ database: string; status: string; total_vectors: number; collections: Record<string, { count: number; dimensions?: number; documents: Array<{ doc_id: string; dimensions: number }> }> }>;
+  buildHnswIndex(collection: string, options?: CallOptions & { M?: number; efConstruction?: number }): Promise<{ status: string; collection: string; database: string; num_vectors: number; message: string }>;
+
+  createUser(username: string, password: string, role?: Role | CallOptions, options?: CallOptions): Promise<{ message: string; username: string; password: string; api_key: string; role: Role; note: string }>;
+  deleteUser(username: string, options?: CallOptions): Promise<{ message: string }>;
+  /** Name to user info. */
+  listUsers(options?: CallOptions): Promise<Record<string, UserInfo>>;
+  changePassword(username: string, newPassword: string, options?: CallOptions): Promise<{ message: string }>;
 }
 
 export declare class NexaError extends Error {
   readonly code: string;
   /** host:port of the connection, where there is one. */
   readonly address?: string;
+  /** The request's method name (create, query, ...), where there is one. */
+  readonly operation?: string;
   /** The collection of the request, where there is one. */
   readonly collection?: string | null;
+  /** The document key of the request, where there is one. */
+  readonly key?: string;
+  readonly database?: string;
 }
 export declare class NexaAuthError extends NexaError { readonly code: 'NEXA_AUTH'; }
 export declare class NexaServerError extends NexaError { readonly code: 'NEXA_SERVER' | 'NEXA_NOT_FOUND'; }
-export declare class NexaNotFoundError extends NexaServerError { readonly code: 'NEXA_NOT_FOUND'; }
+export declare class NexaNotFoundError extends NexaServerError {
+  readonly code: 'NEXA_NOT_FOUND';
+  /** The server's own text ("Not found"). */
+  readonly serverMessage: string;
+}
+/** Aborted through an AbortSignal; `cause` is the signal's reason. `name` is 'AbortError'. */
+export declare class NexaAbortError extends NexaError { readonly code: 'ABORT_ERR'; }
+/** No answer within requestTimeout (or the call's timeout). */
 export declare class NexaTimeoutError extends NexaError { readonly code: 'NEXA_TIMEOUT'; }
 export declare class NexaClosedError extends NexaError { readonly code: 'NEXA_CLOSED'; }
 export declare class NexaProtocolError extends NexaError { readonly code: 'NEXA_PROTOCOL'; }

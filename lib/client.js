@@ -1,42 +1,45 @@
 'use strict';
-const { Connection, MSG } = require('./connection');
+const { Connection, MSG, abortError } = require('./connection');
 const { ChangeStream, parseOperations } = require('./change-stream');
-
-const DEFAULTS = {
-  host: 'localhost',
-  port: 6970,
-  username: 'root',
-  password: 'nexadb123',
-  connectTimeout: 10000,
-  maxFrameBytes: 64 * 1024 * 1024,
-  int64: 'number',
-};
+const { parseOptions } = require('./options');
 
 /**
- * A NexaDB client. Requests share one connection; every watch() gets a
- * connection of its own, so streams never delay requests.
+ * @typedef {object} CallOptions options every request takes as its last argument
+ * @property {string} [database] the database (default: the client's, else the server's "default")
+ * @property {AbortSignal} [signal] aborting rejects the request with NexaAbortError (code ABORT_ERR)
+ * @property {number} [timeout] ms; overrides the client's requestTimeout (0: none)
+ */
+
+/**
+ * A NexaDB client. Requests share one connection and are pipelined; every
+ * watch() gets a connection of its own, so streams never delay requests.
  */
 class NexaClient {
   #opts;
 
   /**
-   * @param {object} [options]
+   * @param {string|object} [options] an options object, or a connection
+   *   string `nexadb://user:password@host:port/database?requestTimeout=5000`
+   * @param {object} [extra] options applied over those of a connection string
    * @param {string} [options.host='localhost']
    * @param {number} [options.port=6970]
    * @param {string} [options.username='root']
    * @param {string} [options.password='nexadb123']
-   * @param {number} [options.connectTimeout=10000] ms for DNS, TCP and authentication
+   * @param {string} [options.database] sent with every collection-level call; unset: the server's "default"
+   * @param {number} [options.connectTimeout=10000] ms for DNS, TCP and authentication (0: none)
+   * @param {number} [options.requestTimeout=30000] ms for each request's answer (0: none)
    * @param {number} [options.maxFrameBytes=67108864] largest frame accepted from the server
    * @param {'number'|'bigint'|'auto'|'string'} [options.int64='number'] integers beyond 2^53
    */
-  constructor(options = {}) {
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-    const o = { ...DEFAULTS };
-    for (const k of Object.keys(DEFAULTS)) if (options[k] !== undefined) o[k] = options[k];
-    validate(o);
+  constructor(options = {}, extra = undefined) {
+    const o = parseOptions(options, extra);
     this.#opts = o;
+    /** @type {string} */
     this.host = o.host;
+    /** @type {number} */
     this.port = o.port;
+    /** @type {string|undefined} */
+    this.database = o.database;
     this._conn = null;
     this._connecting = null;
     this._streams = new Set();
@@ -106,30 +109,56 @@ class NexaClient {
     return stream;
   }
 
-  async _request(type, payload, context) {
+  /**
+   * Sends one request on the request connection (connecting first if needed).
+   * @param {number} type
+   * @param {object} payload
+   * @param {CallOptions|undefined} call
+   * @param {object} context what the errors say: operation, collection, key
+   * @param {boolean} [withDatabase=true] add the database field
+   */
+  async _call(type, payload, call, context, withDatabase = true) {
+    const c = call || {};
+    if (typeof c !== 'object') throw new TypeError(`${context.operation}: options must be an object`);
+    if (withDatabase) {
+      const database = c.database !== undefined ? c.database : this.#opts.database;
+      if (database !== undefined) {
+        if (typeof database !== 'string' || database === '') throw new TypeError('database must be a non-empty string');
+        payload.database = database;
+        context.database = database;
+      }
+    }
+    if (c.signal && c.signal.aborted) throw abortError(c.signal, context); // before any connection work, as fetch() does
     if (!this._conn || this._conn.state !== 'open') await this.connect();
-    return this._conn.request(type, payload, context);
+    const timeout = c.timeout !== undefined ? c.timeout : this.#opts.requestTimeout;
+    return this._conn.request(type, payload, context, { timeout, signal: c.signal });
   }
 
+  // --- documents --------------------------------------------------------------
+
   /**
-   * Inserts a document. Resolves with the server's answer (`document_id`, ...).
+   * Inserts a document. Resolves with the server's answer
+   * (`{database, collection, document_id, message}`).
    * @param {string} collection
    * @param {object} data
+   * @param {CallOptions} [options]
    */
-  create(collection, data) {
-    checkCollection(collection);
-    return this._request(MSG.CREATE, { collection, data }, { collection });
+  async create(collection, data, options) {
+    checkName(collection, 'collection');
+    checkMap(data, 'data');
+    return this._call(MSG.CREATE, { collection, data }, options, { operation: 'create', collection });
   }
 
   /**
    * The document with this key, or null.
    * @param {string} collection
    * @param {string} key
+   * @param {CallOptions} [options]
    */
-  async get(collection, key) {
-    checkCollection(collection);
+  async get(collection, key, options) {
+    checkName(collection, 'collection');
     try {
-      const r = await this._request(MSG.READ, { collection, key }, { collection });
+      const r = await this._call(MSG.READ, { collection, key }, options, { operation: 'get', collection, key });
       return r.document;
     } catch (err) {
       if (err.code === 'NEXA_NOT_FOUND') return null;
@@ -138,53 +167,262 @@ class NexaClient {
   }
 
   /**
-   * Merges `updates` into a document. Rejects with NexaNotFoundError for a missing key.
+   * Merges `updates` into a document. A missing key rejects with NexaNotFoundError.
    * @param {string} collection
    * @param {string} key
    * @param {object} updates
+   * @param {CallOptions} [options]
    */
-  update(collection, key, updates) {
-    checkCollection(collection);
-    return this._request(MSG.UPDATE, { collection, key, updates }, { collection });
+  async update(collection, key, updates, options) {
+    checkName(collection, 'collection');
+    checkMap(updates, 'updates');
+    return this._call(MSG.UPDATE, { collection, key, updates }, options, { operation: 'update', collection, key });
   }
 
   /**
-   * Deletes a document. Rejects with NexaNotFoundError for a missing key.
+   * Deletes a document. A missing key rejects with NexaNotFoundError.
    * @param {string} collection
    * @param {string} key
+   * @param {CallOptions} [options]
    */
-  delete(collection, key) {
-    checkCollection(collection);
-    return this._request(MSG.DELETE, { collection, key }, { collection });
+  async delete(collection, key, options) {
+    checkName(collection, 'collection');
+    return this._call(MSG.DELETE, { collection, key }, options, { operation: 'delete', collection, key });
   }
 
   /**
-   * Documents matching Mongo-style filters.
+   * Documents matching Mongo-style filters (`$eq $ne $gt $gte $lt $lte $in $nin $exists $regex`).
+   * `query(coll, filters, 100)` and `query(coll, filters, { limit: 100, database })` both work.
    * @param {string} collection
    * @param {object} [filters={}]
-   * @param {number} [limit=100]
+   * @param {number|(CallOptions & {limit?: number})} [limit=100]
+   * @param {CallOptions} [options]
    * @returns {Promise<object[]>}
    */
-  async query(collection, filters = {}, limit = 100) {
-    checkCollection(collection);
-    const r = await this._request(MSG.QUERY, { collection, filters, limit }, { collection });
-    return r.documents;
+  async query(collection, filters = {}, limit = 100, options = undefined) {
+    checkName(collection, 'collection');
+    [limit, options] = limitAndOptions(limit, options, 100);
+    checkMap(filters, 'filters');
+    const r = await this._call(MSG.QUERY, { collection, filters, limit }, options, { operation: 'query', collection });
+    return r.documents || [];
   }
 
   /**
-   * Inserts many documents in one request. Resolves with the server's answer (`document_ids`, `count`).
+   * Inserts many documents in one request. Resolves with the server's answer
+   * (`{database, collection, document_ids, count, message}`).
    * @param {string} collection
    * @param {object[]} documents
+   * @param {CallOptions} [options]
    */
-  batchWrite(collection, documents) {
-    checkCollection(collection);
+  async batchWrite(collection, documents, options) {
+    checkName(collection, 'collection');
     if (!Array.isArray(documents)) throw new TypeError('documents must be an array');
-    return this._request(MSG.BATCH_WRITE, { collection, documents }, { collection });
+    return this._call(MSG.BATCH_WRITE, { collection, documents }, options, { operation: 'batchWrite', collection });
   }
 
-  /** Resolves with the server's PONG (`{status: 'ok', timestamp}`). */
-  ping() {
-    return this._request(MSG.PING, {});
+  /**
+   * Nearest documents by cosine similarity. Resolves with the results
+   * (`[{document_id, similarity, document}]`, nearest first).
+   * `vectorSearch(coll, vector, 10, 768)` (the official order) or
+   * `vectorSearch(coll, vector, { limit, dimensions, filters, database })`.
+   * @param {string} collection
+   * @param {number[]} vector
+   * @param {number|(CallOptions & {limit?: number, dimensions?: number, filters?: object})} [limit=10]
+   * @param {number} [dimensions=768]
+   * @param {CallOptions & {filters?: object}} [options]
+   */
+  async vectorSearch(collection, vector, limit = 10, dimensions = undefined, options = undefined) {
+    checkName(collection, 'collection');
+    if (!Array.isArray(vector)) throw new TypeError('vector must be an array of numbers');
+    let o = options;
+    if (limit !== null && typeof limit === 'object') {
+      o = limit;
+      limit = o.limit !== undefined ? o.limit : 10;
+      dimensions = o.dimensions;
+    } else if (dimensions !== null && typeof dimensions === 'object') {
+      o = dimensions;
+      dimensions = o.dimensions;
+    }
+    if (dimensions === undefined) dimensions = (o && o.dimensions) || 768;
+    checkCount(limit, 'limit');
+    checkCount(dimensions, 'dimensions');
+    const payload = { collection, vector, limit, dimensions };
+    if (o && o.filters !== undefined) payload.filters = checkMap(o.filters, 'filters');
+    const r = await this._call(MSG.VECTOR_SEARCH, payload, o, { operation: 'vectorSearch', collection });
+    return r.results || [];
+  }
+
+  /**
+   * Resolves with the server's PONG (`{status: 'ok', timestamp}`).
+   * @param {CallOptions} [options]
+   */
+  async ping(options) {
+    return this._call(MSG.PING, {}, options, { operation: 'ping' }, false);
+  }
+
+  // --- TOON ----------------------------------------------------------------------
+
+  /**
+   * A query answered in TOON text. Resolves with the server's answer
+   * (`{database, collection, format: 'TOON', data, count, token_stats}`).
+   * @param {string} collection
+   * @param {object} [filters={}]
+   * @param {number|(CallOptions & {limit?: number})} [limit=100]
+   * @param {CallOptions} [options]
+   */
+  async queryToon(collection, filters = {}, limit = 100, options = undefined) {
+    checkName(collection, 'collection');
+    [limit, options] = limitAndOptions(limit, options, 100);
+    checkMap(filters, 'filters');
+    return this._call(MSG.QUERY_TOON, { collection, filters, limit }, options, { operation: 'queryToon', collection });
+  }
+
+  /**
+   * A whole collection as TOON text (the server's answer, `data` holding the text).
+   * @param {string} collection
+   * @param {CallOptions} [options]
+   */
+  async exportToon(collection, options) {
+    checkName(collection, 'collection');
+    return this._call(MSG.EXPORT_TOON, { collection }, options, { operation: 'exportToon', collection });
+  }
+
+  /**
+   * Imports documents from TOON text (`{imported, replaced, document_ids, message}`).
+   * @param {string} collection
+   * @param {string} toonData
+   * @param {CallOptions & {replace?: boolean}} [options] replace: delete the collection's documents first
+   */
+  async importToon(collection, toonData, options) {
+    checkName(collection, 'collection');
+    if (typeof toonData !== 'string') throw new TypeError('toonData must be a string');
+    const payload = { collection, toon_data: toonData };
+    if (options && options.replace !== undefined) payload.replace = Boolean(options.replace);
+    return this._call(MSG.IMPORT_TOON, payload, options, { operation: 'importToon', collection });
+  }
+
+  // --- collections and databases ---------------------------------------------------
+
+  /**
+   * The collection names of a database.
+   * @param {CallOptions} [options]
+   * @returns {Promise<string[]>}
+   */
+  async listCollections(options) {
+    const r = await this._call(MSG.LIST_COLLECTIONS, {}, options, { operation: 'listCollections' });
+    return r.collections || [];
+  }
+
+  /**
+   * Drops a collection (watchers listing 'dropCollection' see an event).
+   * Resolves with the server's answer; an unknown collection rejects with NexaServerError.
+   * @param {string} collection
+   * @param {CallOptions} [options]
+   */
+  async dropCollection(collection, options) {
+    checkName(collection, 'collection');
+    return this._call(MSG.DROP_COLLECTION, { collection }, options, { operation: 'dropCollection', collection });
+  }
+
+  /**
+   * Creates a database (admin).
+   * @param {string} name
+   * @param {CallOptions} [options]
+   */
+  async createDatabase(name, options) {
+    checkName(name, 'database name');
+    return this._call(MSG.CREATE, { database: name, create_database: true }, options, { operation: 'createDatabase', database: name }, false);
+  }
+
+  /**
+   * Drops a database and everything in it (admin).
+   * @param {string} name
+   * @param {CallOptions} [options]
+   */
+  async dropDatabase(name, options) {
+    checkName(name, 'database name');
+    return this._call(MSG.DROP_DATABASE, { database: name }, options, { operation: 'dropDatabase', database: name }, false);
+  }
+
+  /**
+   * The names of every database.
+   * @param {CallOptions} [options]
+   * @returns {Promise<string[]>}
+   */
+  async listDatabases(options) {
+    const r = await this._call(MSG.LIST_DATABASES, {}, options, { operation: 'listDatabases' }, false);
+    return r.databases || [];
+  }
+
+  // --- vectors -------------------------------------------------------------------
+
+  /**
+   * What a database holds in vectors (the server's answer: `total_vectors`, `collections`).
+   * @param {CallOptions} [options]
+   */
+  async getVectors(options) {
+    return this._call(MSG.GET_VECTORS, {}, options, { operation: 'getVectors' });
+  }
+
+  /**
+   * Builds the HNSW index of a collection's vectors.
+   * @param {string} collection
+   * @param {CallOptions & {M?: number, efConstruction?: number}} [options]
+   */
+  async buildHnswIndex(collection, options) {
+    checkName(collection, 'collection');
+    const payload = { collection };
+    if (options && options.M !== undefined) payload.M = checkCount(options.M, 'M');
+    if (options && options.efConstruction !== undefined) payload.ef_construction = checkCount(options.efConstruction, 'efConstruction');
+    return this._call(MSG.BUILD_HNSW_INDEX, payload, options, { operation: 'buildHnswIndex', collection });
+  }
+
+  // --- users (admin) -------------------------------------------------------------
+
+  /**
+   * Creates a user (admin). Resolves with the server's answer, which holds the API key once.
+   * @param {string} username
+   * @param {string} password
+   * @param {'admin'|'write'|'read'|'guest'} [role='read']
+   * @param {CallOptions} [options]
+   */
+  async createUser(username, password, role = 'read', options = undefined) {
+    checkName(username, 'username');
+    if (typeof password !== 'string' || password === '') throw new TypeError('password must be a non-empty string');
+    if (role !== null && typeof role === 'object') [role, options] = ['read', role];
+    return this._call(MSG.CREATE_USER, { username, password, role }, options, { operation: 'createUser', username }, false);
+  }
+
+  /**
+   * Deletes a user (admin).
+   * @param {string} username
+   * @param {CallOptions} [options]
+   */
+  async deleteUser(username, options) {
+    checkName(username, 'username');
+    return this._call(MSG.DELETE_USER, { username }, options, { operation: 'deleteUser', username }, false);
+  }
+
+  /**
+   * Every user (admin): the server's `users` map, name to `{role, ...}`.
+   * @param {CallOptions} [options]
+   * @returns {Promise<Object<string, object>>}
+   */
+  async listUsers(options) {
+    const r = await this._call(MSG.LIST_USERS, {}, options, { operation: 'listUsers' }, false);
+    return r.users || {};
+  }
+
+  /**
+   * Changes a password: one's own, or anyone's as an admin.
+   * @param {string} username
+   * @param {string} newPassword
+   * @param {CallOptions} [options]
+   */
+  async changePassword(username, newPassword, options) {
+    checkName(username, 'username');
+    if (typeof newPassword !== 'string' || newPassword === '') throw new TypeError('newPassword must be a non-empty string');
+    return this._call(MSG.CHANGE_PASSWORD, { username, new_password: newPassword }, options, { operation: 'changePassword', username }, false);
   }
 
   /** Credentials never show. */
@@ -193,20 +431,28 @@ class NexaClient {
   }
 }
 
-function checkCollection(c) {
-  if (typeof c !== 'string' || c === '') throw new TypeError('collection must be a non-empty string');
+/** `limit` may be the options object itself (`query(coll, filters, { limit, database })`). */
+function limitAndOptions(limit, options, dflt) {
+  if (limit !== null && typeof limit === 'object') {
+    options = limit;
+    limit = options.limit !== undefined ? options.limit : dflt;
+  }
+  checkCount(limit, 'limit');
+  return [limit, options];
 }
 
-function validate(o) {
-  if (typeof o.host !== 'string' || o.host === '') throw new TypeError('host must be a non-empty string');
-  if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new TypeError('port must be an integer from 1 to 65535');
-  if (typeof o.username !== 'string') throw new TypeError('username must be a string');
-  if (typeof o.password !== 'string') throw new TypeError('password must be a string');
-  if (!Number.isInteger(o.connectTimeout) || o.connectTimeout < 0 || o.connectTimeout > 0xffffffff) {
-    throw new TypeError('connectTimeout must be a whole number of milliseconds (0: none)');
-  }
-  if (!Number.isInteger(o.maxFrameBytes) || o.maxFrameBytes < 1024) throw new TypeError('maxFrameBytes must be an integer of at least 1024');
-  if (!['number', 'bigint', 'auto', 'string'].includes(o.int64)) throw new TypeError("int64 must be 'number', 'bigint', 'auto' or 'string'");
+function checkName(v, what) {
+  if (typeof v !== 'string' || v === '') throw new TypeError(`${what} must be a non-empty string`);
+}
+
+function checkMap(v, what) {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new TypeError(`${what} must be an object`);
+  return v;
+}
+
+function checkCount(v, what) {
+  if (!Number.isInteger(v) || v < 0) throw new TypeError(`${what} must be a non-negative integer`);
+  return v;
 }
 
 module.exports = { NexaClient };

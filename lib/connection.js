@@ -2,7 +2,9 @@
 // One NexaDB connection owned by the native core. Requests are answered
 // first-in first-out; the core matches them, this side keeps the promises.
 const { addon, INT64_MODES } = require('./native');
-const { NexaServerError, NexaNotFoundError, NexaClosedError, fromCore } = require('./errors');
+const {
+  NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, NexaAbortError, fromCore,
+} = require('./errors');
 
 const EV_OPEN = 1;
 const EV_OPEN_FAILED = 2;
@@ -11,8 +13,11 @@ const EV_CHANGE = 4;
 const EV_CLOSED = 5;
 
 const MSG = {
-  CREATE: 0x02, READ: 0x03, UPDATE: 0x04, DELETE: 0x05, QUERY: 0x06, BATCH_WRITE: 0x08,
-  PING: 0x09, SUBSCRIBE: 0x30, UNSUBSCRIBE: 0x31,
+  CREATE: 0x02, READ: 0x03, UPDATE: 0x04, DELETE: 0x05, QUERY: 0x06, VECTOR_SEARCH: 0x07,
+  BATCH_WRITE: 0x08, PING: 0x09, QUERY_TOON: 0x0b, EXPORT_TOON: 0x0c, IMPORT_TOON: 0x0d,
+  CREATE_USER: 0x0e, DELETE_USER: 0x0f, LIST_USERS: 0x10, CHANGE_PASSWORD: 0x11,
+  LIST_COLLECTIONS: 0x20, DROP_COLLECTION: 0x21, GET_VECTORS: 0x23,
+  SUBSCRIBE: 0x30, UNSUBSCRIBE: 0x31, LIST_DATABASES: 0x40, DROP_DATABASE: 0x42, BUILD_HNSW_INDEX: 0x45,
   SUCCESS: 0x81, ERROR: 0x82, NOT_FOUND: 0x83, PONG: 0x88,
 };
 
@@ -96,12 +101,15 @@ class Connection {
    * NexaServerError, NOT_FOUND with NexaNotFoundError.
    * @param {number} type
    * @param {object} payload
-   * @param {object} [context] fields added to errors (collection, ...)
+   * @param {object} [context] fields added to errors (operation, collection, key)
+   * @param {{timeout?: number, signal?: AbortSignal}} [opts] timeout in ms (0: none)
    */
-  request(type, payload, context) {
+  request(type, payload, context, opts) {
     if (this.state !== 'open' && this.state !== 'opening') {
-      return Promise.reject(new NexaClosedError(`connection to ${this.address} is closed`, { address: this.address }));
+      return Promise.reject(new NexaClosedError(`connection to ${this.address} is closed`, { address: this.address, ...context }));
     }
+    const signal = opts && opts.signal;
+    if (signal && signal.aborted) return Promise.reject(abortError(signal, context));
     const reqId = this._nextReq++;
     if (this._nextReq > 0xfffffff0) this._nextReq = 1;
     return new Promise((resolve, reject) => {
@@ -111,8 +119,37 @@ class Connection {
         reject(err);
         return;
       }
-      this._pending.set(reqId, { resolve, reject, context });
+      const p = { resolve, reject, context, timer: null, signal: null, onAbort: null };
+      const timeout = opts && opts.timeout;
+      if (timeout > 0) {
+        // The late answer is still matched (first-in, first-out) and dropped.
+        p.timer = setTimeout(() => this._fail(reqId, new NexaTimeoutError(
+          `${(context && context.operation) || 'request'} timed out after ${timeout} ms (${this.address})`,
+          { address: this.address, ...context })), timeout);
+        p.timer.unref();
+      }
+      if (signal) {
+        p.signal = signal;
+        p.onAbort = () => this._fail(reqId, abortError(signal, context));
+        signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      this._pending.set(reqId, p);
     });
+  }
+
+  /** Settles one pending request with an error, leaving its answer to be dropped. */
+  _fail(reqId, err) {
+    const p = this._take(reqId);
+    if (p) p.reject(err);
+  }
+
+  _take(reqId) {
+    const p = this._pending.get(reqId);
+    if (p === undefined) return undefined;
+    this._pending.delete(reqId);
+    if (p.timer) clearTimeout(p.timer);
+    if (p.signal) p.signal.removeEventListener('abort', p.onAbort);
+    return p;
   }
 
   /** Ends the connection (graceful: DISCONNECT after what is in flight). Resolves when closed. */
@@ -135,13 +172,15 @@ class Connection {
   }
 
   _reply(reqId, type, payload) {
-    const p = this._pending.get(reqId);
+    const p = this._take(reqId);
     if (p === undefined) return;
-    this._pending.delete(reqId);
     if (type === MSG.SUCCESS || type === MSG.PONG) {
       p.resolve(payload);
     } else if (type === MSG.NOT_FOUND) {
-      p.reject(new NexaNotFoundError(serverText(payload, 'Not found'), { address: this.address, ...p.context }));
+      const c = p.context || {};
+      const text = serverText(payload, 'Not found');
+      const what = c.key !== undefined ? `key ${JSON.stringify(c.key)} in collection '${c.collection}'` : `collection '${c.collection}'`;
+      p.reject(new NexaNotFoundError(`${text}: ${what} (${this.address})`, { address: this.address, serverMessage: text, ...c }));
     } else {
       p.reject(new NexaServerError(serverText(payload, `server answered type 0x${type.toString(16)}`),
         { address: this.address, ...p.context }));
@@ -162,8 +201,7 @@ class Connection {
     if (openW) openW.reject(err || new NexaClosedError(`connection to ${this.address} closed before it opened`, { address: this.address }));
     if (this._pending.size) {
       const why = err || new NexaClosedError(`connection to ${this.address} closed before the answer`, { address: this.address });
-      for (const p of this._pending.values()) p.reject(why);
-      this._pending.clear();
+      for (const reqId of Array.from(this._pending.keys())) this._fail(reqId, why);
     }
     for (const w of this._closeWaiters) w();
     this._closeWaiters = [];
@@ -175,6 +213,11 @@ function serverText(payload, fallback) {
   return payload && typeof payload.error === 'string' ? payload.error : fallback;
 }
 
+function abortError(signal, context) {
+  const what = (context && context.operation) || 'request';
+  return new NexaAbortError(`${what} was aborted`, { cause: signal.reason, ...context });
+}
+
 function noop() {}
 
-module.exports = { Connection, MSG };
+module.exports = { Connection, MSG, abortError };

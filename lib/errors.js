@@ -37,6 +37,14 @@ class NexaTimeoutError extends NexaError {
   constructor(message, props) { super(message, 'NEXA_TIMEOUT', props); }
 }
 
+/** The request or stream was aborted through its AbortSignal; `cause` is the signal's reason. */
+class NexaAbortError extends NexaError {
+  constructor(message, props) {
+    super(message, 'ABORT_ERR', props);
+    this.name = 'AbortError'; // what code written for fetch() and node:events checks
+  }
+}
+
 /** The client, stream or connection was closed. */
 class NexaClosedError extends NexaError {
   constructor(message, props) { super(message, 'NEXA_CLOSED', props); }
@@ -79,6 +87,7 @@ module.exports = {
   NexaServerError,
   NexaNotFoundError,
   NexaTimeoutError,
+  NexaAbortError,
   NexaClosedError,
   NexaProtocolError,
   NexaConnectionError,

@@ -9,6 +9,7 @@ export const {
   NexaServerError,
   NexaNotFoundError,
   NexaTimeoutError,
+  NexaAbortError,
   NexaClosedError,
   NexaProtocolError,
   NexaConnectionError,

@@ -55,6 +55,21 @@ function runCoreTests() {
   if (run.status !== 0 && Number(m[2]) === 0) failed++;
 }
 
+// The typed example must compile against index.d.ts: one check.
+function runTypeCheck() {
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'examples', 'tsconfig.json')], { encoding: 'utf8' });
+  process.stdout.write(r.stdout || '');
+  process.stderr.write(r.stderr || '');
+  if (r.status === 0) {
+    console.log('typed example (examples/typed.ts): tsc --noEmit passed');
+    passed++;
+  } else {
+    console.error('typed example (examples/typed.ts): tsc --noEmit FAILED');
+    failed++;
+  }
+}
+
 function runMocha() {
   const Mocha = require('mocha');
   const mocha = new Mocha({ timeout: 20000, reporter: 'spec' });
@@ -71,6 +86,7 @@ function runMocha() {
 
 (async () => {
   runCoreTests();
+  runTypeCheck();
   await runMocha();
   console.log(`${passed} passed, ${failed} failed`);
   // Suites may leave servers in child processes; this runner's job is done.

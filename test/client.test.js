@@ -288,7 +288,7 @@ describe('NexaClient', function () {
         assert.ok(err instanceof NexaNotFoundError, `got ${err && err.name}`);
         assert.ok(err instanceof NexaServerError);
         assert.strictEqual(err.code, 'NEXA_NOT_FOUND');
-        assert.strictEqual(err.message, 'Not found');
+        assert.ok(err.message.startsWith('Not found: '), err.message);
         assert.strictEqual(err.collection, 'users');
       }
       // The connection is still fine.

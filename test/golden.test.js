@@ -174,7 +174,7 @@ describe('golden: the client sends the recorded requests and returns the recorde
       assertSame(await c.query('vec_crud', { age: { $gte: 31 } }, 10), answers[4].documents);
       assertSame(await c.delete('vec_crud', id), answers[5]);
       assert.strictEqual(await c.get('vec_crud', id), null);
-      await assert.rejects(c.update('vec_crud', 'nope', { a: 1 }), (e) => e.code === 'NEXA_NOT_FOUND' && e.message === 'Not found');
+      await assert.rejects(c.update('vec_crud', 'nope', { a: 1 }), (e) => e.code === 'NEXA_NOT_FOUND' && e.serverMessage === 'Not found' && e.message.includes('nope'));
       assertSame(await c.batchWrite('vec_crud', [{ n: 1 }, { n: 2 }]), answers[6]);
     }, 9);
   });

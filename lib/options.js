@@ -1,0 +1,81 @@
+'use strict';
+// Client options: defaults, validation, and connection strings
+// (nexadb://user:password@host:port/database?requestTimeout=5000).
+
+const DEFAULTS = Object.freeze({
+  host: 'localhost',
+  port: 6970,
+  username: 'root',
+  password: 'nexadb123',
+  database: undefined,
+  connectTimeout: 10000,
+  requestTimeout: 30000,
+  maxFrameBytes: 64 * 1024 * 1024,
+  int64: 'number',
+});
+
+const NUMERIC = ['port', 'connectTimeout', 'requestTimeout', 'maxFrameBytes'];
+
+/**
+ * Options from a connection string. The password is percent-decoded; the
+ * query string may set connectTimeout, requestTimeout, maxFrameBytes, int64.
+ * @param {string} url
+ */
+function fromConnectionString(url) {
+  let u;
+  try {
+    u = new URL(url);
+  } catch {
+    // The text may hold a password: never echo it.
+    throw new TypeError('invalid connection string: expected nexadb://user:password@host:port/database');
+  }
+  if (u.protocol !== 'nexadb:') throw new TypeError(`invalid connection string: the scheme must be nexadb://, not ${u.protocol}//`);
+  const o = {};
+  if (u.hostname) o.host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (u.port) o.port = Number(u.port);
+  if (u.username) o.username = decodeURIComponent(u.username);
+  if (u.password) o.password = decodeURIComponent(u.password);
+  const db = decodeURIComponent(u.pathname.replace(/^\/+|\/+$/g, ''));
+  if (db) o.database = db;
+  for (const [k, v] of u.searchParams) {
+    if (NUMERIC.includes(k)) o[k] = Number(v);
+    else if (k === 'int64') o[k] = v;
+    else throw new TypeError(`invalid connection string: unknown option ${JSON.stringify(k)}`);
+  }
+  return o;
+}
+
+/**
+ * @param {string|object} options
+ * @param {object} [extra] applied over options (with a connection string)
+ * @returns {object} every option, validated
+ */
+function parseOptions(options, extra) {
+  let given = options === undefined ? {} : options;
+  if (typeof given === 'string') given = fromConnectionString(given);
+  if (given === null || typeof given !== 'object') throw new TypeError('options must be an object or a nexadb:// connection string');
+  if (extra !== undefined && (extra === null || typeof extra !== 'object')) throw new TypeError('the second argument must be an options object');
+  const o = { ...DEFAULTS };
+  for (const src of [given, extra || {}]) {
+    for (const k of Object.keys(DEFAULTS)) if (src[k] !== undefined) o[k] = src[k];
+  }
+  validate(o);
+  return o;
+}
+
+function validate(o) {
+  if (typeof o.host !== 'string' || o.host === '') throw new TypeError('host must be a non-empty string');
+  if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new TypeError('port must be an integer from 1 to 65535');
+  if (typeof o.username !== 'string') throw new TypeError('username must be a string');
+  if (typeof o.password !== 'string') throw new TypeError('password must be a string');
+  if (o.database !== undefined && (typeof o.database !== 'string' || o.database === '')) throw new TypeError('database must be a non-empty string');
+  for (const k of ['connectTimeout', 'requestTimeout']) {
+    if (!Number.isInteger(o[k]) || o[k] < 0 || o[k] > 0x7fffffff) throw new TypeError(`${k} must be a whole number of milliseconds (0: none)`);
+  }
+  if (!Number.isInteger(o.maxFrameBytes) || o.maxFrameBytes < 1024 || o.maxFrameBytes > 0xffffffff) {
+    throw new TypeError('maxFrameBytes must be an integer from 1024 to 4294967295');
+  }
+  if (!['number', 'bigint', 'auto', 'string'].includes(o.int64)) throw new TypeError("int64 must be 'number', 'bigint', 'auto' or 'string'");
+}
+
+module.exports = { parseOptions, fromConnectionString, DEFAULTS };
