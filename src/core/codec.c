@@ -107,8 +107,9 @@ int nx_check(const uint8_t *p, size_t len, int flags, char *err, size_t errlen) 
        * payload cannot hold is a lie, refused before anything is allocated. */
       uint64_t elems = is_map ? (uint64_t)count * 2 : count;
       if (elems > avail) return bad(err, errlen, "container count exceeds the payload", at);
-      if (elems == 0) continue;
+      /* msgpack-c counts empty containers against its 32-deep stack too. */
       if (top + 1 > NX_MAX_DEPTH) return bad(err, errlen, "MessagePack nested too deeply", at);
+      if (elems == 0) continue;
       top++;
       st[top].left = (uint32_t)elems;
       st[top].is_map = (uint8_t)is_map;
