@@ -1,0 +1,213 @@
+'use strict';
+// What the bench's source and pure-JS consumers share: the NexaDB frame
+// header, a small MessagePack encoder (float64 for every non-integer, the way
+// the reference server encodes), the two event payloads, a minimal frame
+// reader, and a clock every process on this machine reads alike.
+const fs = require('fs');
+const path = require('path');
+
+const MAGIC = 0x4e455841;
+const VERSION = 1;
+const HEADER = 12;
+const MSG = {
+  CONNECT: 0x01, PING: 0x09, DISCONNECT: 0x0a, SUBSCRIBE: 0x30, UNSUBSCRIBE: 0x31,
+  SUCCESS: 0x81, ERROR: 0x82, PONG: 0x88, CHANGE_EVENT: 0x90,
+};
+
+/** A whole frame: 12-byte header + payload. */
+function frame(type, payload) {
+  const f = Buffer.allocUnsafe(HEADER + payload.length);
+  f.writeUInt32BE(MAGIC, 0);
+  f[4] = VERSION;
+  f[5] = type;
+  f.writeUInt16BE(0, 6);
+  f.writeUInt32BE(payload.length, 8);
+  payload.copy(f, HEADER);
+  return f;
+}
+
+// --- MessagePack encoding (the source's answers and the large event) -------
+
+function encode(value) {
+  const parts = [];
+  enc(value, parts);
+  return Buffer.concat(parts);
+}
+
+function enc(v, out) {
+  if (v === null || v === undefined) out.push(Buffer.from([0xc0]));
+  else if (v === true) out.push(Buffer.from([0xc3]));
+  else if (v === false) out.push(Buffer.from([0xc2]));
+  else if (typeof v === 'number') encNumber(v, out);
+  else if (typeof v === 'string') encString(v, out);
+  else if (Array.isArray(v)) {
+    out.push(containerHeader(v.length, 0x90, 0xdc));
+    for (const x of v) enc(x, out);
+  } else if (typeof v === 'object') {
+    const keys = Object.keys(v);
+    out.push(containerHeader(keys.length, 0x80, 0xde));
+    for (const k of keys) {
+      encString(k, out);
+      enc(v[k], out);
+    }
+  } else throw new TypeError(`cannot encode ${typeof v}`);
+}
+
+function containerHeader(n, fix, x16) {
+  if (n < 16) return Buffer.from([fix | n]);
+  const b = Buffer.alloc(n < 0x10000 ? 3 : 5);
+  b[0] = n < 0x10000 ? x16 : x16 + 1;
+  if (n < 0x10000) b.writeUInt16BE(n, 1);
+  else b.writeUInt32BE(n, 1);
+  return b;
+}
+
+function encNumber(v, out) {
+  if (Number.isInteger(v) && Math.abs(v) < 2 ** 31 && !Object.is(v, -0)) {
+    let b;
+    if (v >= 0 && v < 128) b = Buffer.from([v]);
+    else if (v < 0 && v >= -32) b = Buffer.from([v & 0xff]);
+    else if (v >= 0 && v < 256) b = Buffer.from([0xcc, v]);
+    else if (v >= 0 && v < 65536) { b = Buffer.alloc(3); b[0] = 0xcd; b.writeUInt16BE(v, 1); }
+    else if (v >= 0) { b = Buffer.alloc(5); b[0] = 0xce; b.writeUInt32BE(v, 1); }
+    else if (v >= -128) { b = Buffer.alloc(2); b[0] = 0xd0; b.writeInt8(v, 1); }
+    else if (v >= -32768) { b = Buffer.alloc(3); b[0] = 0xd1; b.writeInt16BE(v, 1); }
+    else { b = Buffer.alloc(5); b[0] = 0xd2; b.writeInt32BE(v, 1); }
+    out.push(b);
+    return;
+  }
+  const b = Buffer.alloc(9);
+  b[0] = 0xcb;
+  b.writeDoubleBE(v, 1);
+  out.push(b);
+}
+
+function encString(s, out) {
+  const body = Buffer.from(s, 'utf8');
+  const n = body.length;
+  let h;
+  if (n < 32) h = Buffer.from([0xa0 | n]);
+  else if (n < 256) h = Buffer.from([0xd9, n]);
+  else if (n < 65536) { h = Buffer.alloc(3); h[0] = 0xda; h.writeUInt16BE(n, 1); }
+  else { h = Buffer.alloc(5); h[0] = 0xdb; h.writeUInt32BE(n, 1); }
+  out.push(h, body);
+}
+
+// --- The two events ---------------------------------------------------------
+
+const TRANSCRIPTS = path.join(__dirname, '..', '..', 'shared', 'protocol', 'reference-transcripts.json');
+
+// The transcripts' `watch_orders_crud` insert, should the file be absent.
+const BUILTIN_INSERT = {
+  operationType: 'insert',
+  ns: { db: 'nexadb', coll: 'orders' },
+  timestamp: 1795686148.0110404,
+  documentKey: { _id: '19a2dff138f57b38' },
+  fullDocument: {
+    _id: '19a2dff138f57b38', _created_at: '2026-11-26T09:42:28.010990', _updated_at: '2026-11-26T09:42:28.010990',
+    customer: 'Alice', total: 99.99, customer_email: 'alice@example.com', status: 'pending',
+  },
+};
+
+/** The small event: the recorded bytes of the server's insert (292-byte payload). */
+function smallEvent() {
+  try {
+    const t = JSON.parse(fs.readFileSync(TRANSCRIPTS, 'utf8'));
+    const f = t.scenarios.watch_orders_crud.frames.find((x) => x.dir === 's2c' && x.type === MSG.CHANGE_EVENT &&
+      x.payload && x.payload.operationType === 'insert');
+    const bytes = Buffer.from(f.hex, 'hex');
+    return { payload: bytes.subarray(HEADER), origin: 'reference transcript (watch_orders_crud insert)' };
+  } catch {
+    return { payload: encode(BUILTIN_INSERT), origin: 'built-in copy of the watch_orders_crud insert' };
+  }
+}
+
+/** The large event: an update with updateDescription, ~1 KB, every value kind the server keeps. */
+function largeEvent() {
+  const ts = '2026-11-26T09:42:28.061983';
+  const items = [];
+  for (let i = 0; i < 4; i++) {
+    items.push({ sku: `SKU-${1000 + i}`, name: ['Espresso beans 1kg', 'Milk frother', 'Ceramic mug', 'Paper filters x100', 'Grinder'][i],
+      qty: i + 1, price: [24.5, 39.99, 12.0001, 4.25, 129.9][i], gift: i === 2, tags: ['coffee', i % 2 ? 'kitchen' : 'food'] });
+  }
+  const doc = {
+    _id: '19a2dff138f57b38', _created_at: '2026-11-26T09:42:28.010990', _updated_at: ts,
+    customer: 'Alice', total: 99.99, customer_email: 'alice@example.com', status: 'shipped', tracking: 'XYZ123',
+    items,
+    shipping: { name: 'Alice Example', street: '221B Baker Street', city: 'London', zip: 'NW1 6XE', country: 'GB',
+      express: true, cost: 7.5, eta_days: 2 },
+    payment: { method: 'card', last4: '4242', captured: true, amount: 309.63, currency: 'EUR', refund: null },
+    notes: 'Leave the parcel with the neighbour at number 23 if nobody answers the door.',
+    loyalty_points: 3096, priority: -1,
+  };
+  const event = {
+    operationType: 'update',
+    ns: { db: 'nexadb', coll: 'orders' },
+    timestamp: 1795686148.0620792,
+    documentKey: { _id: '19a2dff138f57b38' },
+    fullDocument: doc,
+    updateDescription: { updatedFields: { status: 'shipped', tracking: 'XYZ123', _updated_at: ts,
+      shipping: { carrier: 'DHL', service: 'express', cost: 7.5 } } },
+  };
+  return { payload: encode(event), origin: 'built-in update event' };
+}
+
+/** Offset of the float64 bytes of the top-level `timestamp` (after 0xcb), for patching in place. */
+function timestampOffset(payload) {
+  const key = Buffer.concat([Buffer.from([0xa9]), Buffer.from('timestamp'), Buffer.from([0xcb])]);
+  const at = payload.indexOf(key);
+  if (at < 0) throw new Error('event has no float64 timestamp');
+  return at + key.length;
+}
+
+// --- A minimal frame reader (the pure-JS consumers) -------------------------
+
+/**
+ * Feeds socket chunks, calls onFrame(type, payload) for every whole frame.
+ * The tail of a chunk waits for the next one (one concat, as a minimal reader would).
+ */
+class FrameReader {
+  constructor(onFrame) {
+    this.onFrame = onFrame;
+    this.tail = null;
+  }
+
+  push(chunk) {
+    const buf = this.tail === null ? chunk : Buffer.concat([this.tail, chunk]);
+    let off = 0;
+    const end = buf.length;
+    while (end - off >= HEADER) {
+      if (buf.readUInt32BE(off) !== MAGIC) throw new Error('bad magic');
+      const len = buf.readUInt32BE(off + 8);
+      if (end - off - HEADER < len) break;
+      this.onFrame(buf[off + 5], buf.subarray(off + HEADER, off + HEADER + len));
+      off += HEADER + len;
+    }
+    this.tail = off === end ? null : buf.subarray(off);
+  }
+}
+
+// --- One clock for every process ---------------------------------------------
+// CLOCK_MONOTONIC is system-wide on Linux, so its readings compare across
+// processes with no offset error. process.hrtime.bigint() reads it but
+// allocates; performance.now() is cheap and runs on the same clock, so the
+// offset between them is taken once.
+const { performance } = require('perf_hooks');
+const MONO_OFFSET_MS = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+/** Milliseconds on the system's monotonic clock (comparable across processes). */
+function monoMs() {
+  return performance.now() + MONO_OFFSET_MS;
+}
+
+/**
+ * A clock that reads like the epoch but runs on the monotonic clock: run.js
+ * passes one `epochOffsetMs` to the source and the consumer, so event
+ * timestamps look like the server's (seconds since the epoch) and both
+ * processes read exactly the same clock.
+ */
+function epochClock(epochOffsetMs) {
+  const off = MONO_OFFSET_MS + epochOffsetMs;
+  return () => performance.now() + off;
+}
+
+module.exports = { MSG, HEADER, MAGIC, frame, encode, smallEvent, largeEvent, timestampOffset, FrameReader, monoMs, epochClock };
