@@ -1,5 +1,9 @@
 'use strict';
-const { Connection, MSG } = require('./connection');
+const { EventEmitter } = require('events');
+const { Readable } = require('stream');
+const { MSG, abortError } = require('./connection');
+const { Channel } = require('./channel');
+const { NexaOverflowError } = require('./errors');
 
 const OPERATIONS = ['insert', 'update', 'delete', 'dropCollection'];
 const DEFAULT_OPERATIONS = ['insert', 'update', 'delete'];
@@ -7,83 +11,240 @@ const DONE = Object.freeze({ value: undefined, done: true });
 
 /**
  * A change stream: the events of one subscription, on a connection of its
- * own (the server keeps one subscription per connection). Async-iterable.
- * Events are buffered from the moment the server acknowledged the
- * subscription (`ready`), whether or not `next()` has been called.
+ * own (the server keeps one subscription per connection).
+ *
+ * Consume it with `for await` (or `next()`), with `on('change', fn)`, or as a
+ * Readable (`stream()`) — one of them per stream. Events are buffered from
+ * the moment the server acknowledged the subscription (`ready`).
+ *
+ * Emits 'disconnect' ({error}) when its connection is lost and 'reconnect'
+ * ({attempts, downtimeMs}) once it is re-subscribed; events of the gap are
+ * not replayed (the server has no resume token). 'overflow' ({dropped,
+ * total}) under the 'dropOldest' policy, 'error' (only when listened to),
+ * 'close' once it has ended.
  */
-class ChangeStream {
+class ChangeStream extends EventEmitter {
   /**
-   * @param {object} connOpts connection options (host, port, credentials, ...)
+   * @param {object} opts connection and stream options (lib/options.js)
    * @param {string|null} collection null: every collection
    * @param {string[]} operations
+   * @param {AbortSignal|undefined} signal
    * @param {(s: ChangeStream) => void} onClosed told once when the stream ends
    */
-  constructor(connOpts, collection, operations, onClosed) {
+  constructor(opts, collection, operations, signal, onClosed) {
+    super();
     /** @type {string|null} */
     this.collection = collection;
     /** @type {string[]} */
     this.operations = operations;
+    /** True once the stream has ended. */
     this.closed = false;
+    /** Events dropped under the 'dropOldest' policy. */
+    this.dropped = 0;
+    this._hwm = opts.highWaterMark;
+    this._policy = opts.overflow;
+    this._window = opts.reorderWindowMs;
     this._buf = [];
     this._head = 0;
     this._waiters = [];
     this._error = null;
+    this._flowing = false;
     this._onClosed = onClosed;
     this._closing = null;
-    this._conn = new Connection(connOpts);
-    this._conn.onChange = (ev) => this._push(ev);
-    this._conn.onEnd = (err) => this._end(err);
+    // Backpressure: consumed events are acknowledged to the connection that
+    // delivered them ('pause'), or arrivals at once (the other policies).
+    this._segs = []; // [{conn, n}] delivered, not yet acknowledged, oldest first
+    this._consumed = 0;
+    this._ackEvery = Math.max(1, Math.floor(this._hwm / 4));
+    this._arrivals = 0;
+    this._arrivalConn = null;
+    this._dropReported = 0;
+    this._microtask = false;
+    // Reorder window: events sorted by timestamp, and their arrivals in order.
+    this._ro = [];
+    this._roArrivals = [];
+    this._roHead = 0;
+    this._roTimer = null;
+
+    const context = { operation: 'watch', collection };
+    this._channel = new Channel({ ...opts, stream: true }, {
+      onOpen: (conn) => conn.request(MSG.SUBSCRIBE, { collection, operations }, context),
+      onChange: (ev, conn) => this._arrive(ev, conn),
+      onDown: (error) => this.emit('disconnect', { error }),
+      onReconnect: (info) => this.emit('reconnect', info),
+      onFail: (err) => this._end(err),
+    });
+
+    this._signal = signal || null;
+    this._onAbort = null;
     /**
      * Resolves with the server's answer once it has acknowledged the
      * subscription; rejects if it could not connect or refused.
      * @type {Promise<object>}
      */
-    this.ready = this._conn.open().then(() => this._conn.request(MSG.SUBSCRIBE, { collection, operations }, { collection }));
+    if (signal && signal.aborted) {
+      this.ready = Promise.reject(abortError(signal, context));
+      this._end(abortError(signal, context));
+    } else {
+      this.ready = this._channel.start();
+      if (signal) {
+        this._onAbort = () => this._end(abortError(signal, context));
+        signal.addEventListener('abort', this._onAbort, { once: true });
+      }
+    }
     // The failure also reaches the iterator; an unobserved `ready` must not
     // become an unhandled rejection.
-    this.ready.catch((err) => {
-      if (!this._error && !this.closed) this._end(err);
-      if (this._conn.state !== 'closed') this._conn.close(false);
+    this.ready.catch((err) => this._end(err));
+    this.on('newListener', (name) => {
+      if (name === 'change' && !this._flowing) queueMicrotask(() => this._startFlowing());
     });
   }
 
-  _push(ev) {
+  /** How many events wait in the buffer. */
+  get buffered() {
+    return this._buf.length - this._head + (this._ro.length - this._roHead);
+  }
+
+  /** How many times the stream has reconnected. */
+  get reconnects() {
+    return this._channel.reconnects;
+  }
+
+  // --- arrival ------------------------------------------------------------------
+
+  _arrive(ev, conn) {
     if (this.closed) return;
-    if (this._waiters.length) this._waiters.shift().resolve({ value: ev, done: false });
-    else this._buf.push(ev);
+    if (this._policy === 'pause') {
+      const last = this._segs[this._segs.length - 1];
+      if (last !== undefined && last.conn === conn) last.n++;
+      else this._segs.push({ conn, n: 1 });
+    } else {
+      // Acknowledged as they arrive (once per batch): the core never pauses,
+      // and the policy bounds this stream's buffer.
+      this._arrivals++;
+      this._arrivalConn = conn;
+      this._later();
+    }
+    if (this._window > 0) this._reorder(ev);
+    else this._enqueue(ev);
   }
 
-  /** The connection ended (err null: as asked) or the subscription failed. */
-  _end(err) {
-    if (this.closed && !err) return;
-    if (err && !this._error && !this._closing) this._error = err;
-    this._finish();
-  }
-
-  _finish() {
-    if (this.closed) {
-      this._settleWaiters();
+  _enqueue(ev) {
+    if (this._flowing) {
+      this._consumedOne();
+      this.emit('change', ev);
       return;
     }
-    this.closed = true;
-    this._settleWaiters();
-    const cb = this._onClosed;
-    this._onClosed = null;
-    if (cb) cb(this);
+    if (this._waiters.length) {
+      this._consumedOne();
+      this._waiters.shift().resolve({ value: ev, done: false });
+      return;
+    }
+    this._buf.push(ev);
+    if (this._buf.length - this._head > this._hwm && this._policy !== 'pause') this._overflow();
   }
 
-  _settleWaiters() {
-    // Waiters exist only while the buffer is empty.
-    const ws = this._waiters;
-    this._waiters = [];
-    if (ws.length === 0) return;
-    const err = this._error;
-    if (err) this._error = null; // reported once; then the stream is simply done
-    for (const w of ws) {
-      if (err) w.reject(err);
-      else w.resolve(DONE);
+  _overflow() {
+    if (this._policy === 'error') {
+      this._end(new NexaOverflowError(`change stream on ${this.collection === null ? 'every collection' : `'${this.collection}'`} ` +
+        `holds more than highWaterMark (${this._hwm}) events: the consumer is too slow`, { collection: this.collection, highWaterMark: this._hwm }));
+      return;
+    }
+    this._buf[this._head++] = undefined; // dropOldest
+    this.dropped++;
+    this._later();
+  }
+
+  /** Once per batch: acknowledge arrivals, report drops. */
+  _later() {
+    if (this._microtask) return;
+    this._microtask = true;
+    queueMicrotask(() => {
+      this._microtask = false;
+      if (this._arrivals > 0) {
+        this._arrivalConn.ack(this._arrivals);
+        this._arrivals = 0;
+      }
+      if (this.dropped > this._dropReported) {
+        const n = this.dropped - this._dropReported;
+        this._dropReported = this.dropped;
+        this.emit('overflow', { dropped: n, total: this.dropped });
+      }
+    });
+  }
+
+  _consumedOne() {
+    if (this._policy !== 'pause') return;
+    this._consumed++;
+    if (this._consumed >= this._ackEvery || this._head >= this._buf.length) this._ack();
+  }
+
+  _ack() {
+    let n = this._consumed;
+    this._consumed = 0;
+    while (n > 0 && this._segs.length) {
+      const seg = this._segs[0];
+      const k = Math.min(n, seg.n);
+      seg.conn.ack(k);
+      seg.n -= k;
+      n -= k;
+      if (seg.n === 0) this._segs.shift();
     }
   }
+
+  // --- reorder window -----------------------------------------------------------
+
+  /**
+   * Holds events up to reorderWindowMs and releases them in timestamp order:
+   * once an event has waited the window, every held event with a timestamp
+   * up to its own goes out, smallest first.
+   */
+  _reorder(ev) {
+    const ts = typeof ev.timestamp === 'number' ? ev.timestamp : -Infinity;
+    const ro = this._ro;
+    let i = ro.length;
+    while (i > this._roHead && ro[i - 1].ts > ts) i--;
+    ro.splice(i, 0, { ts, ev });
+    this._roArrivals.push({ ts, at: Date.now() });
+    if (this._roTimer === null) this._armReorder();
+  }
+
+  _armReorder() {
+    const first = this._roArrivals[0];
+    if (first === undefined) return;
+    const wait = Math.max(0, first.at + this._window - Date.now());
+    this._roTimer = setTimeout(() => {
+      this._roTimer = null;
+      this._releaseReordered(false);
+      this._armReorder();
+    }, wait);
+    this._roTimer.unref();
+  }
+
+  _releaseReordered(all) {
+    const now = Date.now();
+    let upTo = -Infinity;
+    const arr = this._roArrivals;
+    let k = 0;
+    while (k < arr.length && (all || arr[k].at + this._window <= now)) {
+      if (arr[k].ts > upTo) upTo = arr[k].ts;
+      k++;
+    }
+    if (k > 0) arr.splice(0, k);
+    const ro = this._ro;
+    while (this._roHead < ro.length && (all || ro[this._roHead].ts <= upTo)) {
+      const { ev } = ro[this._roHead];
+      ro[this._roHead++] = undefined;
+      if (this.closed) continue;
+      this._enqueue(ev);
+    }
+    if (this._roHead === ro.length) {
+      this._ro = [];
+      this._roHead = 0;
+    }
+  }
+
+  // --- consuming ----------------------------------------------------------------
 
   /** @returns {Promise<IteratorResult<object>>} */
   next() {
@@ -97,6 +258,7 @@ class ChangeStream {
         this._buf = this._buf.slice(this._head);
         this._head = 0;
       }
+      this._consumedOne();
       return Promise.resolve({ value, done: false });
     }
     if (this._error) {
@@ -108,25 +270,94 @@ class ChangeStream {
     return new Promise((resolve, reject) => this._waiters.push({ resolve, reject }));
   }
 
+  _startFlowing() {
+    if (this._flowing || this.listenerCount('change') === 0) return;
+    this._flowing = true;
+    while (this._head < this._buf.length && this._flowing) {
+      const ev = this._buf[this._head];
+      this._buf[this._head++] = undefined;
+      this._consumedOne();
+      this.emit('change', ev);
+    }
+    this._buf = [];
+    this._head = 0;
+    if (this.closed && this._error) this._emitError();
+  }
+
   /**
-   * Ends the stream: UNSUBSCRIBE, then the connection is closed. Pending
-   * `next()` calls resolve `{done: true}`; events not yet consumed are
-   * dropped. Resolves once the connection is closed.
+   * A Readable in object mode over this stream; it pulls events only as fast
+   * as it is read, so backpressure holds end to end. Destroying it closes the stream.
+   * @param {{highWaterMark?: number}} [options]
+   * @returns {Readable}
+   */
+  stream(options = {}) {
+    return Readable.from(this, { objectMode: true, highWaterMark: options.highWaterMark || 16 });
+  }
+
+  // --- ending -------------------------------------------------------------------
+
+  /** Ends the stream with an error (err) or because its connection closed. */
+  _end(err) {
+    if (this.closed) return;
+    if (this._window > 0) this._releaseReordered(true); // what arrived is not lost
+    if (err) this._error = err;
+    this._finish();
+    this._channel.close(false);
+    if (err) this._emitError();
+  }
+
+  _emitError() {
+    // Only to listeners: an unobserved error is the iterator's to report,
+    // never an unhandled 'error' event that would take the process down.
+    if (this._flowing && this._error && this.listenerCount('error') > 0) {
+      const err = this._error;
+      this._error = null;
+      this.emit('error', err);
+    }
+  }
+
+  _finish() {
+    if (this.closed) return;
+    this.closed = true;
+    if (this._roTimer) {
+      clearTimeout(this._roTimer);
+      this._roTimer = null;
+    }
+    if (this._signal && this._onAbort) this._signal.removeEventListener('abort', this._onAbort);
+    // Waiters exist only while the buffer is empty.
+    const ws = this._waiters;
+    this._waiters = [];
+    const err = ws.length ? this._error : null;
+    if (err) this._error = null;
+    for (const w of ws) {
+      if (err) w.reject(err);
+      else w.resolve(DONE);
+    }
+    const cb = this._onClosed;
+    this._onClosed = null;
+    if (cb) cb(this);
+    queueMicrotask(() => this.emit('close'));
+  }
+
+  /**
+   * Ends the stream: UNSUBSCRIBE, then its connection is closed (also
+   * mid-reconnect or mid-backoff). Pending `next()` calls resolve
+   * `{done: true}`; events not yet consumed are dropped. Resolves once the
+   * connection is closed.
    * @returns {Promise<void>}
    */
   close() {
     if (this._closing) return this._closing;
     this._buf = [];
     this._head = 0;
+    this._ro = [];
+    this._roHead = 0;
+    this._roArrivals = [];
     this._error = null; // closing on purpose: waiters end, they do not throw
     this._finish();
-    const conn = this._conn;
-    if (conn.state === 'open') {
+    this._closing = this._channel.close(true, (conn) => {
       conn.request(MSG.UNSUBSCRIBE, {}).catch(() => {});
-      this._closing = conn.close(true);
-    } else {
-      this._closing = conn.close(false);
-    }
+    });
     return this._closing;
   }
 
@@ -142,8 +373,15 @@ class ChangeStream {
   /** What util.inspect shows: never the connection's credentials. */
   [Symbol.for('nodejs.util.inspect.custom')]() {
     const what = this.collection === null ? 'every collection' : `'${this.collection}'`;
-    return `ChangeStream { ${what}, [${this.operations.join(', ')}], ${this.closed ? 'closed' : 'open'}, buffered: ${this._buf.length - this._head} }`;
+    return `ChangeStream { ${what}, [${this.operations.join(', ')}], ${this.closed ? 'closed' : 'open'}, buffered: ${this.buffered} }`;
   }
+}
+
+if (typeof Symbol.asyncDispose === 'symbol') {
+  /** `await using stream = client.watch(...)` closes it at the end of the block. */
+  ChangeStream.prototype[Symbol.asyncDispose] = function asyncDispose() {
+    return this.close();
+  };
 }
 
 /**

@@ -1,7 +1,8 @@
 'use strict';
-const { Connection, MSG, abortError } = require('./connection');
+const { MSG, abortError } = require('./connection');
+const { Channel } = require('./channel');
 const { ChangeStream, parseOperations } = require('./change-stream');
-const { parseOptions } = require('./options');
+const { parseOptions, validateStreamOptions } = require('./options');
 
 /**
  * @typedef {object} CallOptions options every request takes as its last argument
@@ -40,98 +41,152 @@ class NexaClient {
     this.port = o.port;
     /** @type {string|undefined} */
     this.database = o.database;
-    this._conn = null;
+    this._channel = null;
     this._connecting = null;
+    this._queue = []; // requests waiting for the connection, in call order
     this._streams = new Set();
   }
 
   /** True while the request connection is open. */
   get connected() {
-    return this._conn !== null && this._conn.state === 'open';
+    return this._channel !== null && this._channel.state === 'open';
   }
 
   /**
    * Opens the request connection and authenticates. Idempotent: calls while
    * connecting or connected share one attempt. Rejects with the connection
    * error (`code` ECONNREFUSED, ENOTFOUND, ETIMEDOUT, ...) or NexaAuthError.
+   * Once open, a lost connection is re-dialled on its own (autoReconnect).
    * @returns {Promise<void>}
    */
   connect() {
-    if (this._connecting) return this._connecting;
-    const conn = new Connection(this.#opts);
-    this._conn = conn;
-    this._connecting = conn.open().then(
-      () => {},
-      (err) => {
-        if (this._conn === conn) {
-          this._conn = null;
-          this._connecting = null;
-        }
-        throw err;
-      });
-    conn.onEnd = () => {
-      // Lost or closed: the next request dials again.
-      if (this._conn === conn) {
-        this._conn = null;
+    const ch = this._channel;
+    if (ch && ch.state !== 'failed' && ch.state !== 'closed') {
+      return this._connecting || Promise.resolve();
+    }
+    const channel = new Channel(this.#opts);
+    this._channel = channel;
+    this._connecting = channel.start().then(() => {}, (err) => {
+      if (this._channel === channel) {
+        this._channel = null;
         this._connecting = null;
       }
-    };
+      throw err;
+    });
     return this._connecting;
   }
 
   /**
    * Ends every open stream normally (pending `for await` loops finish) and
-   * closes every connection. Requests in flight are answered first.
+   * closes every connection, also mid-reconnect. Requests in flight are
+   * answered first.
    * @returns {Promise<void>}
    */
   async disconnect() {
     const waits = [];
     for (const s of this._streams) waits.push(s.close());
     this._streams.clear();
-    const conn = this._conn;
-    this._conn = null;
+    const ch = this._channel;
+    this._channel = null;
     this._connecting = null;
-    if (conn) waits.push(conn.close(true));
+    if (ch) waits.push(ch.close(true));
     await Promise.all(waits);
   }
 
   /**
    * Watches changes. `watch()` or `watch(null)`: every collection.
    * @param {string|null} [collection]
-   * @param {{operations?: string[]}|string[]} [options] or the operations array
+   * @param {object|string[]} [options] or the operations array
+   * @param {string[]} [options.operations] default insert, update, delete
+   * @param {AbortSignal} [options.signal] aborting ends the stream (NexaAbortError) and closes its connection
+   * @param {number} [options.highWaterMark] events held undelivered at most (client default 1000)
+   * @param {number} [options.highWaterMarkBytes] payload bytes held at most ('pause')
+   * @param {'pause'|'error'|'dropOldest'} [options.overflow] what happens at the bound (client default 'pause')
+   * @param {number} [options.reorderWindowMs] hold events this long and deliver them in timestamp order
    * @returns {ChangeStream}
    */
   watch(collection = null, options = {}) {
     if (collection !== null && typeof collection !== 'string') throw new TypeError('collection must be a string or null');
-    const ops = parseOperations(Array.isArray(options) ? options : options && options.operations);
-    const stream = new ChangeStream(this.#opts, collection, ops, (s) => this._streams.delete(s));
-    this._streams.add(stream);
+    const given = Array.isArray(options) ? { operations: options } : options || {};
+    if (typeof given !== 'object') throw new TypeError('watch options must be an object or an operations array');
+    const ops = parseOperations(given.operations);
+    const o = { ...this.#opts };
+    for (const k of ['highWaterMark', 'highWaterMarkBytes', 'overflow', 'reorderWindowMs']) if (given[k] !== undefined) o[k] = given[k];
+    validateStreamOptions(o);
+    const stream = new ChangeStream(o, collection, ops, given.signal, (s) => this._streams.delete(s));
+    if (!stream.closed) this._streams.add(stream);
     return stream;
   }
 
   /**
-   * Sends one request on the request connection (connecting first if needed).
+   * Sends one request on the request connection. Requests go out in the
+   * order they were made: at once when the connection is open, else queued
+   * until it is (connecting, or reconnecting), each bounded by its timeout.
    * @param {number} type
    * @param {object} payload
    * @param {CallOptions|undefined} call
    * @param {object} context what the errors say: operation, collection, key
    * @param {boolean} [withDatabase=true] add the database field
+   * @returns {Promise<*>}
    */
-  async _call(type, payload, call, context, withDatabase = true) {
+  _call(type, payload, call, context, withDatabase = true) {
     const c = call || {};
-    if (typeof c !== 'object') throw new TypeError(`${context.operation}: options must be an object`);
+    if (typeof c !== 'object') return Promise.reject(new TypeError(`${context.operation}: options must be an object`));
     if (withDatabase) {
       const database = c.database !== undefined ? c.database : this.#opts.database;
       if (database !== undefined) {
-        if (typeof database !== 'string' || database === '') throw new TypeError('database must be a non-empty string');
+        if (typeof database !== 'string' || database === '') return Promise.reject(new TypeError('database must be a non-empty string'));
         payload.database = database;
         context.database = database;
       }
     }
-    if (c.signal && c.signal.aborted) throw abortError(c.signal, context); // before any connection work, as fetch() does
-    if (!this._conn || this._conn.state !== 'open') await this.connect();
+    // Settled before any connection work, as fetch() does.
+    if (c.signal && c.signal.aborted) return Promise.reject(abortError(c.signal, context));
     const timeout = c.timeout !== undefined ? c.timeout : this.#opts.requestTimeout;
-    return this._conn.request(type, payload, context, { timeout, signal: c.signal });
+    if (!this._channel || this._channel.state === 'failed' || this._channel.state === 'closed') this.connect().catch(() => {});
+    const ch = this._channel;
+    if (ch.state === 'open' && this._queue.length === 0) {
+      return ch.conn.request(type, payload, context, { timeout, signal: c.signal });
+    }
+    return new Promise((resolve, reject) => {
+      const item = { type, payload, context, signal: c.signal, timeout, resolve, reject, started: Date.now(), timer: null, onAbort: null };
+      const drop = (err) => {
+        const i = this._queue.indexOf(item);
+        if (i >= 0) this._queue.splice(i, 1);
+        unhook(item);
+        reject(err);
+      };
+      if (timeout > 0) {
+        item.timer = setTimeout(() => drop(ch.waitTimeoutError(timeout, context)), timeout);
+      }
+      if (c.signal) {
+        item.onAbort = () => drop(abortError(c.signal, context));
+        c.signal.addEventListener('abort', item.onAbort, { once: true });
+      }
+      this._queue.push(item);
+      if (this._queue.length === 1) this._flushWhenOpen(ch);
+    });
+  }
+
+  /** Sends the queued requests, in order, once the channel is open (or fails them). */
+  _flushWhenOpen(ch) {
+    ch.whenOpen(0).then((conn) => {
+      const items = this._queue;
+      this._queue = [];
+      for (const it of items) {
+        unhook(it);
+        const left = it.timeout > 0 ? Math.max(1, it.timeout - (Date.now() - it.started)) : 0;
+        conn.request(it.type, it.payload, it.context, { timeout: left, signal: it.signal, configuredTimeout: it.timeout })
+          .then(it.resolve, it.reject);
+      }
+    }, (err) => {
+      const items = this._queue;
+      this._queue = [];
+      for (const it of items) {
+        unhook(it);
+        it.reject(err);
+      }
+    });
   }
 
   // --- documents --------------------------------------------------------------
@@ -431,6 +486,13 @@ class NexaClient {
   }
 }
 
+function unhook(item) {
+  if (item.timer) clearTimeout(item.timer);
+  if (item.onAbort) item.signal.removeEventListener('abort', item.onAbort);
+  item.timer = null;
+  item.onAbort = null;
+}
+
 /** `limit` may be the options object itself (`query(coll, filters, { limit, database })`). */
 function limitAndOptions(limit, options, dflt) {
   if (limit !== null && typeof limit === 'object') {
@@ -453,6 +515,13 @@ function checkMap(v, what) {
 function checkCount(v, what) {
   if (!Number.isInteger(v) || v < 0) throw new TypeError(`${what} must be a non-negative integer`);
   return v;
+}
+
+if (typeof Symbol.asyncDispose === 'symbol') {
+  /** `await using client = new NexaClient()` disconnects at the end of the block. */
+  NexaClient.prototype[Symbol.asyncDispose] = function asyncDispose() {
+    return this.disconnect();
+  };
 }
 
 module.exports = { NexaClient };

@@ -85,8 +85,12 @@ class Connection {
     return new Promise((resolve, reject) => {
       this._openWaiters = { resolve, reject };
       try {
+        // A stream's connection stops reading at its high-water mark; the
+        // request connection carries no events and has no bound.
+        const bounded = o.stream === true;
         addon.open(this.id, o.host, o.port, o.username, o.password, o.connectTimeout,
-          o.maxFrameBytes, INT64_MODES[o.int64]);
+          o.maxFrameBytes, INT64_MODES[o.int64], o.keepAliveMs, o.keepAliveTimeoutMs,
+          bounded ? o.highWaterMark : 0, bounded ? o.highWaterMarkBytes : 0);
       } catch (err) {
         live.delete(this.id);
         this.state = 'closed';
@@ -124,7 +128,7 @@ class Connection {
       if (timeout > 0) {
         // The late answer is still matched (first-in, first-out) and dropped.
         p.timer = setTimeout(() => this._fail(reqId, new NexaTimeoutError(
-          `${(context && context.operation) || 'request'} timed out after ${timeout} ms (${this.address})`,
+          `${(context && context.operation) || 'request'} timed out after ${opts.configuredTimeout || timeout} ms (${this.address})`,
           { address: this.address, ...context })), timeout);
         p.timer.unref();
       }
@@ -150,6 +154,11 @@ class Connection {
     if (p.timer) clearTimeout(p.timer);
     if (p.signal) p.signal.removeEventListener('abort', p.onAbort);
     return p;
+  }
+
+  /** The owner consumed `n` change events: the core may read on. */
+  ack(n) {
+    if (this.state === 'open' && n > 0) addon.ack(this.id, n);
   }
 
   /** Ends the connection (graceful: DISCONNECT after what is in flight). Resolves when closed. */

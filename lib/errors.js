@@ -45,6 +45,11 @@ class NexaAbortError extends NexaError {
   }
 }
 
+/** A stream's buffer passed its highWaterMark under the 'error' overflow policy. */
+class NexaOverflowError extends NexaError {
+  constructor(message, props) { super(message, 'NEXA_OVERFLOW', props); }
+}
+
 /** The client, stream or connection was closed. */
 class NexaClosedError extends NexaError {
   constructor(message, props) { super(message, 'NEXA_CLOSED', props); }
@@ -88,6 +93,7 @@ module.exports = {
   NexaNotFoundError,
   NexaTimeoutError,
   NexaAbortError,
+  NexaOverflowError,
   NexaClosedError,
   NexaProtocolError,
   NexaConnectionError,

@@ -10,6 +10,7 @@ export const {
   NexaNotFoundError,
   NexaTimeoutError,
   NexaAbortError,
+  NexaOverflowError,
   NexaClosedError,
   NexaProtocolError,
   NexaConnectionError,

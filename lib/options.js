@@ -12,9 +12,21 @@ const DEFAULTS = Object.freeze({
   requestTimeout: 30000,
   maxFrameBytes: 64 * 1024 * 1024,
   int64: 'number',
+  autoReconnect: true,
+  reconnectDelayMs: 100,
+  reconnectMaxDelayMs: 5000,
+  reconnectAttempts: 30,
+  keepAliveMs: 30000,
+  keepAliveTimeoutMs: 10000,
+  highWaterMark: 1000,
+  highWaterMarkBytes: 16 * 1024 * 1024,
+  overflow: 'pause',
+  reorderWindowMs: 0,
 });
 
-const NUMERIC = ['port', 'connectTimeout', 'requestTimeout', 'maxFrameBytes'];
+const NUMERIC = ['port', 'connectTimeout', 'requestTimeout', 'maxFrameBytes', 'reconnectDelayMs', 'reconnectMaxDelayMs',
+  'reconnectAttempts', 'keepAliveMs', 'keepAliveTimeoutMs', 'highWaterMark', 'highWaterMarkBytes', 'reorderWindowMs'];
+const OVERFLOW = ['pause', 'error', 'dropOldest'];
 
 /**
  * Options from a connection string. The password is percent-decoded; the
@@ -39,7 +51,8 @@ function fromConnectionString(url) {
   if (db) o.database = db;
   for (const [k, v] of u.searchParams) {
     if (NUMERIC.includes(k)) o[k] = Number(v);
-    else if (k === 'int64') o[k] = v;
+    else if (k === 'int64' || k === 'overflow') o[k] = v;
+    else if (k === 'autoReconnect') o[k] = v !== 'false' && v !== '0';
     else throw new TypeError(`invalid connection string: unknown option ${JSON.stringify(k)}`);
   }
   return o;
@@ -76,6 +89,30 @@ function validate(o) {
     throw new TypeError('maxFrameBytes must be an integer from 1024 to 4294967295');
   }
   if (!['number', 'bigint', 'auto', 'string'].includes(o.int64)) throw new TypeError("int64 must be 'number', 'bigint', 'auto' or 'string'");
+  if (typeof o.autoReconnect !== 'boolean') throw new TypeError('autoReconnect must be a boolean');
+  const ms = (k, min = 0) => {
+    if (!Number.isInteger(o[k]) || o[k] < min || o[k] > 0x7fffffff) throw new TypeError(`${k} must be a whole number of milliseconds`);
+  };
+  ms('reconnectDelayMs', 1);
+  ms('reconnectMaxDelayMs', 1);
+  ms('keepAliveMs');
+  ms('keepAliveTimeoutMs');
+  if (o.reconnectAttempts !== Infinity && (!Number.isInteger(o.reconnectAttempts) || o.reconnectAttempts < 0)) {
+    throw new TypeError('reconnectAttempts must be a non-negative integer or Infinity');
+  }
+  validateStreamOptions(o);
 }
 
-module.exports = { parseOptions, fromConnectionString, DEFAULTS };
+/** The options a watch() may set for itself, over the client's. */
+function validateStreamOptions(o) {
+  if (!Number.isInteger(o.highWaterMark) || o.highWaterMark < 1 || o.highWaterMark > 0x7fffffff) {
+    throw new TypeError('highWaterMark must be a positive integer (events)');
+  }
+  if (!Number.isInteger(o.highWaterMarkBytes) || o.highWaterMarkBytes < 1024) throw new TypeError('highWaterMarkBytes must be an integer of at least 1024');
+  if (!OVERFLOW.includes(o.overflow)) throw new TypeError(`overflow must be one of ${OVERFLOW.map((x) => `'${x}'`).join(', ')}`);
+  if (!Number.isInteger(o.reorderWindowMs) || o.reorderWindowMs < 0 || o.reorderWindowMs > 60000) {
+    throw new TypeError('reorderWindowMs must be a whole number of milliseconds from 0 to 60000');
+  }
+}
+
+module.exports = { parseOptions, fromConnectionString, validateStreamOptions, DEFAULTS };

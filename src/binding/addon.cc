@@ -29,6 +29,7 @@ class Addon : public Napi::Addon<Addon> {
                              InstanceMethod("open", &Addon::Open),
                              InstanceMethod("request", &Addon::Request),
                              InstanceMethod("close", &Addon::Close),
+                             InstanceMethod("ack", &Addon::Ack),
                          });
   }
 
@@ -111,6 +112,10 @@ class Addon : public Napi::Addon<Addon> {
     o.connect_timeout_ms = info[5].As<Napi::Number>().Uint32Value();
     o.max_frame = (size_t)info[6].As<Napi::Number>().DoubleValue();
     o.conn_flags = (uint8_t)info[7].As<Napi::Number>().Uint32Value();
+    o.keepalive_ms = info[8].As<Napi::Number>().Uint32Value();
+    o.keepalive_timeout_ms = info[9].As<Napi::Number>().Uint32Value();
+    o.hwm_events = info[10].As<Napi::Number>().Uint32Value();
+    o.hwm_bytes = (size_t)info[11].As<Napi::Number>().DoubleValue();
     int rc = nx_worker_open(worker_, id, &o);
     pass.assign(pass.size(), '\0');
     if (rc) {
@@ -136,6 +141,12 @@ class Addon : public Napi::Addon<Addon> {
       Napi::Error::New(env, "nexaclient: the worker is not running").ThrowAsJavaScriptException();
     }
     return env.Undefined();
+  }
+
+  // ack(connId, events): the stream consumed that many change events.
+  Napi::Value Ack(const Napi::CallbackInfo &info) {
+    if (worker_) nx_worker_ack(worker_, info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value());
+    return info.Env().Undefined();
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {

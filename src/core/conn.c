@@ -36,6 +36,7 @@ static void free_conn(nx_conn *c) {
   free(c->user);
   nx_reader_free(&c->reader);
   free(c->fifo);
+  free(c->sizes);
   free_wbufs(c->queued);
   if (c->ai) uv_freeaddrinfo(c->ai);
   free(c);
@@ -49,6 +50,10 @@ nx_conn *nx_conn_new(nx_worker *w, uint32_t id, const nx_conn_opts *o) {
   c->conn_flags = o->conn_flags;
   c->port = o->port;
   c->timeout_ms = o->connect_timeout_ms;
+  c->ka_ms = o->keepalive_ms;
+  c->ka_timeout_ms = o->keepalive_timeout_ms ? o->keepalive_timeout_ms : o->keepalive_ms;
+  c->hwm_events = o->hwm_events;
+  c->hwm_bytes = o->hwm_bytes;
   c->host = dup_str(o->host);
   c->user = dup_str(o->user);
   c->pass = dup_str(o->pass);
@@ -77,6 +82,7 @@ static void begin_close(nx_conn *c) {
   free_wbufs(c->queued);
   c->queued = c->queued_tail = NULL;
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+  uv_close((uv_handle_t *)&c->ka_timer, on_handle_closed);
   if (c->tcp_init) uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
   if (c->gai_active) uv_cancel((uv_req_t *)&c->gai);
 }
@@ -180,6 +186,9 @@ void nx_conn_send(nx_conn *c, nx_wbuf *b) {
   }
 }
 
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
 static nx_wbuf *wbuf_from(msgpack_sbuffer *sb) {
   nx_wbuf *b = calloc(1, sizeof(*b));
   if (!b) {
@@ -207,6 +216,98 @@ static const char *error_text(const msgpack_object *o, char *out, size_t n) {
   return out;
 }
 
+
+/* ---- keepalive ---- */
+
+static void on_ka_timer(uv_timer_t *t);
+
+/* Arms the keepalive timer for the next moment something may be due. */
+static void ka_schedule(nx_conn *c) {
+  if (!c->ka_ms || c->state != NX_S_READY) return;
+  uint64_t now = uv_now(&c->w->loop);
+  uint64_t due = c->ping_at ? c->ping_at + c->ka_timeout_ms : c->last_rx + c->ka_ms;
+  uv_timer_start(&c->ka_timer, on_ka_timer, due > now ? due - now : 0, 0);
+}
+
+static void on_ka_timer(uv_timer_t *t) {
+  nx_conn *c = t->data;
+  if (c->state != NX_S_READY) return;
+  uint64_t now = uv_now(&c->w->loop);
+  if (c->paused) {
+    /* Not reading: silence proves nothing. Look again a period later. */
+    c->last_rx = now;
+    c->ping_at = 0;
+  } else if (c->ping_at) {
+    if (now >= c->ping_at + c->ka_timeout_ms) {
+      char msg[96];
+      snprintf(msg, sizeof(msg), "no answer to a keepalive PING within %u ms", (unsigned)c->ka_timeout_ms);
+      finish(c, "ETIMEDOUT", msg, NULL);
+      return;
+    }
+  } else if (now >= c->last_rx + c->ka_ms) {
+    msgpack_sbuffer sb;
+    nx_wbuf *b = NULL;
+    if (nx_encode_empty(&sb, NX_MSG_PING) == 0) b = wbuf_from(&sb);
+    else msgpack_sbuffer_destroy(&sb);
+    if (!b) {
+      finish(c, "ENOMEM", "out of memory", NULL);
+      return;
+    }
+    b->req_id = NX_FIFO_KEEPALIVE;
+    c->ping_at = now;
+    write_request(c, b);
+    if (c->state != NX_S_READY) return;
+  }
+  ka_schedule(c);
+}
+
+/* ---- backpressure ---- */
+
+static int sizes_push(nx_conn *c, uint32_t size) {
+  if (c->sizes_len == c->sizes_cap) {
+    size_t cap = c->sizes_cap ? c->sizes_cap * 2 : 256;
+    uint32_t *p = malloc(cap * sizeof(*p));
+    if (!p) return -1;
+    for (size_t i = 0; i < c->sizes_len; i++) p[i] = c->sizes[(c->sizes_head + i) % c->sizes_cap];
+    free(c->sizes);
+    c->sizes = p;
+    c->sizes_cap = cap;
+    c->sizes_head = 0;
+  }
+  c->sizes[(c->sizes_head + c->sizes_len) % c->sizes_cap] = size;
+  c->sizes_len++;
+  c->unacked_bytes += size;
+  return 0;
+}
+
+static int over_high_water(const nx_conn *c) {
+  return (c->hwm_events && c->sizes_len >= c->hwm_events) || (c->hwm_bytes && c->unacked_bytes >= c->hwm_bytes);
+}
+
+static void maybe_pause(nx_conn *c) {
+  if (c->paused || c->state != NX_S_READY || !over_high_water(c)) return;
+  uv_read_stop((uv_stream_t *)&c->tcp);
+  c->paused = 1;
+}
+
+void nx_conn_ack(nx_conn *c, uint32_t events) {
+  if (events > c->sizes_len) events = (uint32_t)c->sizes_len;
+  for (uint32_t i = 0; i < events; i++) {
+    c->unacked_bytes -= c->sizes[c->sizes_head];
+    c->sizes_head = (c->sizes_head + 1) % c->sizes_cap;
+  }
+  c->sizes_len -= events;
+  if (!c->paused || c->state != NX_S_READY) return;
+  /* Resume at half the bound, so reads go on in long runs, not one by one. */
+  if ((c->hwm_events && c->sizes_len > c->hwm_events / 2) || (c->hwm_bytes && c->unacked_bytes > c->hwm_bytes / 2)) return;
+  c->paused = 0;
+  c->last_rx = uv_now(&c->w->loop);
+  c->ping_at = 0;
+  int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  if (rc) finish_uv(c, rc);
+  else ka_schedule(c);
+}
+
 static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_t len) {
   nx_worker *w = c->w;
   char err[160];
@@ -231,6 +332,8 @@ static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_
   c->opened = 1;
   c->state = NX_S_READY;
   uv_timer_stop(&c->timer);
+  c->last_rx = uv_now(&w->loop);
+  ka_schedule(c);
   nx_wbuf *q = c->queued;
   c->queued = c->queued_tail = NULL;
   while (q && c->state == NX_S_READY) {
@@ -263,6 +366,10 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
       finish(c, NULL, NULL, NULL);
       return 1;
     }
+    if (req == NX_FIFO_KEEPALIVE) {
+      c->ping_at = 0; /* alive: the answer itself is nobody's business */
+      return 0;
+    }
     it = nx_emit(w, c, NX_EV_REPLY);
     if (it) {
       it->req_id = req;
@@ -276,6 +383,10 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
   if (nx_emit_decode(w, it, p, len, err, sizeof(err))) {
     w->batch->n--;
     finish(c, "NEXA_PROTOCOL", err, NULL);
+    return 1;
+  }
+  if (it->kind == NX_EV_CHANGE && (c->hwm_events || c->hwm_bytes) && sizes_push(c, (uint32_t)len)) {
+    finish(c, "ENOMEM", "out of memory", NULL);
     return 1;
   }
   return 0;
@@ -295,9 +406,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     else finish_uv(c, (int)nread);
     return;
   }
+  c->last_rx = uv_now(&c->w->loop);
   int rc = nx_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread, on_frame, c);
   if (rc == NX_READ_PROTO || rc == NX_READ_NOMEM)
     finish(c, rc == NX_READ_PROTO ? "NEXA_PROTOCOL" : "ENOMEM", c->reader.error, NULL);
+  else
+    maybe_pause(c);
   nx_flush_if_large(c->w);
 }
 
@@ -391,8 +505,9 @@ static void on_timer(uv_timer_t *t) {
 void nx_conn_start(nx_conn *c) {
   nx_worker *w = c->w;
   uv_timer_init(&w->loop, &c->timer);
-  c->timer.data = c;
-  c->handles = 1;
+  uv_timer_init(&w->loop, &c->ka_timer);
+  c->timer.data = c->ka_timer.data = c;
+  c->handles = 2;
   c->state = NX_S_RESOLVING;
   if (c->timeout_ms) uv_timer_start(&c->timer, on_timer, c->timeout_ms, 0);
   struct addrinfo hints;
@@ -413,7 +528,8 @@ void nx_conn_start(nx_conn *c) {
 
 void nx_conn_close(nx_conn *c, int graceful) {
   if (c->state == NX_S_CLOSING || c->state == NX_S_DISCONNECTING) return;
-  if (graceful && c->state == NX_S_READY) {
+  /* A paused connection could not read the goodbye: it closes at once. */
+  if (graceful && c->state == NX_S_READY && !c->paused) {
     msgpack_sbuffer sb;
     nx_wbuf *b = NULL;
     if (nx_encode_empty(&sb, NX_MSG_DISCONNECT) == 0) b = wbuf_from(&sb);

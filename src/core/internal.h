@@ -41,8 +41,18 @@ struct nx_conn {
   uv_tcp_t tcp;
   int tcp_init;
   uv_connect_t creq;
-  uv_timer_t timer;
+  uv_timer_t timer;     /* connect timeout, then the DISCONNECT wait */
+  uv_timer_t ka_timer;  /* keepalive */
   int handles;          /* handles not yet closed */
+  uint32_t ka_ms, ka_timeout_ms;
+  uint64_t last_rx;     /* loop time of the last byte received */
+  uint64_t ping_at;     /* loop time of the keepalive PING in flight; 0: none */
+  uint32_t hwm_events;
+  size_t hwm_bytes;
+  int paused;           /* reading stopped at the high-water mark */
+  uint32_t *sizes;      /* payload sizes of unacknowledged events, oldest first */
+  size_t sizes_head, sizes_len, sizes_cap;
+  size_t unacked_bytes;
   nx_reader reader;
   uint32_t *fifo;       /* request ids awaiting answers, oldest first */
   size_t fifo_head, fifo_len, fifo_cap;
@@ -67,6 +77,7 @@ struct nx_worker {
 };
 
 #define NX_FIFO_DISCONNECT UINT32_MAX
+#define NX_FIFO_KEEPALIVE (UINT32_MAX - 1)
 
 /* worker.c: queueing items for the owner. Return NULL / -1 on out of memory. */
 nx_item *nx_emit(nx_worker *w, nx_conn *c, uint8_t kind);
@@ -81,6 +92,7 @@ nx_conn *nx_conn_new(nx_worker *w, uint32_t id, const nx_conn_opts *o);
 void nx_conn_start(nx_conn *c);
 void nx_conn_send(nx_conn *c, nx_wbuf *b);
 void nx_conn_close(nx_conn *c, int graceful);
+void nx_conn_ack(nx_conn *c, uint32_t events);
 /* Closes at once with no terminal event (worker shutdown). */
 void nx_conn_abort(nx_conn *c);
 

@@ -53,6 +53,16 @@ typedef struct nx_conn_opts {
   uint32_t connect_timeout_ms; /* DNS + TCP + handshake; 0 = none */
   size_t max_frame;            /* largest payload accepted from the server */
   uint8_t conn_flags;
+  /* Keepalive: after keepalive_ms without a byte from the server, PING; no
+   * byte within keepalive_timeout_ms after that: the connection is dead
+   * (ETIMEDOUT). 0 = off. Not while reading is paused. */
+  uint32_t keepalive_ms;
+  uint32_t keepalive_timeout_ms;
+  /* Backpressure: once this many change events (or payload bytes) are
+   * delivered and not yet acknowledged (nx_worker_ack), reading stops; it
+   * resumes at half. 0 = no bound. */
+  uint32_t hwm_events;
+  size_t hwm_bytes;
 } nx_conn_opts;
 
 typedef struct nx_worker nx_worker;
@@ -72,6 +82,8 @@ int nx_worker_open(nx_worker *w, uint32_t conn_id, const nx_conn_opts *opts);
 /* Sends a frame built by the owner (header included); takes `frame`
  * (malloc'ed) in every case. Sends made before NX_EV_OPEN wait for it. */
 int nx_worker_send(nx_worker *w, uint32_t conn_id, uint32_t req_id, char *frame, size_t len);
+/* The owner has consumed `events` change events of this connection. */
+int nx_worker_ack(nx_worker *w, uint32_t conn_id, uint32_t events);
 /* graceful: DISCONNECT, wait for the answer (bounded), then close.
  * Otherwise close at once. Either way one terminal event follows. */
 int nx_worker_close(nx_worker *w, uint32_t conn_id, int graceful);

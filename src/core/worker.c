@@ -6,7 +6,7 @@
 #include "codec.h"
 #include "internal.h"
 
-enum { CMD_OPEN = 1, CMD_SEND, CMD_CLOSE };
+enum { CMD_OPEN = 1, CMD_SEND, CMD_CLOSE, CMD_ACK };
 
 typedef struct nx_cmd {
   struct nx_cmd *next;
@@ -143,6 +143,10 @@ static void run_cmd(nx_worker *w, nx_cmd *cmd) {
       c = find(w, cmd->conn_id);
       if (c) nx_conn_close(c, cmd->graceful);
       break;
+    case CMD_ACK:
+      c = find(w, cmd->conn_id);
+      if (c) nx_conn_ack(c, cmd->req_id);
+      break;
   }
   free_cmd(cmd);
 }
@@ -278,6 +282,15 @@ int nx_worker_send(nx_worker *w, uint32_t conn_id, uint32_t req_id, char *frame,
   cmd->kind = CMD_SEND;
   cmd->conn_id = conn_id;
   cmd->buf = b;
+  return push(w, cmd);
+}
+
+int nx_worker_ack(nx_worker *w, uint32_t conn_id, uint32_t events) {
+  nx_cmd *cmd = calloc(1, sizeof(*cmd));
+  if (!cmd) return -1;
+  cmd->kind = CMD_ACK;
+  cmd->conn_id = conn_id;
+  cmd->req_id = events;
   return push(w, cmd);
 }
 

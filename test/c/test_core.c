@@ -256,7 +256,9 @@ static int wait_items(sink *s, int count) {
 
 typedef struct {
   int lfd;
-  int mode; /* 0: normal, 1: bad password, 2: silent, 3: bad magic after auth */
+  int mode; /* 0: normal, 1: bad password, 2: silent, 3: bad magic after auth,
+               4: silent after auth (never answers), 5: answers PINGs for 600 ms */
+  int pings;
   int got_disconnect;
 } server;
 
@@ -299,6 +301,20 @@ static void *server_main(void *arg) {
       send_hex(fd, CONNECT_OK, 0);
       if (sv->mode == 3) {
         send_hex(fd, "123456780181000000000000", 0);
+      } else if (sv->mode == 4) {
+        sleep(1);
+      } else if (sv->mode == 5) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+          clock_gettime(CLOCK_MONOTONIC, &t1);
+          if ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 > 600) break;
+          if (read_frame(fd, &type) != 0) break;
+          if (type == NX_MSG_PING) {
+            sv->pings++;
+            send_hex(fd, PONG, 0);
+          }
+        }
       } else {
         /* An event pushed unasked, then answers in order. */
         send_hex(fd, DELETE_EVENT, 1);
@@ -446,6 +462,57 @@ static void test_worker_failures(void) {
   sink_free(s);
 }
 
+/* Hardening (issue 5): cases the fuzzers found or guard. */
+static void test_check_empty_container_depth(void) {
+  /* An empty container at depth 33: msgpack-c's 32-deep stack refuses it
+   * too, so nx_check must refuse it rather than pass it to the decoder. */
+  uint8_t deep[40];
+  char err[160];
+  for (int d = 31; d <= 32; d++) {
+    for (int i = 0; i < d; i++) deep[i] = 0x91;
+    deep[d] = 0x90;
+    int rc = nx_check(deep, (size_t)d + 1, 0, err, sizeof(err));
+    msgpack_zone z;
+    msgpack_zone_init(&z, 1024);
+    msgpack_object o;
+    int dec = nx_decode(&z, deep, (size_t)d + 1, 0, &o, err, sizeof(err));
+    msgpack_zone_destroy(&z);
+    if (d == 31) CHECK(rc == 0 && dec == 0, "an empty array at depth 32 passes and decodes: %s", err);
+    else CHECK(rc != 0 && dec != 0 && strstr(err, "deep"), "an empty array at depth 33 is refused as too deep: %s", err);
+  }
+}
+
+static void test_keepalive(void) {
+  for (int mode = 4; mode <= 5; mode++) {
+    uint16_t port;
+    server sv = {0};
+    sv.mode = mode;
+    sv.lfd = listen_any(&port);
+    pthread_t th;
+    pthread_create(&th, NULL, server_main, &sv);
+    sink *s = sink_new();
+    nx_worker *w = nx_worker_new(deliver, s);
+    nx_conn_opts o = opts_for(port);
+    o.keepalive_ms = 100;
+    o.keepalive_timeout_ms = 100;
+    nx_worker_open(w, 5, &o);
+    if (mode == 4) {
+      int n = wait_items(s, 2);
+      CHECK(n == 2 && s->items[1].kind == NX_EV_CLOSED && strcmp(s->codes[1], "ETIMEDOUT") == 0 && strstr(s->messages[1], "keepalive"),
+            "a silent server is found dead by keepalive (%s: %s)", n > 1 ? s->codes[1] : "-", n > 1 ? s->messages[1] : "-");
+    } else {
+      usleep(450000);
+      int n = wait_items(s, 1);
+      CHECK(n == 1 && s->items[0].kind == NX_EV_OPEN, "a server that answers PINGs stays open (%d items)", n);
+      CHECK(sv.pings >= 2, "an idle connection is PINGed (%d)", sv.pings);
+    }
+    pthread_join(th, NULL);
+    nx_worker_free(w);
+    close(sv.lfd);
+    sink_free(s);
+  }
+}
+
 int main(void) {
   test_reader_chunkings();
   test_reader_errors();
@@ -453,6 +520,8 @@ int main(void) {
   test_decode_encode();
   test_worker_session();
   test_worker_failures();
+  test_keepalive();
+  test_check_empty_container_depth();
   printf("C core: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -1,0 +1,194 @@
+'use strict';
+// A logical connection that outlives its TCP connections: once it has
+// opened, a lost connection is re-dialled with exponential backoff and
+// jitter, re-authenticated (the core does that on every open) and handed to
+// `onOpen` again (a stream re-subscribes there). The first dial fails fast:
+// connect() must report a refused connection, not hide it behind retries.
+const { Connection } = require('./connection');
+const { NexaClosedError, NexaTimeoutError } = require('./errors');
+
+class Channel {
+  /**
+   * @param {object} opts connection options (see lib/options.js) plus `stream`
+   * @param {object} hooks
+   * @param {(conn: Connection) => Promise<*>|*} [hooks.onOpen] after each successful dial; a rejection counts as a failed dial
+   * @param {(event: object, conn: Connection) => void} [hooks.onChange]
+   * @param {(err: Error) => void} [hooks.onDown] a connection was lost; reconnecting
+   * @param {(info: {attempts: number, downtimeMs: number}) => void} [hooks.onReconnect]
+   * @param {(err: Error) => void} [hooks.onFail] lost for good (attempts exhausted, or not retryable)
+   */
+  constructor(opts, hooks = {}) {
+    this.opts = opts;
+    this.hooks = hooks;
+    /** @type {'idle'|'connecting'|'open'|'backoff'|'failed'|'closed'} */
+    this.state = 'idle';
+    /** @type {Connection|null} */
+    this.conn = null;
+    this.lastError = null;
+    this.reconnects = 0;
+    this._attempt = 0;
+    this._downSince = 0;
+    this._timer = null;
+    this._waiters = new Set();
+  }
+
+  /** First dial. Resolves with what onOpen resolved with; rejects on any failure. */
+  start() {
+    this.state = 'connecting';
+    return this._dial().then((r) => {
+      this._settle();
+      return r;
+    }, (err) => {
+      this.state = 'failed';
+      this.lastError = err;
+      this._settle();
+      throw err;
+    });
+  }
+
+  async _dial() {
+    const conn = new Connection(this.opts);
+    conn.onChange = (ev) => this.hooks.onChange && this.hooks.onChange(ev, conn);
+    conn.onEnd = (err) => this._ended(conn, err);
+    this.conn = conn;
+    await conn.open();
+    if (this.state === 'closed') throw new NexaClosedError('closed while connecting', { address: conn.address });
+    let r;
+    try {
+      r = this.hooks.onOpen ? await this.hooks.onOpen(conn) : undefined;
+    } catch (err) {
+      if (conn.state !== 'closed') conn.close(false);
+      throw err;
+    }
+    if (this.state === 'closed') throw new NexaClosedError('closed while connecting', { address: conn.address });
+    if (conn.state !== 'open') throw conn.error || new NexaClosedError(`connection to ${conn.address} closed`, { address: conn.address });
+    this.state = 'open';
+    return r;
+  }
+
+  /** A connection ended: asked for, or lost. */
+  _ended(conn, err) {
+    if (conn !== this.conn || this.state === 'closed' || this.state === 'failed') return;
+    if (this.state !== 'open') return; // a dial in progress reports through its own promise
+    this.conn = null;
+    this.lastError = err || new NexaClosedError(`connection to ${conn.address} closed by the server`, { address: conn.address });
+    if (!this.opts.autoReconnect || !retryable(this.lastError)) {
+      this._fail(this.lastError);
+      return;
+    }
+    this.state = 'backoff';
+    this._attempt = 0;
+    this._downSince = Date.now();
+    if (this.hooks.onDown) this.hooks.onDown(this.lastError);
+    this._scheduleRetry();
+  }
+
+  _scheduleRetry() {
+    if (this._attempt >= this.opts.reconnectAttempts) {
+      this._fail(this.lastError);
+      return;
+    }
+    this._attempt++;
+    const base = Math.min(this.opts.reconnectMaxDelayMs, this.opts.reconnectDelayMs * 2 ** Math.min(this._attempt - 1, 30));
+    const delay = Math.round(base / 2 + Math.random() * (base / 2)); // "equal jitter"
+    this.state = 'backoff';
+    // Ref'd on purpose: a stream waiting to reconnect keeps the process alive, as its socket did.
+    this._timer = setTimeout(() => {
+      this._timer = null;
+      this._retry();
+    }, delay);
+  }
+
+  _retry() {
+    if (this.state !== 'backoff') return;
+    this.state = 'connecting';
+    this._dial().then(() => {
+      this.reconnects++;
+      this._settle();
+      if (this.hooks.onReconnect) this.hooks.onReconnect({ attempts: this._attempt, downtimeMs: Date.now() - this._downSince });
+    }, (err) => {
+      if (this.state === 'closed') return;
+      this.lastError = err;
+      if (!retryable(err)) this._fail(err);
+      else this._scheduleRetry();
+    });
+  }
+
+  _fail(err) {
+    this.state = 'failed';
+    this.lastError = err;
+    this._settle();
+    if (this.hooks.onFail) this.hooks.onFail(err);
+  }
+
+  /**
+   * The open connection: at once, or when a (re)connect succeeds. Rejects
+   * when the channel fails or closes, or after `timeout` ms.
+   * @param {number} timeout 0: no limit
+   * @param {object} [context] for the errors
+   * @returns {Promise<Connection>}
+   */
+  whenOpen(timeout, context) {
+    if (this.state === 'open') return Promise.resolve(this.conn);
+    if (this.state === 'failed' || this.state === 'closed') return Promise.reject(this._why(context));
+    return new Promise((resolve, reject) => {
+      const w = { resolve, reject, context, timer: null };
+      if (timeout > 0) {
+        w.timer = setTimeout(() => {
+          this._waiters.delete(w);
+          reject(this.waitTimeoutError(timeout, context));
+        }, timeout);
+      }
+      this._waiters.add(w);
+    });
+  }
+
+  /** The error of a request that waited `timeout` ms for the connection. */
+  waitTimeoutError(timeout, context) {
+    const address = `${this.opts.host}:${this.opts.port}`;
+    const why = this.lastError ? `reconnecting after ${this.lastError.code}` : 'connecting';
+    return new NexaTimeoutError(`${(context && context.operation) || 'request'} timed out after ${timeout} ms waiting for the connection to ${address} (${why})`,
+      { address, cause: this.lastError || undefined, ...context });
+  }
+
+  _why(context) {
+    if (this.state === 'closed') return new NexaClosedError('the client was disconnected', { ...context });
+    return this.lastError;
+  }
+
+  _settle() {
+    if (this.state === 'connecting' || this.state === 'backoff') return;
+    for (const w of this._waiters) {
+      if (w.timer) clearTimeout(w.timer);
+      if (this.state === 'open') w.resolve(this.conn);
+      else w.reject(this._why(w.context));
+    }
+    this._waiters.clear();
+  }
+
+  /**
+   * Closes for good: cancels any backoff, closes the connection (graceful:
+   * DISCONNECT after what is in flight). Resolves once closed.
+   * @param {(conn: Connection) => void} [beforeClose] e.g. a last UNSUBSCRIBE
+   */
+  close(graceful = true, beforeClose = undefined) {
+    const prev = this.state;
+    this.state = 'closed';
+    if (this._timer) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    }
+    this._settle();
+    const conn = this.conn;
+    if (!conn || conn.state === 'closed') return Promise.resolve();
+    if (prev === 'open' && beforeClose) beforeClose(conn);
+    return conn.close(graceful && conn.state === 'open');
+  }
+}
+
+/** Wrong credentials stay wrong; everything else may heal. */
+function retryable(err) {
+  return !err || err.code !== 'NEXA_AUTH';
+}
+
+module.exports = { Channel };
