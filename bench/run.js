@@ -259,7 +259,7 @@ async function main() {
 
   const T = results.throughput;
   if (T) {
-    say(`### Throughput: flood into \`for await\` (median of up to ${plan.reps} runs; ${CELL_BUDGET_S === Infinity ? '' : `no more once a cell has taken ${CELL_BUDGET_S} s`})`);
+    say(`### Throughput: flood into \`for await\` (${plan.reps === 1 ? "one run each" : `median of up to ${plan.reps} runs`}; ${CELL_BUDGET_S === Infinity ? '' : `no more once a cell has taken ${CELL_BUDGET_S} s`})`);
     say();
     say(row(['consumer', 'event', 'events', 'runs', 'events/s', 'main-thread CPU µs/event', 'process CPU µs/event', 'peak RSS MB', 'leaves / chars per event']));
     say(row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
