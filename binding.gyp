@@ -7,6 +7,7 @@
         "src/core/codec.c",
         "src/core/conn.c",
         "src/core/worker.c",
+        "src/core/tape.c",
         "src/binding/addon.cc",
         "src/binding/to_js.cc",
         "src/binding/to_msgpack.cc",

@@ -69,7 +69,7 @@ class ChangeStream extends EventEmitter {
     const context = { operation: 'watch', collection };
     this._channel = new Channel({ ...opts, stream: true }, {
       onOpen: (conn) => conn.request(MSG.SUBSCRIBE, { collection, operations }, context),
-      onChange: (ev, conn) => this._arrive(ev, conn),
+      onChanges: (evs, conn) => this._arrive(evs, conn),
       onDown: (error) => this.emit('disconnect', { error }),
       onReconnect: (info) => this.emit('reconnect', info),
       onFail: (err) => this._end(err),
@@ -112,21 +112,33 @@ class ChangeStream extends EventEmitter {
 
   // --- arrival ------------------------------------------------------------------
 
-  _arrive(ev, conn) {
+  /** A run of events from one connection. */
+  _arrive(evs, conn) {
     if (this.closed) return;
+    const n = evs.length;
     if (this._policy === 'pause') {
       const last = this._segs[this._segs.length - 1];
-      if (last !== undefined && last.conn === conn) last.n++;
-      else this._segs.push({ conn, n: 1 });
+      if (last !== undefined && last.conn === conn) last.n += n;
+      else this._segs.push({ conn, n });
     } else {
-      // Acknowledged as they arrive (once per batch): the core never pauses,
-      // and the policy bounds this stream's buffer.
-      this._arrivals++;
+      // Acknowledged as they arrive (once per batch): the core never pauses
+      // for long, and the policy bounds this stream's buffer.
+      this._arrivals += n;
       this._arrivalConn = conn;
       this._later();
     }
-    if (this._window > 0) this._reorder(ev);
-    else this._enqueue(ev);
+    if (this._window > 0) {
+      for (let i = 0; i < n; i++) this._reorder(evs[i]);
+    } else if (!this._flowing && this._waiters.length === 0) {
+      // The common case, consumer busy: append the run as it is.
+      const buf = this._buf;
+      for (let i = 0; i < n; i++) buf.push(evs[i]);
+      if (this._policy !== 'pause') {
+        while (buf.length - this._head > this._hwm && !this.closed) this._overflow();
+      }
+    } else {
+      for (let i = 0; i < n; i++) this._enqueue(evs[i]);
+    }
   }
 
   _enqueue(ev) {
@@ -175,8 +187,9 @@ class ChangeStream extends EventEmitter {
 
   _consumedOne() {
     if (this._policy !== 'pause') return;
-    this._consumed++;
-    if (this._consumed >= this._ackEvery || this._head >= this._buf.length) this._ack();
+    // Acknowledged in steps of a quarter of the bound: the core pauses at the
+    // bound and resumes at half, so a lag under a quarter never holds it.
+    if (++this._consumed >= this._ackEvery) this._ack();
   }
 
   _ack() {

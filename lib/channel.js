@@ -12,7 +12,7 @@ class Channel {
    * @param {object} opts connection options (see lib/options.js) plus `stream`
    * @param {object} hooks
    * @param {(conn: Connection) => Promise<*>|*} [hooks.onOpen] after each successful dial; a rejection counts as a failed dial
-   * @param {(event: object, conn: Connection) => void} [hooks.onChange]
+   * @param {(events: object[], conn: Connection) => void} [hooks.onChanges] a run of events of one connection
    * @param {(err: Error) => void} [hooks.onDown] a connection was lost; reconnecting
    * @param {(info: {attempts: number, downtimeMs: number}) => void} [hooks.onReconnect]
    * @param {(err: Error) => void} [hooks.onFail] lost for good (attempts exhausted, or not retryable)
@@ -48,7 +48,7 @@ class Channel {
 
   async _dial() {
     const conn = new Connection(this.opts);
-    conn.onChange = (ev) => this.hooks.onChange && this.hooks.onChange(ev, conn);
+    conn.onChanges = (evs) => this.hooks.onChanges && this.hooks.onChanges(evs, conn);
     conn.onEnd = (err) => this._ended(conn, err);
     this.conn = conn;
     await conn.open();

@@ -2,6 +2,7 @@
 // One NexaDB connection owned by the native core. Requests are answered
 // first-in first-out; the core matches them, this side keeps the promises.
 const { addon, INT64_MODES } = require('./native');
+const { TapeDecoder } = require('./tape');
 const {
   NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, NexaAbortError, fromCore,
 } = require('./errors');
@@ -25,14 +26,33 @@ const live = new Map(); // id -> Connection: every connection without its termin
 let nextId = 1;
 let handlerSet = false;
 
-/** The one handler of every batch the core delivers (five slots an item). */
-function onBatch(items) {
+const tape = new TapeDecoder();
+
+/**
+ * The one handler of every batch the core delivers: five slots an item; a
+ * run of change events is a count, its events next on the batch's tape.
+ */
+function onBatch(items, batchTape) {
+  if (batchTape !== undefined) tape.begin(batchTape);
   for (let i = 0; i < items.length; i += 5) {
     const conn = live.get(items[i + 1]);
+    if (items[i] === EV_CHANGE) {
+      // Read even when nobody wants them: the tape announces table entries.
+      const n = items[i + 4];
+      const mode = conn === undefined ? 0 : conn.int64Mode;
+      const evs = new Array(n);
+      for (let k = 0; k < n; k++) evs[k] = tape.event(mode);
+      if (conn === undefined) continue;
+      try {
+        conn.onChanges(evs);
+      } catch (err) {
+        process.nextTick(() => { throw err; });
+      }
+      continue;
+    }
     if (conn === undefined) continue;
     try {
       switch (items[i]) {
-        case EV_CHANGE: conn.onChange(items[i + 4]); break;
         case EV_REPLY: conn._reply(items[i + 2], items[i + 3], items[i + 4]); break;
         case EV_OPEN: conn._opened(items[i + 4]); break;
         case EV_OPEN_FAILED:
@@ -59,11 +79,12 @@ class Connection {
     this.address = `${o.host}:${o.port}`;
     this.state = 'new';
     this.hello = null;
-    /** @type {(event: object) => void} */
-    this.onChange = noop;
+    /** @type {(events: object[]) => void} */
+    this.onChanges = noop;
     /** @type {(err: Error|null) => void} called once when the connection ends */
     this.onEnd = noop;
     this.#opts = o;
+    this.int64Mode = INT64_MODES[o.int64];
     this._pending = new Map();
     this._nextReq = 1;
     this._openWaiters = null;

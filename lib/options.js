@@ -27,6 +27,7 @@ const DEFAULTS = Object.freeze({
 const NUMERIC = ['port', 'connectTimeout', 'requestTimeout', 'maxFrameBytes', 'reconnectDelayMs', 'reconnectMaxDelayMs',
   'reconnectAttempts', 'keepAliveMs', 'keepAliveTimeoutMs', 'highWaterMark', 'highWaterMarkBytes', 'reorderWindowMs'];
 const OVERFLOW = ['pause', 'error', 'dropOldest'];
+const MAX_FRAME = 512 * 1024 * 1024 - 64;
 
 /**
  * Options from a connection string. The password is percent-decoded; the
@@ -85,8 +86,9 @@ function validate(o) {
   for (const k of ['connectTimeout', 'requestTimeout']) {
     if (!Number.isInteger(o[k]) || o[k] < 0 || o[k] > 0x7fffffff) throw new TypeError(`${k} must be a whole number of milliseconds (0: none)`);
   }
-  if (!Number.isInteger(o.maxFrameBytes) || o.maxFrameBytes < 1024 || o.maxFrameBytes > 0xffffffff) {
-    throw new TypeError('maxFrameBytes must be an integer from 1024 to 4294967295');
+  // V8 strings stop short of 2^29 characters: a larger frame could not become a value anyway.
+  if (!Number.isInteger(o.maxFrameBytes) || o.maxFrameBytes < 1024 || o.maxFrameBytes > MAX_FRAME) {
+    throw new TypeError(`maxFrameBytes must be an integer from 1024 to ${MAX_FRAME}`);
   }
   if (!['number', 'bigint', 'auto', 'string'].includes(o.int64)) throw new TypeError("int64 must be 'number', 'bigint', 'auto' or 'string'");
   if (typeof o.autoReconnect !== 'boolean') throw new TypeError('autoReconnect must be a boolean');

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "codec.h"
@@ -235,9 +236,41 @@ class Addon : public Napi::Addon<Addon> {
   nx_worker *worker_ = nullptr;
 };
 
-// Each item becomes five slots of one flat array:
+static napi_value TypedCopy(napi_env e, napi_typedarray_type type, const void *src, size_t n, size_t elem) {
+  napi_value ab, ta;
+  void *data = nullptr;
+  napi_create_arraybuffer(e, n * elem, &data, &ab);
+  if (n) memcpy(data, src, n * elem);
+  napi_create_typedarray(e, type, n, ab, 0, &ta);
+  return ta;
+}
+
+// The batch's change events as [string, Uint32Array ops, Float64Array nums,
+// Uint8Array bins], or undefined when there are none. One string for every
+// string of the batch: latin1 when it is all ASCII (no decoding at all).
+static napi_value TapeToJs(napi_env e, const nx_tape *t) {
+  napi_value out;
+  if (t->events == 0) {
+    napi_get_undefined(e, &out);
+    return out;
+  }
+  napi_value str;
+  if (!t->non_ascii) napi_create_string_latin1(e, t->str ? t->str : "", t->nstr, &str);
+  else napi_create_string_utf8(e, t->str, t->nstr, &str);
+  napi_create_array_with_length(e, 4, &out);
+  napi_set_element(e, out, 0, str);
+  napi_set_element(e, out, 1, TypedCopy(e, napi_uint32_array, t->ops, t->nops, sizeof(int32_t)));
+  napi_set_element(e, out, 2, TypedCopy(e, napi_float64_array, t->nums, t->nnums, sizeof(double)));
+  napi_set_element(e, out, 3, TypedCopy(e, napi_uint8_array, t->bins, t->nbins, 1));
+  return out;
+}
+
+// The batch becomes one flat array, five slots an entry:
 //   kind, connId, reqId, msgType, value
-// value: the decoded payload, or for a terminal item [code, message, payload].
+// Consecutive change events of one connection make one entry of kind
+// NX_EV_CHANGE whose value is the array of events: per event, the only
+// N-API work left is building the event itself.
+// For a terminal item, value is [code, message, payload].
 void CallJs(Napi::Env env, Napi::Function handler, Addon *addon, nx_batch *batch) {
   if (env == nullptr || handler == nullptr) {  // torn down with batches queued
     nx_batch_free(batch);
@@ -247,29 +280,37 @@ void CallJs(Napi::Env env, Napi::Function handler, Addon *addon, nx_batch *batch
   addon->interned_.keys.NewPass();
   addon->interned_.values.NewPass();
   napi_value arr;
-  napi_create_array_with_length(e, batch->n * 5, &arr);
+  napi_create_array_with_length(e, 0, &arr);
   uint32_t slot = 0;
   int closed = 0;
-  for (size_t i = 0; i < batch->n; i++) {
+  for (size_t i = 0; i < batch->n;) {
     const nx_item &it = batch->items[i];
     napi_value kind, conn, req, type, value = nullptr;
     napi_create_uint32(e, it.kind, &kind);
     napi_create_uint32(e, it.conn_id, &conn);
     napi_create_uint32(e, it.req_id, &req);
     napi_create_uint32(e, it.msg_type, &type);
-    if (ToJs(e, &addon->interned_, it.obj, it.conn_flags, &value) != napi_ok) napi_get_null(e, &value);
-    if (it.kind == NX_EV_OPEN_FAILED || it.kind == NX_EV_CLOSED) {
-      closed++;
-      napi_value triple, code, msg;
-      napi_create_array_with_length(e, 3, &triple);
-      if (it.code) napi_create_string_utf8(e, it.code, NAPI_AUTO_LENGTH, &code);
-      else napi_get_null(e, &code);
-      if (it.message) napi_create_string_utf8(e, it.message, NAPI_AUTO_LENGTH, &msg);
-      else napi_get_null(e, &msg);
-      napi_set_element(e, triple, 0, code);
-      napi_set_element(e, triple, 1, msg);
-      napi_set_element(e, triple, 2, value);
-      value = triple;
+    if (it.kind == NX_EV_CHANGE) {
+      size_t j = i;
+      while (j < batch->n && batch->items[j].kind == NX_EV_CHANGE && batch->items[j].conn_id == it.conn_id) j++;
+      napi_create_uint32(e, (uint32_t)(j - i), &value);  // that many events, next on the tape
+      i = j;
+    } else {
+      if (ToJs(e, &addon->interned_, it.obj, it.conn_flags, &value) != napi_ok) napi_get_null(e, &value);
+      if (it.kind == NX_EV_OPEN_FAILED || it.kind == NX_EV_CLOSED) {
+        closed++;
+        napi_value triple, code, msg;
+        napi_create_array_with_length(e, 3, &triple);
+        if (it.code) napi_create_string_utf8(e, it.code, NAPI_AUTO_LENGTH, &code);
+        else napi_get_null(e, &code);
+        if (it.message) napi_create_string_utf8(e, it.message, NAPI_AUTO_LENGTH, &msg);
+        else napi_get_null(e, &msg);
+        napi_set_element(e, triple, 0, code);
+        napi_set_element(e, triple, 1, msg);
+        napi_set_element(e, triple, 2, value);
+        value = triple;
+      }
+      i++;
     }
     napi_set_element(e, arr, slot++, kind);
     napi_set_element(e, arr, slot++, conn);
@@ -277,12 +318,13 @@ void CallJs(Napi::Env env, Napi::Function handler, Addon *addon, nx_batch *batch
     napi_set_element(e, arr, slot++, type);
     napi_set_element(e, arr, slot++, value);
   }
+  napi_value tape = TapeToJs(e, &batch->tape);
   nx_batch_free(batch);
   if (closed) {
     addon->open_ -= closed;
     addon->UpdateRef(env);
   }
-  handler.Call({Napi::Value(env, arr)});
+  handler.Call({Napi::Value(env, arr), Napi::Value(env, tape)});
 }
 
 }  // namespace

@@ -25,6 +25,14 @@ static uint32_t rd_be(const uint8_t *p, int n) {
 static int utf8_ok(const uint8_t *s, size_t n) {
   size_t i = 0;
   while (i < n) {
+    /* Most text is ASCII: eight bytes at a time while it lasts. */
+    while (n - i >= 8) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (w & 0x8080808080808080ull) break;
+      i += 8;
+    }
+    if (i >= n) break;
     uint8_t c = s[i];
     if (c < 0x80) { i++; continue; }
     size_t k;

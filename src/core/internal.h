@@ -73,6 +73,7 @@ struct nx_worker {
   void *ud;
   nx_batch *batch;                 /* being filled; worker thread only */
   nx_conn *conns;
+  nx_tape_tables *tables;          /* interned keys, shapes, values of change events */
   char rbuf[65536];                /* one read buffer: reads run one at a time */
 };
 

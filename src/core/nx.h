@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "tape.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +42,7 @@ typedef struct nx_batch {
   size_t n;
   size_t cap;
   size_t bytes;  /* payload bytes held */
+  nx_tape tape;  /* every NX_EV_CHANGE item's event, in item order */
 } nx_batch;
 
 void nx_batch_free(nx_batch *b);

@@ -1,5 +1,6 @@
 /* The worker thread: its own libuv loop, a command queue fed by the owner
  * thread through uv_async, and batched delivery of decoded items. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@ typedef struct nx_cmd {
 void nx_batch_free(nx_batch *b) {
   if (!b) return;
   msgpack_zone_destroy(&b->zone);
+  nx_tape_free(&b->tape);
   free(b->items);
   free(b);
 }
@@ -93,6 +95,11 @@ int nx_emit_decode(nx_worker *w, nx_item *it, const uint8_t *p, size_t len,
                    char *err, size_t errlen) {
   if (nx_decode(&w->batch->zone, p, len, NX_CHECK_MAP, &it->obj, err, errlen)) return -1;
   w->batch->bytes += len;
+  /* Change events are flattened here, off the main thread. */
+  if (it->kind == NX_EV_CHANGE && nx_tape_event(w->tables, &w->batch->tape, &it->obj)) {
+    snprintf(err, errlen, "out of memory flattening an event");
+    return -1;
+  }
   return 0;
 }
 
@@ -198,6 +205,8 @@ nx_worker *nx_worker_new(nx_deliver_fn deliver, void *ud) {
   if (!w) return NULL;
   w->deliver = deliver;
   w->ud = ud;
+  w->tables = nx_tape_tables_new();
+  if (!w->tables) goto fail_loop;
   if (uv_loop_init(&w->loop)) goto fail_loop;
   if (uv_mutex_init(&w->mu)) goto fail_mutex;
   uv_async_init(&w->loop, &w->async, on_async);
@@ -219,6 +228,7 @@ fail_thread:
 fail_mutex:
   uv_loop_close(&w->loop);
 fail_loop:
+  nx_tape_tables_free(w->tables);
   free(w);
   return NULL;
 }
@@ -252,6 +262,7 @@ void nx_worker_free(nx_worker *w) {
     w->cmds = next;
   }
   uv_mutex_destroy(&w->mu);
+  nx_tape_tables_free(w->tables);
   free(w);
 }
 

@@ -1,0 +1,177 @@
+'use strict';
+// Reads the change events of a batch from the tape the worker thread built
+// (src/core/tape.h): ops, numbers, one string holding every string, bin
+// bytes. Keys, shapes and short values are interned on the worker's side;
+// this decoder mirrors its tables, reading the announcements in order.
+// Objects of a known shape come from a generated function whose body is an
+// object literal, so V8 gives every event of a shape the same hidden class.
+
+const T_STR = 1;
+const T_NUM = 2;
+const T_U64 = 3;
+const T_I64 = 4;
+const T_TRUE = 5;
+const T_FALSE = 6;
+const T_NULL = 7;
+const T_BIN = 8;
+const T_ARR = 9;
+const T_MAP = 10;
+const T_MAPK = 11;
+const T_KEY = 12;
+const T_VAL = 13;
+const T_NEWKEY = 20;
+const T_NEWSHAPE = 21;
+const T_NEWVAL = 22;
+
+const TWO32 = 4294967296;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** int64 modes, as the addon numbers them (lib/native.js). */
+const MODE_NUMBER = 0;
+const MODE_BIGINT = 1;
+const MODE_AUTO = 2;
+const MODE_STRING = 3;
+
+/**
+ * The body of a shape's builder: `{"k0": d.v(), "k1": d.v(), ...}`, values
+ * read in key order. `__proto__` is written as a computed key, which defines
+ * an own property instead of setting the prototype.
+ */
+function shapeBuilder(keys) {
+  const parts = keys.map((k) => `${k === '__proto__' ? '["__proto__"]' : JSON.stringify(k)}: d.v()`);
+  // eslint-disable-next-line no-new-func
+  return new Function('d', `return {${parts.join(', ')}};`);
+}
+
+class TapeDecoder {
+  constructor() {
+    this.keys = [];
+    this.shapes = [];
+    this.vals = [];
+    this.str = '';
+    this.ops = null;
+    this.nums = null;
+    this.bins = null;
+    this.p = 0;
+    this.np = 0;
+    this.mode = MODE_NUMBER;
+  }
+
+  /** Starts a batch's tape: [string, Uint32Array, Float64Array, Uint8Array]. */
+  begin(tape) {
+    this.str = tape[0];
+    this.ops = tape[1];
+    this.nums = tape[2];
+    this.bins = tape[3];
+    this.p = 0;
+    this.np = 0;
+  }
+
+  /** The next event, with the connection's int64 mode. */
+  event(mode) {
+    this.mode = mode;
+    return this.v();
+  }
+
+  /** The next value. */
+  v() {
+    const ops = this.ops;
+    for (;;) {
+      const op = ops[this.p++];
+      switch (op) {
+        case T_VAL: return this.vals[ops[this.p++]];
+        case T_NUM: return this.nums[this.np++];
+        case T_STR: {
+          const off = ops[this.p];
+          const len = ops[this.p + 1];
+          this.p += 2;
+          return this.str.slice(off, off + len);
+        }
+        case T_MAP: return this.shapes[ops[this.p++]](this);
+        case T_ARR: {
+          const n = ops[this.p++];
+          const a = new Array(n);
+          for (let i = 0; i < n; i++) a[i] = this.v();
+          return a;
+        }
+        case T_TRUE: return true;
+        case T_FALSE: return false;
+        case T_NULL: return null;
+        case T_MAPK: return this.mapk();
+        case T_U64: case T_I64: return this.int64(op);
+        case T_BIN: {
+          const off = ops[this.p];
+          const len = ops[this.p + 1];
+          this.p += 2;
+          return Buffer.from(this.bins.subarray(off, off + len)); // a copy: the batch goes away
+        }
+        case T_NEWKEY: {
+          const id = ops[this.p];
+          const off = ops[this.p + 1];
+          this.keys[id] = this.str.slice(off, off + ops[this.p + 2]);
+          this.p += 3;
+          break;
+        }
+        case T_NEWVAL: {
+          const id = ops[this.p];
+          const off = ops[this.p + 1];
+          this.vals[id] = this.str.slice(off, off + ops[this.p + 2]);
+          this.p += 3;
+          break;
+        }
+        case T_NEWSHAPE: {
+          const id = ops[this.p];
+          const n = ops[this.p + 1];
+          const keys = [];
+          for (let i = 0; i < n; i++) keys.push(this.keys[ops[this.p + 2 + i]]);
+          this.shapes[id] = shapeBuilder(keys);
+          this.p += 2 + n;
+          break;
+        }
+        default:
+          throw new Error(`nexaclient: corrupt event tape (op ${op} at ${this.p - 1})`);
+      }
+    }
+  }
+
+  /** A map whose shape is not interned: key, value pairs. */
+  mapk() {
+    const ops = this.ops;
+    const n = ops[this.p++];
+    const o = {};
+    for (let i = 0; i < n; i++) {
+      let k;
+      if (ops[this.p] === T_KEY) {
+        k = this.keys[ops[this.p + 1]];
+        this.p += 2;
+      } else {
+        k = this.v();
+      }
+      const val = this.v();
+      if (k === '__proto__') Object.defineProperty(o, k, { value: val, enumerable: true, writable: true, configurable: true });
+      else o[k] = val;
+    }
+    return o;
+  }
+
+  /** An integer beyond 32 bits, as the connection's int64 mode says. */
+  int64(op) {
+    const lo = this.ops[this.p];
+    const hi = this.ops[this.p + 1];
+    this.p += 2;
+    const mode = this.mode;
+    let num;
+    if (op === T_U64) {
+      num = hi * TWO32 + lo;
+    } else {
+      num = (hi | 0) * TWO32 + lo; // negative: hi is the signed upper word
+    }
+    const unsafe = num > MAX_SAFE || num < -MAX_SAFE;
+    if (mode === MODE_NUMBER || (!unsafe && mode !== MODE_BIGINT)) return num;
+    let big = (BigInt(hi) << 32n) | BigInt(lo);
+    if (op === T_I64) big = BigInt.asIntN(64, big);
+    return mode === MODE_STRING ? big.toString() : big;
+  }
+}
+
+module.exports = { TapeDecoder, MODE_NUMBER, MODE_BIGINT, MODE_AUTO, MODE_STRING };

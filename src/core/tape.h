@@ -1,0 +1,73 @@
+/* Change events flattened for the main thread. The worker turns each decoded
+ * event into a "tape": int32 ops, float64 numbers, one UTF-8 string buffer
+ * holding every string, and bin bytes. Keys, map shapes (key sequences) and
+ * short repeated values are interned in tables the worker keeps for the
+ * environment's lifetime; a new entry is announced on the tape right before
+ * its first use, so the JS side mirrors the tables as it reads. On the main
+ * thread a whole batch then costs one string, two typed arrays and plain JS. */
+#ifndef NX_TAPE_H
+#define NX_TAPE_H
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum nx_tape_op {
+  NX_T_STR = 1,     /* utf16 offset, utf16 length (in the batch string) */
+  NX_T_NUM = 2,     /* the next float64 */
+  NX_T_U64 = 3,     /* lo, hi: an unsigned integer beyond 32 bits */
+  NX_T_I64 = 4,     /* lo, hi: a negative integer below -2^31 (two's complement) */
+  NX_T_TRUE = 5,
+  NX_T_FALSE = 6,
+  NX_T_NULL = 7,
+  NX_T_BIN = 8,     /* offset, length (in the bin bytes) */
+  NX_T_ARR = 9,     /* n, then n values */
+  NX_T_MAP = 10,    /* shape id, then one value per key of the shape */
+  NX_T_MAPK = 11,   /* n, then n (key, value) pairs; key: NX_T_KEY or NX_T_STR */
+  NX_T_KEY = 12,    /* key id */
+  NX_T_VAL = 13,    /* interned value id */
+  NX_T_NEWKEY = 20, /* key id, utf16 offset, utf16 length */
+  NX_T_NEWSHAPE = 21, /* shape id, n, n key ids */
+  NX_T_NEWVAL = 22  /* value id, utf16 offset, utf16 length */
+};
+
+#define NX_TAPE_MAX_KEY 64       /* longer keys are not interned */
+#define NX_TAPE_MAX_VAL 12       /* longer values are not interned (ids are 16) */
+#define NX_TAPE_MAX_SHAPE_KEYS 64
+#define NX_TAPE_KEYS 16384
+#define NX_TAPE_VALS 4096
+#define NX_TAPE_SHAPES 4096
+
+typedef struct nx_tape_tables nx_tape_tables;
+
+typedef struct nx_tape {
+  int32_t *ops;
+  size_t nops, cap_ops;
+  double *nums;
+  size_t nnums, cap_nums;
+  char *str;        /* UTF-8 */
+  size_t nstr, cap_str;
+  size_t str16;     /* the string's length in UTF-16 units */
+  uint8_t *bins;
+  size_t nbins, cap_bins;
+  int non_ascii;    /* str holds a byte >= 0x80 */
+  uint32_t events;
+} nx_tape;
+
+nx_tape_tables *nx_tape_tables_new(void);
+void nx_tape_tables_free(nx_tape_tables *t);
+
+/* Appends one value (an event) to the tape. 0, or -1 when out of memory (the
+ * tape is then unusable). */
+int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const msgpack_object *root);
+void nx_tape_free(nx_tape *tape);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
