@@ -236,12 +236,14 @@ class Addon : public Napi::Addon<Addon> {
   nx_worker *worker_ = nullptr;
 };
 
+// N-API calls fail while an environment is being torn down (a worker
+// terminated mid-stream): every result is checked, never assumed.
 static napi_value TypedCopy(napi_env e, napi_typedarray_type type, const void *src, size_t n, size_t elem) {
   napi_value ab, ta;
   void *data = nullptr;
-  napi_create_arraybuffer(e, n * elem, &data, &ab);
+  if (napi_create_arraybuffer(e, n * elem, &data, &ab) != napi_ok || (n && !data)) return nullptr;
   if (n) memcpy(data, src, n * elem);
-  napi_create_typedarray(e, type, n, ab, 0, &ta);
+  if (napi_create_typedarray(e, type, n, ab, 0, &ta) != napi_ok) return nullptr;
   return ta;
 }
 
@@ -249,19 +251,22 @@ static napi_value TypedCopy(napi_env e, napi_typedarray_type type, const void *s
 // Uint8Array bins], or undefined when there are none. One string for every
 // string of the batch: latin1 when it is all ASCII (no decoding at all).
 static napi_value TapeToJs(napi_env e, const nx_tape *t) {
-  napi_value out;
+  napi_value out = nullptr;
   if (t->events == 0) {
     napi_get_undefined(e, &out);
     return out;
   }
   napi_value str;
-  if (!t->non_ascii) napi_create_string_latin1(e, t->str ? t->str : "", t->nstr, &str);
-  else napi_create_string_utf8(e, t->str, t->nstr, &str);
-  napi_create_array_with_length(e, 4, &out);
+  napi_status st = !t->non_ascii ? napi_create_string_latin1(e, t->str ? t->str : "", t->nstr, &str)
+                                 : napi_create_string_utf8(e, t->str, t->nstr, &str);
+  napi_value ops = TypedCopy(e, napi_uint32_array, t->ops, t->nops, sizeof(int32_t));
+  napi_value nums = TypedCopy(e, napi_float64_array, t->nums, t->nnums, sizeof(double));
+  napi_value bins = TypedCopy(e, napi_uint8_array, t->bins, t->nbins, 1);
+  if (st != napi_ok || !ops || !nums || !bins || napi_create_array_with_length(e, 4, &out) != napi_ok) return nullptr;
   napi_set_element(e, out, 0, str);
-  napi_set_element(e, out, 1, TypedCopy(e, napi_uint32_array, t->ops, t->nops, sizeof(int32_t)));
-  napi_set_element(e, out, 2, TypedCopy(e, napi_float64_array, t->nums, t->nnums, sizeof(double)));
-  napi_set_element(e, out, 3, TypedCopy(e, napi_uint8_array, t->bins, t->nbins, 1));
+  napi_set_element(e, out, 1, ops);
+  napi_set_element(e, out, 2, nums);
+  napi_set_element(e, out, 3, bins);
   return out;
 }
 
@@ -280,7 +285,10 @@ void CallJs(Napi::Env env, Napi::Function handler, Addon *addon, nx_batch *batch
   addon->interned_.keys.NewPass();
   addon->interned_.values.NewPass();
   napi_value arr;
-  napi_create_array_with_length(e, 0, &arr);
+  if (napi_create_array_with_length(e, 0, &arr) != napi_ok) {  // the environment is going away
+    nx_batch_free(batch);
+    return;
+  }
   uint32_t slot = 0;
   int closed = 0;
   for (size_t i = 0; i < batch->n;) {
@@ -318,11 +326,16 @@ void CallJs(Napi::Env env, Napi::Function handler, Addon *addon, nx_batch *batch
     napi_set_element(e, arr, slot++, type);
     napi_set_element(e, arr, slot++, value);
   }
+  bool batch_had_events = batch->tape.events > 0;
   napi_value tape = TapeToJs(e, &batch->tape);
   nx_batch_free(batch);
   if (closed) {
     addon->open_ -= closed;
     addon->UpdateRef(env);
+  }
+  if (!tape) {
+    if (batch_had_events) return;  // could not build it: only while torn down
+    napi_get_undefined(e, &tape);
   }
   handler.Call({Napi::Value(env, arr), Napi::Value(env, tape)});
 }
