@@ -3,12 +3,8 @@
 #include "frame.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-  uint32_t left;  /* elements still to read (a map counts keys and values) */
-  uint8_t is_map;
-} level;
 
 static int bad(char *err, size_t errlen, const char *msg, size_t at) {
   if (err && errlen) snprintf(err, errlen, "%s at byte %zu", msg, at);
@@ -21,11 +17,11 @@ static uint32_t rd_be(const uint8_t *p, int n) {
   return v;
 }
 
-/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
-static int utf8_ok(const uint8_t *s, size_t n) {
+/* Strict UTF-8 for a string holding a byte >= 0x80: no overlongs, no
+ * surrogates, nothing above U+10FFFF. */
+static int utf8_strict(const uint8_t *s, size_t n) {
   size_t i = 0;
   while (i < n) {
-    /* Most text is ASCII: eight bytes at a time while it lasts. */
     while (n - i >= 8) {
       uint64_t w;
       memcpy(&w, s + i, 8);
@@ -52,47 +48,71 @@ static int utf8_ok(const uint8_t *s, size_t n) {
   return 1;
 }
 
-int nx_check(const uint8_t *p, size_t len, int flags, char *err, size_t errlen) {
-  level st[NX_MAX_DEPTH + 1];
+/* `p` has NX_DECODE_SLACK readable bytes after `len`: a string of up to 16
+ * bytes is tested for ASCII with two loads. */
+static inline int utf8_ok_padded(const uint8_t *s, size_t n) {
+  if (n <= 16) {
+    uint64_t a, b;
+    memcpy(&a, s, 8);
+    memcpy(&b, s + 8, 8);
+    uint64_t ma = n >= 8 ? ~0ull : ((1ull << (8 * n)) - 1);
+    uint64_t mb = n <= 8 ? 0 : (n >= 16 ? ~0ull : ((1ull << (8 * (n - 8))) - 1));
+    if (!(((a & ma) | (b & mb)) & 0x8080808080808080ull)) return 1;
+  }
+  return utf8_strict(s, n);
+}
+
+/* The structural walk; `p` is padded (see utf8_ok_padded). */
+static int check_padded(const uint8_t *p, size_t len, int flags, char *err, size_t errlen) {
+  uint32_t left[NX_MAX_DEPTH + 1]; /* elements still to read (a map counts keys and values) */
+  uint8_t ismap[NX_MAX_DEPTH + 1];
   int top = 0;
   size_t pos = 0;
-  st[0].left = 1; /* the root value */
-  st[0].is_map = 0;
+  left[0] = 1; /* the root value */
+  ismap[0] = 0;
   if ((flags & NX_CHECK_MAP) && len > 0) {
     uint8_t b = p[0];
     if (!((b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf))
       return bad(err, errlen, "payload is not a map", 0);
   }
   while (top >= 0) {
-    if (st[top].left == 0) { top--; continue; }
-    int want_key = st[top].is_map && (st[top].left % 2 == 0);
-    st[top].left--;
+    if (left[top] == 0) { top--; continue; }
+    uint32_t l = --left[top];
+    /* A map of n pairs counts 2n: a key is read while the count left is odd. */
+    int want_key = ismap[top] & (int)(l & 1);
     if (pos >= len) return bad(err, errlen, "truncated MessagePack", pos);
     size_t at = pos;
     uint8_t b = p[pos++];
     size_t avail = len - pos;
-    uint32_t count = 0;  /* elements of a container */
-    int is_map = -1;     /* -1: not a container */
-    size_t skip = 0;     /* bytes of payload after the type byte */
-    int is_str = 0;
-    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+    size_t skip;
+    if (b >= 0xa0 && b <= 0xbf) { /* fixstr: keys and most values */
+      skip = b & 0x1f;
+      if (skip > avail) return bad(err, errlen, "truncated MessagePack", at);
+      if (skip && !utf8_ok_padded(p + pos, skip)) return bad(err, errlen, "invalid UTF-8 in a string", at);
+      pos += skip;
+      continue;
+    }
+    if (want_key && b != 0xd9 && b != 0xda && b != 0xdb) return bad(err, errlen, "map key is not a string", at);
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) continue; /* fixint, nil, bool */
+    uint32_t count;
+    int is_map;
+    if (b <= 0x8f) { count = b & 0x0f; is_map = 1; }
+    else if (b <= 0x9f) { count = b & 0x0f; is_map = 0; }
+    else {
+      int lenbytes = 0, is_str = 0;
+      is_map = -1;
       skip = 0;
-    } else if (b >= 0xa0 && b <= 0xbf) {
-      skip = b & 0x1f; is_str = 1;
-    } else if (b >= 0x90 && b <= 0x9f) {
-      count = b & 0x0f; is_map = 0;
-    } else if (b >= 0x80 && b <= 0x8f) {
-      count = b & 0x0f; is_map = 1;
-    } else {
-      int lenbytes = 0;
       switch (b) {
+        case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
         case 0xcc: case 0xd0: skip = 1; break;
         case 0xcd: case 0xd1: skip = 2; break;
         case 0xca: case 0xce: case 0xd2: skip = 4; break;
-        case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
-        case 0xd9: case 0xc4: lenbytes = 1; break;
-        case 0xda: case 0xc5: lenbytes = 2; break;
-        case 0xdb: case 0xc6: lenbytes = 4; break;
+        case 0xd9: lenbytes = 1; is_str = 1; break;
+        case 0xda: lenbytes = 2; is_str = 1; break;
+        case 0xdb: lenbytes = 4; is_str = 1; break;
+        case 0xc4: lenbytes = 1; break;
+        case 0xc5: lenbytes = 2; break;
+        case 0xc6: lenbytes = 4; break;
         case 0xdc: lenbytes = 2; is_map = 0; break;
         case 0xdd: lenbytes = 4; is_map = 0; break;
         case 0xde: lenbytes = 2; is_map = 1; break;
@@ -106,41 +126,53 @@ int nx_check(const uint8_t *p, size_t len, int flags, char *err, size_t errlen) 
         pos += (size_t)lenbytes;
         avail -= (size_t)lenbytes;
         if (is_map >= 0) count = v;
-        else { skip = v; is_str = (b == 0xd9 || b == 0xda || b == 0xdb); }
+        else skip = v;
+      }
+      if (is_map < 0) {
+        if (skip > avail) return bad(err, errlen, "truncated MessagePack", at);
+        if (is_str && skip && !utf8_ok_padded(p + pos, skip)) return bad(err, errlen, "invalid UTF-8 in a string", at);
+        pos += skip;
+        continue;
       }
     }
-    if (want_key && !is_str) return bad(err, errlen, "map key is not a string", at);
-    if (is_map >= 0) {
-      /* Every element takes at least one byte: a count the rest of the
-       * payload cannot hold is a lie, refused before anything is allocated. */
-      uint64_t elems = is_map ? (uint64_t)count * 2 : count;
-      if (elems > avail) return bad(err, errlen, "container count exceeds the payload", at);
-      /* msgpack-c counts empty containers against its 32-deep stack too. */
-      if (top + 1 > NX_MAX_DEPTH) return bad(err, errlen, "MessagePack nested too deeply", at);
-      if (elems == 0) continue;
-      top++;
-      st[top].left = (uint32_t)elems;
-      st[top].is_map = (uint8_t)is_map;
-      continue;
-    }
-    if (skip > avail) return bad(err, errlen, "truncated MessagePack", at);
-    if (is_str && !utf8_ok(p + pos, skip)) return bad(err, errlen, "invalid UTF-8 in a string", at);
-    pos += skip;
+    /* Every element takes at least one byte: a count the rest of the
+     * payload cannot hold is a lie, refused before anything is allocated. */
+    uint64_t elems = is_map ? (uint64_t)count * 2 : count;
+    if (elems > avail) return bad(err, errlen, "container count exceeds the payload", at);
+    /* msgpack-c counts empty containers against its 32-deep stack too. */
+    if (top + 1 > NX_MAX_DEPTH) return bad(err, errlen, "MessagePack nested too deeply", at);
+    if (elems == 0) continue;
+    top++;
+    left[top] = (uint32_t)elems;
+    ismap[top] = (uint8_t)is_map;
   }
   if (pos != len) return bad(err, errlen, "trailing bytes after the MessagePack value", pos);
   return 0;
 }
 
+int nx_check(const uint8_t *p, size_t len, int flags, char *err, size_t errlen) {
+  /* The walk reads a few bytes past short strings: give it a padded copy. */
+  uint8_t *copy = malloc(len + NX_DECODE_SLACK);
+  if (!copy) return bad(err, errlen, "out of memory checking a payload", 0);
+  if (len) memcpy(copy, p, len);
+  memset(copy + len, 0, NX_DECODE_SLACK);
+  int rc = check_padded(copy, len, flags, err, errlen);
+  free(copy);
+  return rc;
+}
+
 int nx_decode(msgpack_zone *zone, const uint8_t *payload, size_t len, int flags,
               msgpack_object *out, char *err, size_t errlen) {
-  if (nx_check(payload, len, flags, err, errlen)) return -1;
-  /* Strings decoded by msgpack-c point into the input: keep it in the zone. */
-  char *copy = msgpack_zone_malloc(zone, len ? len : 1);
+  /* Strings decoded by msgpack-c point into the input: keep it in the zone,
+   * with NX_DECODE_SLACK zero bytes after it (see codec.h). */
+  char *copy = msgpack_zone_malloc(zone, len + NX_DECODE_SLACK);
   if (!copy) {
     snprintf(err, errlen, "out of memory decoding %zu bytes", len);
     return -1;
   }
   if (len) memcpy(copy, payload, len);
+  memset(copy + len, 0, NX_DECODE_SLACK);
+  if (check_padded((const uint8_t *)copy, len, flags, err, errlen)) return -1; /* the zone keeps the copy: freed with it */
   size_t off = 0;
   msgpack_unpack_return rc = msgpack_unpack(copy, len, &off, zone, out);
   if (rc != MSGPACK_UNPACK_SUCCESS || off != len) {

@@ -23,6 +23,10 @@ extern "C" {
  * invalid UTF-8 in strings. Returns 0, or -1 with a reason in err. */
 int nx_check(const uint8_t *p, size_t len, int flags, char *err, size_t errlen);
 
+/* Bytes readable (zeros) after a decoded payload: a string of the object
+ * can be loaded 8 bytes at a time without reading out of bounds. */
+#define NX_DECODE_SLACK 16
+
 /* Checks the payload, copies it into `zone` and decodes it there: the
  * object's strings point into the zone, which owns everything. */
 int nx_decode(msgpack_zone *zone, const uint8_t *payload, size_t len, int flags,

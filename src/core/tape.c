@@ -1,5 +1,7 @@
 #include "tape.h"
 
+#include "codec.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +11,8 @@ typedef struct {
   uint32_t hash;
   uint32_t id;   /* UINT32_MAX: empty */
   uint32_t len;
-  char *bytes;
+  uint64_t w[2]; /* the bytes, zero-padded, when len <= 16: compared as two words */
+  char *bytes;   /* longer strings */
 } str_slot;
 
 typedef struct {
@@ -54,6 +57,28 @@ static uint32_t hash_bytes(const char *s, size_t n) {
   return (uint32_t)h;
 }
 
+static inline uint64_t low_bytes(uint64_t v, size_t n) {
+  return n >= 8 ? v : (v & ((1ull << (8 * n)) - 1));
+}
+
+/* A string of at most 16 bytes as two zero-padded words. Strings come from
+ * nx_decode, which leaves NX_DECODE_SLACK readable bytes after the payload:
+ * two unaligned loads, masked, whatever the length. */
+static inline void words16(const char *s, size_t n, uint64_t w[2]) {
+  uint64_t a, b;
+  memcpy(&a, s, 8);
+  memcpy(&b, s + 8, 8);
+  w[0] = low_bytes(a, n);
+  w[1] = n > 8 ? low_bytes(b, n - 8) : 0;
+}
+
+static inline uint32_t hash_words(const uint64_t w[2], size_t n) {
+  uint64_t h = (w[0] ^ (0x9E3779B97F4A7C15ull * (n + 1))) * 0xFF51AFD7ED558CCDull;
+  h = (h ^ (h >> 32) ^ w[1]) * 0xC4CEB9FE1A85EC53ull;
+  h ^= h >> 29;
+  return (uint32_t)h;
+}
+
 static int str_table_init(str_table *t, uint32_t limit) {
   t->cap = 1;
   while (t->cap < (size_t)limit * 2) t->cap <<= 1;
@@ -67,7 +92,7 @@ static int str_table_init(str_table *t, uint32_t limit) {
 
 static void str_table_free(str_table *t) {
   if (!t->slots) return;
-  for (size_t i = 0; i < t->cap; i++) free(t->slots[i].bytes);
+  for (size_t i = 0; i < t->cap; i++) free(t->slots[i].bytes);  /* NULL for short ones */
   free(t->slots);
   t->slots = NULL;
 }
@@ -75,7 +100,15 @@ static void str_table_free(str_table *t) {
 /* The id of s; *added when it was new. UINT32_MAX when the table is full
  * and s is not in it. -1 only on out of memory. */
 static int str_table_get(str_table *t, const char *s, size_t n, uint32_t *id, int *added) {
-  uint32_t h = hash_bytes(s, n);
+  uint64_t w[2] = {0, 0};
+  int small = n <= 16;
+  uint32_t h;
+  if (small) {
+    words16(s, n, w);
+    h = hash_words(w, n);
+  } else {
+    h = hash_bytes(s, n);
+  }
   size_t mask = t->cap - 1;
   *added = 0;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
@@ -85,9 +118,13 @@ static int str_table_get(str_table *t, const char *s, size_t n, uint32_t *id, in
         *id = UINT32_MAX;
         return 0;
       }
-      e->bytes = malloc(n ? n : 1);
-      if (!e->bytes) return -1;
-      if (n) memcpy(e->bytes, s, n);
+      if (!small) {
+        e->bytes = malloc(n);
+        if (!e->bytes) return -1;
+        memcpy(e->bytes, s, n);
+      }
+      e->w[0] = w[0];
+      e->w[1] = w[1];
       e->len = (uint32_t)n;
       e->hash = h;
       e->id = t->n++;
@@ -95,7 +132,8 @@ static int str_table_get(str_table *t, const char *s, size_t n, uint32_t *id, in
       *added = 1;
       return 0;
     }
-    if (e->hash == h && e->len == n && memcmp(e->bytes, s, n) == 0) {
+    if (e->hash == h && e->len == n &&
+        (small ? (e->w[0] == w[0] && e->w[1] == w[1]) : memcmp(e->bytes, s, n) == 0)) {
       *id = e->id;
       return 0;
     }
@@ -148,19 +186,24 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem) {
   return 0;
 }
 
-static int op(nx_tape *tp, int32_t v) {
-  if (tp->nops == tp->cap_ops && grow((void **)&tp->ops, &tp->cap_ops, tp->nops + 1, sizeof(int32_t))) return -1;
+/* Room for one event is reserved before it is written (see nx_tape_event):
+ * the writes below need no checks. */
+static inline int op(nx_tape *tp, int32_t v) {
   tp->ops[tp->nops++] = v;
   return 0;
 }
 
-static int ops3(nx_tape *tp, int32_t a, int32_t b, int32_t c) {
-  return op(tp, a) || op(tp, b) || op(tp, c);
+static inline int ops3(nx_tape *tp, int32_t a, int32_t b, int32_t c) {
+  int32_t *o = tp->ops + tp->nops;
+  o[0] = a;
+  o[1] = b;
+  o[2] = c;
+  tp->nops += 3;
+  return 0;
 }
 
 /* Copies a string into the batch string; its UTF-16 offset and length. */
 static int put_str(nx_tape *tp, const char *s, uint32_t n, uint32_t *off16, uint32_t *len16) {
-  if (grow((void **)&tp->str, &tp->cap_str, tp->nstr + n, 1)) return -1;
   memcpy(tp->str + tp->nstr, s, n);
   tp->nstr += n;
   /* UTF-16 units: one per UTF-8 sequence, two for a 4-byte one. The core's
@@ -190,8 +233,7 @@ static int put_plain_str(nx_tape *tp, const char *s, uint32_t n) {
   return ops3(tp, NX_T_STR, (int32_t)off, (int32_t)len);
 }
 
-static int put_num(nx_tape *tp, double d) {
-  if (tp->nnums == tp->cap_nums && grow((void **)&tp->nums, &tp->cap_nums, tp->nnums + 1, sizeof(double))) return -1;
+static inline int put_num(nx_tape *tp, double d) {
   tp->nums[tp->nnums++] = d;
   return op(tp, NX_T_NUM);
 }
@@ -316,7 +358,6 @@ static int put_value(nx_tape_tables *t, nx_tape *tp, const msgpack_object *o) {
       return put_plain_str(tp, o->via.str.ptr, o->via.str.size);
     }
     case MSGPACK_OBJECT_BIN:
-      if (grow((void **)&tp->bins, &tp->cap_bins, tp->nbins + o->via.bin.size, 1)) return -1;
       if (o->via.bin.size) memcpy(tp->bins + tp->nbins, o->via.bin.ptr, o->via.bin.size);
       if (ops3(tp, NX_T_BIN, (int32_t)tp->nbins, (int32_t)o->via.bin.size)) return -1;
       tp->nbins += o->via.bin.size;
@@ -333,8 +374,20 @@ static int put_value(nx_tape_tables *t, nx_tape *tp, const msgpack_object *o) {
   }
 }
 
-int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const msgpack_object *root) {
+int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const msgpack_object *root, size_t payload_len) {
   if (t->broken) return -1;
+  /* Every MessagePack element takes at least one payload byte and becomes at
+   * most 3 ops, plus announcements (a new key: 4 ops and its bytes; a new
+   * shape: 3 + one per key); numbers, strings and bins never exceed the
+   * payload. So 8 ops a byte, and the payload's size of the rest, suffice. */
+  size_t n = payload_len + 16;
+  if (grow((void **)&tape->ops, &tape->cap_ops, tape->nops + 8 * n, sizeof(int32_t)) ||
+      grow((void **)&tape->nums, &tape->cap_nums, tape->nnums + n, sizeof(double)) ||
+      grow((void **)&tape->str, &tape->cap_str, tape->nstr + n, 1) ||
+      grow((void **)&tape->bins, &tape->cap_bins, tape->nbins + n, 1)) {
+    t->broken = 1;
+    return -1;
+  }
   /* Lengths are int32 on the tape: a batch stays far below 2 GiB (batches
    * are handed over at 4 MiB, frames are bounded by maxFrameBytes). */
   if (put_value(t, tape, root)) {

@@ -61,9 +61,10 @@ typedef struct nx_tape {
 nx_tape_tables *nx_tape_tables_new(void);
 void nx_tape_tables_free(nx_tape_tables *t);
 
-/* Appends one value (an event) to the tape. 0, or -1 when out of memory (the
- * tape is then unusable). */
-int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const msgpack_object *root);
+/* Appends one value (an event, decoded by nx_decode from payload_len bytes:
+ * its strings must have NX_DECODE_SLACK readable bytes after them) to the tape.
+ * 0, or -1 when out of memory (the tables are then unusable). */
+int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const msgpack_object *root, size_t payload_len);
 void nx_tape_free(nx_tape *tape);
 
 #ifdef __cplusplus

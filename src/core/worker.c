@@ -96,7 +96,7 @@ int nx_emit_decode(nx_worker *w, nx_item *it, const uint8_t *p, size_t len,
   if (nx_decode(&w->batch->zone, p, len, NX_CHECK_MAP, &it->obj, err, errlen)) return -1;
   w->batch->bytes += len;
   /* Change events are flattened here, off the main thread. */
-  if (it->kind == NX_EV_CHANGE && nx_tape_event(w->tables, &w->batch->tape, &it->obj)) {
+  if (it->kind == NX_EV_CHANGE && nx_tape_event(w->tables, &w->batch->tape, &it->obj, len)) {
     snprintf(err, errlen, "out of memory flattening an event");
     return -1;
   }
