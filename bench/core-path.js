@@ -11,7 +11,7 @@ const { MSG, frame, smallEvent, largeEvent } = require('./protocol');
 
 const root = path.join(__dirname, '..');
 const out = path.join(root, 'build', 'core-path');
-const flags = (n) => execFileSync('pkg-config', ['--cflags', '--libs', n]).toString().trim().split(/\s+/).filter(Boolean);
+const flags = (n) => execFileSync('pkg-config', ['--cflags', '--libs', n], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim().split(/\s+/).filter(Boolean);
 let msgpack;
 try { msgpack = flags('msgpack-c'); } catch { msgpack = flags('msgpack'); }
 const core = ['frame.c', 'codec.c', 'tape.c'].map((f) => path.join(root, 'src', 'core', f));
