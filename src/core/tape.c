@@ -27,6 +27,7 @@ typedef struct {
   uint32_t id;   /* UINT32_MAX: empty */
   uint32_t n;
   uint32_t *keys;
+  uint64_t *words; /* per key: len, w0, w1 (all keys <= 16 bytes), else NULL */
 } shape_slot;
 
 struct nx_tape_tables {
@@ -34,6 +35,9 @@ struct nx_tape_tables {
   shape_slot *shapes;
   size_t shapes_cap;
   uint32_t nshapes;
+  /* The shape last used by a map of each size (index: size, up to 64): maps
+   * of a stream repeat, so it is tried first, key by key, before hashing. */
+  shape_slot *hint[NX_TAPE_MAX_SHAPE_KEYS + 1];
   int broken;    /* an allocation failed: the JS mirror may be out of step */
 };
 
@@ -159,7 +163,10 @@ void nx_tape_tables_free(nx_tape_tables *t) {
   str_table_free(&t->keys);
   str_table_free(&t->vals);
   if (t->shapes) {
-    for (size_t i = 0; i < t->shapes_cap; i++) free(t->shapes[i].keys);
+    for (size_t i = 0; i < t->shapes_cap; i++) {
+      free(t->shapes[i].keys);
+      free(t->shapes[i].words);
+    }
     free(t->shapes);
   }
   free(t);
@@ -259,8 +266,39 @@ static uint32_t hash_ids(const uint32_t *ids, uint32_t n) {
   return h ^ n;
 }
 
+/* The map's keys as (len, w0, w1) triples, for the speculative match; NULL
+ * when a key is longer than 16 bytes. */
+static uint64_t *key_words(const msgpack_object_map *m) {
+  uint64_t *w = malloc((size_t)m->size * 3 * sizeof(uint64_t) + 1);
+  if (!w) return NULL;
+  for (uint32_t i = 0; i < m->size; i++) {
+    const msgpack_object_str *k = &m->ptr[i].key.via.str;
+    if (k->size > 16) {
+      free(w);
+      return NULL;
+    }
+    w[3 * i] = k->size;
+    words16(k->ptr, k->size, &w[3 * i + 1]);
+  }
+  return w;
+}
+
+/* Does this map have exactly the keys of shape e? */
+static inline int shape_matches(const shape_slot *e, const msgpack_object_map *m) {
+  if (!e || !e->words || e->n != m->size) return 0;
+  for (uint32_t i = 0; i < m->size; i++) {
+    const msgpack_object_str *k = &m->ptr[i].key.via.str;
+    const uint64_t *w = &e->words[3 * i];
+    if (w[0] != k->size) return 0;
+    uint64_t kw[2];
+    words16(k->ptr, k->size, kw);
+    if (kw[0] != w[1] || kw[1] != w[2]) return 0;
+  }
+  return 1;
+}
+
 /* The shape id of a key sequence, announcing it if new; UINT32_MAX when full. */
-static int shape_id(nx_tape_tables *t, nx_tape *tp, const uint32_t *ids, uint32_t n, uint32_t *id) {
+static int shape_id(nx_tape_tables *t, nx_tape *tp, const uint32_t *ids, uint32_t n, const msgpack_object_map *m, uint32_t *id) {
   uint32_t h = hash_ids(ids, n);
   size_t mask = t->shapes_cap - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
@@ -273,10 +311,12 @@ static int shape_id(nx_tape_tables *t, nx_tape *tp, const uint32_t *ids, uint32_
       e->keys = malloc((n ? n : 1) * sizeof(uint32_t));
       if (!e->keys) return -1;
       if (n) memcpy(e->keys, ids, n * sizeof(uint32_t));
+      e->words = key_words(m); /* NULL: no fast match for this shape, still correct */
       e->n = n;
       e->hash = h;
       e->id = t->nshapes++;
       *id = e->id;
+      if (n <= NX_TAPE_MAX_SHAPE_KEYS) t->hint[n] = e;
       if (op(tp, NX_T_NEWSHAPE) || op(tp, (int32_t)e->id) || op(tp, (int32_t)n)) return -1;
       for (uint32_t k = 0; k < n; k++)
         if (op(tp, (int32_t)ids[k])) return -1;
@@ -284,6 +324,7 @@ static int shape_id(nx_tape_tables *t, nx_tape *tp, const uint32_t *ids, uint32_
     }
     if (e->hash == h && e->n == n && memcmp(e->keys, ids, n * sizeof(uint32_t)) == 0) {
       *id = e->id;
+      if (n <= NX_TAPE_MAX_SHAPE_KEYS) t->hint[n] = e;
       return 0;
     }
   }
@@ -294,6 +335,14 @@ static int put_value(nx_tape_tables *t, nx_tape *tp, const msgpack_object *o);
 static int put_map(nx_tape_tables *t, nx_tape *tp, const msgpack_object_map *m) {
   uint32_t ids[NX_TAPE_MAX_SHAPE_KEYS];
   int shaped = m->size <= NX_TAPE_MAX_SHAPE_KEYS;
+  /* The same keys as the last map of this size: no hashing at all. Its keys
+   * were announced when the shape was. */
+  if (shaped && shape_matches(t->hint[m->size], m)) {
+    if (op(tp, NX_T_MAP) || op(tp, (int32_t)t->hint[m->size]->id)) return -1;
+    for (uint32_t i = 0; i < m->size; i++)
+      if (put_value(t, tp, &m->ptr[i].val)) return -1;
+    return 0;
+  }
   for (uint32_t i = 0; i < m->size; i++) {
     const msgpack_object *k = &m->ptr[i].key;
     uint32_t id = UINT32_MAX;
@@ -302,7 +351,7 @@ static int put_map(nx_tape_tables *t, nx_tape *tp, const msgpack_object_map *m) 
     else if (i < NX_TAPE_MAX_SHAPE_KEYS) ids[i] = id;
   }
   uint32_t sid = UINT32_MAX;
-  if (shaped && shape_id(t, tp, ids, m->size, &sid)) return -1;
+  if (shaped && shape_id(t, tp, ids, m->size, m, &sid)) return -1;
   if (sid != UINT32_MAX) {
     if (op(tp, NX_T_MAP) || op(tp, (int32_t)sid)) return -1;
     for (uint32_t i = 0; i < m->size; i++)
