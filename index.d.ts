@@ -1,5 +1,8 @@
 // Type definitions for nexaclient.
 
+import { EventEmitter } from 'events';
+import { Readable } from 'stream';
+
 /** A document as the server stores it. */
 export interface Document {
   _id: string;
@@ -68,7 +71,30 @@ export interface NexaClientOptions {
    * only where a Number would lose precision), 'string' (decimal text there).
    */
   int64?: 'number' | 'bigint' | 'auto' | 'string';
+  /** Re-dial a lost connection, re-authenticate, re-subscribe every stream. Default true. */
+  autoReconnect?: boolean;
+  /** First backoff delay, doubled each attempt (with jitter). Default 100. */
+  reconnectDelayMs?: number;
+  /** Backoff cap. Default 5000. */
+  reconnectMaxDelayMs?: number;
+  /** Attempts before streams end with the last error. Default 30 (Infinity allowed). */
+  reconnectAttempts?: number;
+  /** PING after this long without a byte from the server; 0 = off. Default 30000. */
+  keepAliveMs?: number;
+  /** No byte within this after the PING: the connection is dead (ETIMEDOUT). Default 10000. */
+  keepAliveTimeoutMs?: number;
+  /** Default for every watch(): events held undelivered at most. Default 1000. */
+  highWaterMark?: number;
+  /** Default for every watch(): payload bytes held at most under 'pause'. Default 16 MiB. */
+  highWaterMarkBytes?: number;
+  /** Default for every watch(): what happens at the bound. Default 'pause'. */
+  overflow?: OverflowPolicy;
+  /** Default for every watch(): hold events this long and deliver them in timestamp order. Default 0 (off). */
+  reorderWindowMs?: number;
 }
+
+/** 'pause': stop reading until the consumer catches up (nothing lost); 'error': end with NexaOverflowError; 'dropOldest': drop and count. */
+export type OverflowPolicy = 'pause' | 'error' | 'dropOldest';
 
 /** Options every request takes as its last argument. */
 export interface CallOptions {
@@ -96,6 +122,19 @@ export interface VectorSearchOptions extends CallOptions {
 export interface WatchOptions {
   /** Default ['insert', 'update', 'delete']; 'dropCollection' only when listed. */
   operations?: OperationType[];
+  /** Aborting ends the stream (the loop throws NexaAbortError) and releases its connection. */
+  signal?: AbortSignal;
+  highWaterMark?: number;
+  highWaterMarkBytes?: number;
+  overflow?: OverflowPolicy;
+  reorderWindowMs?: number;
+}
+
+export interface ReconnectInfo {
+  /** Dial attempts it took. */
+  attempts: number;
+  /** How long the stream was without a subscription. Events of that time are not replayed. */
+  downtimeMs: number;
 }
 
 export interface SubscribeAnswer {
@@ -105,20 +144,45 @@ export interface SubscribeAnswer {
   message: string;
 }
 
-/** The events of one subscription, on a connection of its own. */
-export declare class ChangeStream<T = Record<string, unknown>> implements AsyncIterableIterator<ChangeEvent<T>> {
+/**
+ * The events of one subscription, on a connection of its own. Consume it
+ * with `for await`, with `on('change')`, or as a Readable (`stream()`).
+ */
+export declare class ChangeStream<T = Record<string, unknown>> extends EventEmitter implements AsyncIterableIterator<ChangeEvent<T>> {
   readonly collection: string | null;
   readonly operations: OperationType[];
   /** True once the stream has ended. */
   readonly closed: boolean;
+  /** Events decoded and not yet consumed. */
+  readonly buffered: number;
+  /** Events dropped under the 'dropOldest' policy. */
+  readonly dropped: number;
+  /** How many times it has reconnected. */
+  readonly reconnects: number;
   /** Resolves when the server has acknowledged the subscription; rejects if it could not. */
   readonly ready: Promise<SubscribeAnswer>;
   next(): Promise<IteratorResult<ChangeEvent<T>, undefined>>;
   /** Closes the stream (`break` in `for await` calls it). */
   return(): Promise<IteratorResult<ChangeEvent<T>, undefined>>;
-  /** UNSUBSCRIBE and close its connection; pending next() calls resolve done. */
+  /** UNSUBSCRIBE and close its connection, also mid-reconnect; pending next() calls resolve done. */
   close(): Promise<void>;
+  /** A Readable in object mode that pulls events only as fast as it is read. */
+  stream(options?: { highWaterMark?: number }): Readable;
   [Symbol.asyncIterator](): this;
+  [Symbol.asyncDispose](): Promise<void>;
+
+  on(event: 'change', listener: (change: ChangeEvent<T>) => void): this;
+  on(event: 'disconnect', listener: (info: { error: NexaError }) => void): this;
+  on(event: 'reconnect', listener: (info: ReconnectInfo) => void): this;
+  on(event: 'overflow', listener: (info: { dropped: number; total: number }) => void): this;
+  on(event: 'error', listener: (err: NexaError) => void): this;
+  on(event: 'close', listener: () => void): this;
+  once(event: 'change', listener: (change: ChangeEvent<T>) => void): this;
+  once(event: 'disconnect', listener: (info: { error: NexaError }) => void): this;
+  once(event: 'reconnect', listener: (info: ReconnectInfo) => void): this;
+  once(event: 'overflow', listener: (info: { dropped: number; total: number }) => void): this;
+  once(event: 'error', listener: (err: NexaError) => void): this;
+  once(event: 'close', listener: () => void): this;
 }
 
 export interface WriteAnswer {
@@ -218,6 +282,9 @@ export declare class NexaClient {
   /** Name to user info. */
   listUsers(options?: CallOptions): Promise<Record<string, UserInfo>>;
   changePassword(username: string, newPassword: string, options?: CallOptions): Promise<{ message: string }>;
+
+  /** `await using client = new NexaClient()` disconnects at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export declare class NexaError extends Error {
@@ -239,6 +306,8 @@ export declare class NexaNotFoundError extends NexaServerError {
   /** The server's own text ("Not found"). */
   readonly serverMessage: string;
 }
+/** A stream under the 'error' policy passed its highWaterMark. */
+export declare class NexaOverflowError extends NexaError { readonly code: 'NEXA_OVERFLOW'; }
 /** Aborted through an AbortSignal; `cause` is the signal's reason. `name` is 'AbortError'. */
 export declare class NexaAbortError extends NexaError { readonly code: 'ABORT_ERR'; }
 /** No answer within requestTimeout (or the call's timeout). */

@@ -48,6 +48,10 @@ export async function main(): Promise<void> {
     if (err instanceof NexaNotFoundError) console.log(err.code, err.collection);
     else if (err instanceof NexaError) console.log(err.code);
   }
+  stream.on('reconnect', ({ attempts, downtimeMs }) => console.log(`back after ${attempts} attempts, ${downtimeMs} ms down`));
+  const bounded = client.watch<Order>('orders', { overflow: 'dropOldest', highWaterMark: 100, signal: ac.signal });
+  bounded.on('overflow', ({ dropped }) => console.log(dropped));
+  bounded.stream().on("data", (change: ChangeEvent<Order>) => console.log(describe(change)));
   for await (const change of stream) {
     console.log(describe(change));
     break;
