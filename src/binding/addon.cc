@@ -53,6 +53,12 @@ class Addon : public Napi::Addon<Addon> {
 
   Interned interned_;
   int open_ = 0;  // connections without their terminal item yet
+
+  // A delivered batch's memory goes back to the worker for the next ones.
+  void Recycle(nx_batch *b) {
+    if (worker_) nx_worker_recycle(worker_, b);
+    else nx_batch_free(b);
+  }
   Tsfn tsfn_;
 
   void UpdateRef(Napi::Env env) {
@@ -328,7 +334,7 @@ void CallJs(Napi::Env env, Napi::Function handler, Addon *addon, nx_batch *batch
   }
   bool batch_had_events = batch->tape.events > 0;
   napi_value tape = TapeToJs(e, &batch->tape);
-  nx_batch_free(batch);
+  addon->Recycle(batch);
   if (closed) {
     addon->open_ -= closed;
     addon->UpdateRef(env);

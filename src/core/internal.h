@@ -68,6 +68,8 @@ struct nx_worker {
   uv_mutex_t mu;
   struct nx_cmd *cmds, *cmds_tail; /* under mu */
   int stopping;                    /* under mu */
+  nx_batch *spare[4];               /* recycled batches, under mu */
+  int nspare;                       /* under mu */
   int stopped;                     /* worker thread only */
   nx_deliver_fn deliver;
   void *ud;

@@ -84,6 +84,10 @@ int nx_worker_open(nx_worker *w, uint32_t conn_id, const nx_conn_opts *opts);
 /* Sends a frame built by the owner (header included); takes `frame`
  * (malloc'ed) in every case. Sends made before NX_EV_OPEN wait for it. */
 int nx_worker_send(nx_worker *w, uint32_t conn_id, uint32_t req_id, char *frame, size_t len);
+/* Done with a batch (any thread, while the worker exists): its memory goes
+ * back to the worker for the next batches instead of to the allocator. */
+void nx_worker_recycle(nx_worker *w, nx_batch *b);
+
 /* The owner has consumed `events` change events of this connection. */
 int nx_worker_ack(nx_worker *w, uint32_t conn_id, uint32_t events);
 /* graceful: DISCONNECT, wait for the answer (bounded), then close.

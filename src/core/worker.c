@@ -32,14 +32,47 @@ void nx_batch_free(nx_batch *b) {
   free(b);
 }
 
-static nx_batch *batch_new(void) {
-  nx_batch *b = calloc(1, sizeof(*b));
+/* A batch's zone starts with one chunk this large: a typical batch (one
+ * socket read of events) fits, and a recycled batch keeps it. */
+#define NX_ZONE_CHUNK (256 * 1024)
+#define NX_SPARE_MAX 4
+
+static nx_batch *batch_new(nx_worker *w) {
+  uv_mutex_lock(&w->mu);
+  nx_batch *b = w->nspare ? w->spare[--w->nspare] : NULL;
+  uv_mutex_unlock(&w->mu);
+  if (b) return b;
+  b = calloc(1, sizeof(*b));
   if (!b) return NULL;
-  if (!msgpack_zone_init(&b->zone, 16384)) {
+  if (!msgpack_zone_init(&b->zone, NX_ZONE_CHUNK)) {
     free(b);
     return NULL;
   }
   return b;
+}
+
+void nx_worker_recycle(nx_worker *w, nx_batch *b) {
+  if (!b) return;
+  /* Keep the capacities, drop the contents. A batch that grew very large is
+   * not kept: one burst must not pin its memory. */
+  if (b->cap > 8192 || b->tape.cap_ops > (4u << 20) || b->tape.cap_str > (8u << 20) || b->tape.cap_bins > (1u << 20)) {
+    nx_batch_free(b);
+    return;
+  }
+  msgpack_zone_clear(&b->zone); /* frees all but the first chunk */
+  b->n = 0;
+  b->bytes = 0;
+  nx_tape *t = &b->tape;
+  t->nops = t->nnums = t->nstr = t->str16 = t->nbins = 0;
+  t->non_ascii = 0;
+  t->events = 0;
+  uv_mutex_lock(&w->mu);
+  if (w->nspare < NX_SPARE_MAX && !w->stopping) {
+    w->spare[w->nspare++] = b;
+    b = NULL;
+  }
+  uv_mutex_unlock(&w->mu);
+  nx_batch_free(b);
 }
 
 static void flush(nx_worker *w) {
@@ -61,7 +94,7 @@ static void on_check(uv_check_t *h) { flush(h->data); }
 
 nx_item *nx_emit(nx_worker *w, nx_conn *c, uint8_t kind) {
   if (!w->batch) {
-    w->batch = batch_new();
+    w->batch = batch_new(w);
     if (!w->batch) return NULL;
     /* An active idle handle keeps the loop from blocking in poll while a
      * batch waits, whichever phase queued it (close callbacks run late). */
@@ -261,6 +294,7 @@ void nx_worker_free(nx_worker *w) {
     free_cmd(w->cmds);
     w->cmds = next;
   }
+  for (int i = 0; i < w->nspare; i++) nx_batch_free(w->spare[i]);
   uv_mutex_destroy(&w->mu);
   nx_tape_tables_free(w->tables);
   free(w);
