@@ -523,20 +523,19 @@ function queryToon(server, conn, data) {
   const limit = toCount(data.limit === undefined ? 100 : data.limit, 'limit');
   const documents = server._store.find(database, collName(collection), filters, limit);
   const text = toToon({ collection, documents, count: documents.length });
-  const jsonSize = pyJsonDumps({ documents }).length;
+  return toonAnswer(database, collection, documents, text, pyJsonDumps({ documents }).length, false);
+}
+
+/**
+ * The answer of QUERY_TOON and EXPORT_TOON: json_size is measured by the
+ * caller (each measures a different thing, as on the reference).
+ */
+function toonAnswer(database, collection, documents, text, jsonSize, withSavings) {
   const toonSize = pyLen(text);
-  return success({
-    database,
-    collection,
-    format: 'TOON',
-    data: text,
-    count: documents.length,
-    token_stats: {
-      json_size: jsonSize,
-      toon_size: toonSize,
-      reduction_percent: round1(reduction(jsonSize, toonSize)),
-    },
-  });
+  const pct = reduction(jsonSize, toonSize);
+  const tokenStats = { json_size: jsonSize, toon_size: toonSize, reduction_percent: round1(pct) };
+  if (withSavings) tokenStats.estimated_cost_savings = `~${roundedPercent(pct)}% less tokens for LLM processing`;
+  return success({ database, collection, format: 'TOON', data: text, count: documents.length, token_stats: tokenStats });
 }
 
 /** Python f"{round(x, 0)}": a float such as 42.0 or -13.0. */
@@ -558,22 +557,7 @@ function exportToon(server, conn, data) {
   const documents = server._store.find(database, collName(collection), {}, 10000);
   const exportedAt = server._store.clock.tick() / 1e6;
   const text = toToon({ collection, documents, count: documents.length, exported_at: exportedAt });
-  const jsonSize = pyJsonDumps(documents).length;
-  const toonSize = pyLen(text);
-  const pct = reduction(jsonSize, toonSize);
-  return success({
-    database,
-    collection,
-    format: 'TOON',
-    data: text,
-    count: documents.length,
-    token_stats: {
-      json_size: jsonSize,
-      toon_size: toonSize,
-      reduction_percent: round1(pct),
-      estimated_cost_savings: `~${roundedPercent(pct)}% less tokens for LLM processing`,
-    },
-  });
+  return toonAnswer(database, collection, documents, text, pyJsonDumps(documents).length, true);
 }
 
 /**

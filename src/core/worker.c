@@ -330,20 +330,21 @@ int nx_worker_send(nx_worker *w, uint32_t conn_id, uint32_t req_id, char *frame,
   return push(w, cmd);
 }
 
-int nx_worker_ack(nx_worker *w, uint32_t conn_id, uint32_t events) {
+/* A command that names a connection and carries one number. */
+static int push_simple(nx_worker *w, int kind, uint32_t conn_id, uint32_t arg) {
   nx_cmd *cmd = calloc(1, sizeof(*cmd));
   if (!cmd) return -1;
-  cmd->kind = CMD_ACK;
+  cmd->kind = kind;
   cmd->conn_id = conn_id;
-  cmd->req_id = events;
+  cmd->req_id = arg;
+  cmd->graceful = (int)arg;
   return push(w, cmd);
 }
 
+int nx_worker_ack(nx_worker *w, uint32_t conn_id, uint32_t events) {
+  return push_simple(w, CMD_ACK, conn_id, events);
+}
+
 int nx_worker_close(nx_worker *w, uint32_t conn_id, int graceful) {
-  nx_cmd *cmd = calloc(1, sizeof(*cmd));
-  if (!cmd) return -1;
-  cmd->kind = CMD_CLOSE;
-  cmd->conn_id = conn_id;
-  cmd->graceful = graceful;
-  return push(w, cmd);
+  return push_simple(w, CMD_CLOSE, conn_id, graceful ? 1u : 0u);
 }
