@@ -1,0 +1,284 @@
+'use strict';
+// Hardening of the native layer (issue 5): a hostile server sending
+// malformed frames over thousands of connections, maxFrameBytes,
+// worker_threads terminated mid-stream, process-lifetime corners, and
+// credentials that never show. Child-process fixtures keep a crash or a
+// hang from taking the test run with it.
+const assert = require('assert');
+const path = require('path');
+const util = require('util');
+const { spawn } = require('child_process');
+
+const NexaClient = require('..');
+const { startDevServer } = require('../lib/dev-server');
+const { startHostile, CASES } = require('./fixtures/hardening-hostile');
+
+const FIXTURES = path.join(__dirname, 'fixtures');
+const PER_CASE = Number(process.env.NEXACLIENT_HOSTILE_PER_CASE || 170); // x 12 cases = 2,040 connections
+const CONCURRENCY = 48;
+
+function handles() {
+  return process._getActiveHandles().length;
+}
+
+async function waitFor(fn, what, timeout = 5000) {
+  const until = Date.now() + timeout;
+  for (;;) {
+    if (fn()) return;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function runFixture(file, args = [], { nodeArgs = [], killAfter = 20000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, [...nodeArgs, path.join(FIXTURES, file), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let killed = false;
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => { killed = true; child.kill('SIGKILL'); }, killAfter);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, killed, ms: Date.now() - t0 });
+    });
+  });
+}
+
+function lastJson(r) {
+  const lines = r.stdout.trim().split('\n').filter((l) => l.startsWith('{'));
+  assert.ok(lines.length, `no JSON from the fixture: ${explain(r)}`);
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+function explain(r) {
+  return `code=${r.code} signal=${r.signal} killed=${r.killed} after ${r.ms} ms\nstdout: ${r.stdout.slice(-2000)}\nstderr: ${r.stderr.slice(-3000)}`;
+}
+
+/** One connection's worth: a stream or a ping against the hostile server. */
+async function attempt(port, kind, name) {
+  const client = new NexaClient({ host: '127.0.0.1', port, username: `case:${name}`, connectTimeout: 5000, requestTimeout: 10000, autoReconnect: false });
+  let err = null;
+  let events = 0;
+  try {
+    if (kind === 'stream') {
+      const stream = client.watch('hostile');
+      try {
+        await stream.ready;
+      } catch (e) {
+        err = e;
+      }
+      for (;;) {
+        try {
+          const r = await stream.next();
+          if (r.done) break;
+          events++;
+        } catch (e) {
+          err = err || e;
+          break;
+        }
+      }
+    } else {
+      try {
+        await client.ping();
+      } catch (e) {
+        err = e;
+      }
+    }
+  } finally {
+    await client.disconnect();
+  }
+  return { err, events };
+}
+
+describe('hardening: a hostile server', function () {
+  this.timeout(60000);
+
+  it(`malformed frames over ${PER_CASE * Object.keys(CASES).length} connections: each stream or request gets a clear error and the process lives on`, async () => {
+    const before = handles();
+    const names = Object.keys(CASES);
+    const jobs = [];
+    for (let i = 0; i < PER_CASE; i++) for (const name of names) jobs.push({ name, kind: i % 2 ? 'stream' : 'request' });
+    const hostile = await startHostile(() => 'random bytes', 0x5eed);
+    const results = {};
+    const problems = [];
+    let next = 0;
+    const t0 = Date.now();
+    async function lane() {
+      while (next < jobs.length) {
+        const job = jobs[next++];
+        const { err, events } = await attempt(hostile.port, job.kind, job.name);
+        const c = CASES[job.name];
+        const r = results[job.name] || (results[job.name] = { n: 0, codes: {} });
+        r.n++;
+        const code = err ? err.code : 'no error';
+        r.codes[code] = (r.codes[code] || 0) + 1;
+        if (!err && job.kind === 'request' && c.requestMayPass) continue;
+        if (!err || !c.expect.includes(err.code) ||
+            (c.message && err.code === 'NEXA_PROTOCOL' && !c.message.test(err.message)) ||
+            !(err instanceof Error) || (job.kind === 'request' && events)) {
+          if (problems.length < 10) problems.push(`${job.name} (${job.kind}): ${err ? `${err.code}: ${err.message}` : `no error after ${events} events`}`);
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+    const ms = Date.now() - t0;
+    await hostile.close();
+    assert.deepStrictEqual(problems, [], `unexpected outcomes:\n${problems.join('\n')}\n${JSON.stringify(results)}`);
+    assert.strictEqual(Object.values(results).reduce((a, r) => a + r.n, 0), jobs.length);
+    // The process lives on: a fresh client against a real server works.
+    const srv = await startDevServer({ port: 0 });
+    const client = new NexaClient({ host: '127.0.0.1', port: srv.port });
+    const created = await client.create('after', { ok: true });
+    assert.ok(created.document_id);
+    const stream = client.watch('after');
+    await stream.ready;
+    await client.create('after', { ok: 2 });
+    const ev = await stream.next();
+    assert.strictEqual(ev.value.fullDocument.ok, 2);
+    await client.disconnect();
+    await srv.close();
+    await waitFor(() => handles() <= before, `open handles back to ${before} (now ${handles()})`);
+    if (process.env.NEXACLIENT_VERBOSE) console.log(`      ${jobs.length} hostile connections in ${ms} ms`);
+  });
+
+  it('maxFrameBytes: an event larger than the limit ends the stream with NEXA_PROTOCOL; smaller ones pass', async () => {
+    const srv = await startDevServer({ port: 0 });
+    const small = new NexaClient({ host: '127.0.0.1', port: srv.port, maxFrameBytes: 2048, autoReconnect: false });
+    const writer = new NexaClient({ host: '127.0.0.1', port: srv.port });
+    const stream = small.watch('big');
+    await stream.ready;
+    await writer.create('big', { s: 'x'.repeat(500) });
+    const first = await stream.next();
+    assert.strictEqual(first.value.fullDocument.s.length, 500);
+    await writer.create('big', { s: 'y'.repeat(5000) });
+    await assert.rejects(stream.next(), (err) => {
+      assert.strictEqual(err.code, 'NEXA_PROTOCOL');
+      assert.match(err.message, /maxFrameBytes/);
+      return true;
+    });
+    // An answer above the limit fails that request, on that connection only.
+    await assert.rejects(small.query('big', {}, 10), (err) => err.code === 'NEXA_PROTOCOL');
+    assert.strictEqual((await small.ping()).status, 'ok', 'the client dials again and works');
+    await small.disconnect();
+    await writer.disconnect();
+    await srv.close();
+  });
+});
+
+describe('hardening: worker_threads', function () {
+  this.timeout(30000);
+  it('3 workers stream at once; terminating one mid-stream leaves the other two and the main thread whole', async () => {
+    const r = await runFixture('hardening-workers.js');
+    assert.ok(r.code === 0 && r.signal === null && !r.killed, explain(r));
+    const out = lastJson(r);
+    assert.deepStrictEqual(out.errors, [], explain(r));
+    assert.ok(out.terminated > 0 && out.terminated < 3000, `w1 terminated mid-stream (after ${out.terminated} events)`);
+    assert.deepStrictEqual(out.workers, { w0: 3000, w2: 3000 });
+    assert.strictEqual(out.main, 3000);
+    assert.strictEqual(out.exitCodes[1], 1, 'the terminated worker exits with code 1');
+    assert.strictEqual(out.exitCodes[0], 0);
+    assert.strictEqual(out.exitCodes[2], 0);
+    assert.strictEqual(out.pingAfter, 'ok');
+  });
+});
+
+describe('hardening: process lifetime', function () {
+  this.timeout(30000);
+
+  it('process.exit(3) from inside a stream callback, writes in flight: exit code 3, no signal', async () => {
+    const r = await runFixture('hardening-lifetime.js', ['exit-in-callback']);
+    assert.ok(r.code === 3 && r.signal === null && !r.killed, explain(r));
+    assert.strictEqual(lastJson(r).events, 300);
+  });
+
+  it('an uncaught exception with streams open: exit code 1, no crash signal, the error printed', async () => {
+    const r = await runFixture('hardening-lifetime.js', ['uncaught']);
+    assert.ok(r.code === 1 && r.signal === null && !r.killed, explain(r));
+    assert.match(r.stderr, /thrown from a stream callback/);
+    assert.doesNotMatch(r.stderr, /Assertion|FATAL|Segmentation|core dumped|Abort/i, explain(r));
+  });
+
+  it('clients dropped without disconnect() after their streams closed, then global.gc(): no crash, no hang', async () => {
+    const r = await runFixture('hardening-lifetime.js', ['gc-dropped'], { nodeArgs: ['--expose-gc'] });
+    assert.ok(r.code === 0 && r.signal === null && !r.killed, explain(r));
+    assert.strictEqual(lastJson(r).docs, 20);
+  });
+});
+
+describe('hardening: credentials never show', function () {
+  const USER = 'hardening-user-7f3a';
+  const PASS = 'S3cret-pw-9d1c';
+  const leaks = (text) => text.includes(PASS);
+
+  function allTexts(x) {
+    return [
+      String(x),
+      util.inspect(x),
+      util.inspect(x, { showHidden: true, depth: Infinity, getters: true }),
+      util.format('%o', { x }),
+      x instanceof Error ? `${x.stack} ${x.message} ${JSON.stringify(x)} ${JSON.stringify(Object.entries(x))}` : '',
+    ];
+  }
+
+  it('not in errors (auth, protocol, refused) nor in util.inspect of clients and streams', async () => {
+    const srv = await startDevServer({ port: 0 });
+    const texts = [];
+    // Wrong password: NEXA_AUTH.
+    const bad = new NexaClient({ host: '127.0.0.1', port: srv.port, username: USER, password: PASS });
+    const authErr = await bad.ping().catch((e) => e);
+    assert.strictEqual(authErr.code, 'NEXA_AUTH');
+    texts.push(...allTexts(authErr), ...allTexts(bad));
+    const badStream = bad.watch('c');
+    const streamErr = await badStream.ready.catch((e) => e);
+    assert.ok(streamErr instanceof Error);
+    texts.push(...allTexts(streamErr), ...allTexts(badStream));
+    await bad.disconnect();
+    // Connection string form, a good user, an open stream.
+    const good = new NexaClient(`nexadb://root:nexadb123@127.0.0.1:${srv.port}`);
+    const good2 = new NexaClient({ host: '127.0.0.1', port: srv.port, username: 'root', password: 'nexadb123' });
+    const s = good2.watch('c');
+    await s.ready;
+    for (const t of [...allTexts(good), ...allTexts(good2), ...allTexts(s)]) {
+      assert.ok(!t.includes('nexadb123'), `the password shows: ${t}`);
+    }
+    await good2.disconnect();
+    await good.disconnect();
+    await srv.close();
+    // A protocol error from a hostile server.
+    const hostile = await startHostile(() => 'bad magic');
+    const hc = new NexaClient({ host: '127.0.0.1', port: hostile.port, username: USER, password: PASS });
+    const protoErr = await hc.ping().catch((e) => e);
+    assert.strictEqual(protoErr.code, 'NEXA_PROTOCOL');
+    texts.push(...allTexts(protoErr), ...allTexts(hc));
+    await hc.disconnect();
+    await hostile.close();
+    // Refused.
+    const refused = new NexaClient({ host: '127.0.0.1', port: hostile.port, username: USER, password: PASS });
+    const refErr = await refused.ping().catch((e) => e);
+    assert.strictEqual(refErr.code, 'ECONNREFUSED');
+    texts.push(...allTexts(refErr), ...allTexts(refused));
+    for (const t of texts) assert.ok(!leaks(t), `the password shows: ${t}`);
+  });
+
+  it('nor in JSON.stringify() or util.inspect(..., {customInspect: false}) of a client or stream (what loggers do)', async () => {
+    const srv = await startDevServer({ port: 0 });
+    const client = new NexaClient({ host: '127.0.0.1', port: srv.port, username: 'root', password: 'nexadb123' });
+    await client.ping();
+    const s = client.watch('c');
+    await s.ready;
+    const found = [];
+    for (const [what, x] of [['client', client], ['stream', s]]) {
+      let json;
+      try { json = JSON.stringify(x); } catch (e) { json = ''; }
+      if (json.includes('nexadb123')) found.push(`JSON.stringify(${what})`);
+      if (util.inspect(x, { depth: Infinity, customInspect: false }).includes('nexadb123')) found.push(`util.inspect(${what}, {customInspect: false})`);
+    }
+    await client.disconnect();
+    await srv.close();
+    assert.deepStrictEqual(found, [], 'the password is reachable through a public property');
+  });
+});
