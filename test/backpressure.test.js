@@ -1,0 +1,456 @@
+'use strict';
+// Backpressure: the three overflow policies against slow consumers, 'change'
+// mode, stream() through a slow Writable, keepalive while paused, and
+// Symbol.asyncDispose.
+const assert = require('assert');
+const path = require('path');
+const { fork } = require('child_process');
+const { Writable } = require('stream');
+
+const NexaClient = require('..');
+const { NexaOverflowError } = NexaClient;
+const { startDevServer } = require('../lib/dev-server');
+const { waitFor } = require('./fixtures/helpers');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+const docs = (n, extra = {}) => range(n).map((i) => ({ i, ...extra }));
+
+/** How far past highWaterMark one 64 KiB socket read of small (~230-byte) events may take the buffer. */
+const OVERSHOOT = 400;
+
+/** Records the largest `stream.buffered` seen, at every turn of the event loop and whenever asked. */
+function bufferWatcher(stream) {
+  const w = { max: 0, timer: null };
+  w.sample = () => {
+    const b = stream.buffered;
+    if (b > w.max) w.max = b;
+  };
+  const tick = () => {
+    w.sample();
+    w.timer = setImmediate(tick);
+  };
+  tick();
+  w.stop = () => clearImmediate(w.timer);
+  return w;
+}
+
+/**
+ * bench/source.js in a child process: after SUBSCRIBE it writes `events`
+ * small insert events as fast as its socket drains, independently of this
+ * process's event loop. Resolves with `{port, stop()}`.
+ */
+function floodSource(events) {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, '..', 'bench', 'source.js'), ['--mode', 'flood', '--kind', 'small', '--events', String(events)], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    child.once('error', reject);
+    child.once('message', (m) => resolve({
+      port: m.port,
+      stop: () => new Promise((r) => {
+        child.once('exit', r);
+        child.kill();
+      }),
+    }));
+  });
+}
+
+/** Keeps this thread busy for `ms`: a GC pause or a slow synchronous handler elsewhere in the process. */
+function hiccup(ms) {
+  const until = Date.now() + ms;
+  while (Date.now() < until);
+}
+
+/** The next event of `stream`; fails (instead of hanging) when none comes within `ms`. */
+function nextWithin(stream, ms, what) {
+  let timer;
+  return Promise.race([
+    stream.next(),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no event within ${ms} ms (buffered ${stream.buffered})`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Asserts `got` is exactly 0..n-1. */
+function assertAll(got, n, what) {
+  assert.strictEqual(got.length, n, `${what}: ${got.length} of ${n} events`);
+  for (let k = 0; k < n; k++) {
+    if (got[k] !== k) assert.fail(`${what}: event ${k} is i=${got[k]} (previous ${got[k - 1]})`);
+  }
+}
+
+describe('backpressure', function () {
+  this.timeout(20000);
+
+  let srv;
+  const clients = [];
+
+  function client(opts = {}) {
+    const c = new NexaClient({ host: '127.0.0.1', port: srv.port, ...opts });
+    clients.push(c);
+    return c;
+  }
+
+  before(async () => {
+    srv = await startDevServer({ port: 0 });
+  });
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.disconnect()));
+  });
+
+  after(async () => {
+    if (srv) await srv.close();
+  });
+
+  describe("overflow: 'pause'", () => {
+    it('20,000 events into a slow consumer: each once, in order, the buffer bounded; requests on the same client are not delayed', async () => {
+      const N = 20000;
+      const HWM = 100;
+      const c = client();
+      const w = client();
+      await c.ping();
+      const s = c.watch('bp', { highWaterMark: HWM });
+      await s.ready;
+      const disconnects = [];
+      s.on('disconnect', (d) => disconnects.push(d));
+      const buf = bufferWatcher(s);
+      const written = w.batchWrite('bp', docs(N));
+      const got = [];
+      const latencies = [];
+      try {
+        for await (const ev of s) {
+          got.push(ev.fullDocument.i);
+          buf.sample();
+          if (got.length % 100 === 0) await sleep(3);
+          if (got.length === 2000) {
+            // The consumer stops: the buffer fills to the bound and the core stops reading.
+            await waitFor(() => s.buffered >= HWM - HWM / 4, 'the buffer to fill', 5000, 2);
+            const b = s.buffered;
+            await sleep(50);
+            assert.ok(s.buffered - b <= OVERSHOOT, 'reading has stopped');
+            for (let k = 0; k < 10; k++) {
+              const t0 = process.hrtime.bigint();
+              await c.ping();
+              latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+            }
+            buf.sample();
+          }
+          if (got.length === N) break;
+        }
+      } finally {
+        buf.stop();
+      }
+      assert.strictEqual((await written).count, N);
+      assertAll(got, N, "'pause'");
+      assert.ok(buf.max <= HWM + OVERSHOOT, `buffered reached ${buf.max} (highWaterMark ${HWM})`);
+      assert.ok(buf.max >= HWM / 2, `the buffer never filled (max ${buf.max}): was the consumer slow?`);
+      const worst = Math.max(...latencies);
+      assert.ok(worst < 50, `pings took ${latencies.map((x) => x.toFixed(1)).join(', ')} ms while the stream was paused`);
+      assert.deepStrictEqual(disconnects, []);
+      assert.strictEqual(s.closed, true, 'break closed the stream');
+    });
+
+    it('highWaterMarkBytes bounds the buffer too, and the stream still flows (byte bound reached before highWaterMark / 4 events)', async () => {
+      const N = 5000;
+      const c = client();
+      const w = client();
+      const s = c.watch('bpb', { highWaterMark: 1000000, highWaterMarkBytes: 16384 });
+      await s.ready;
+      const buf = bufferWatcher(s);
+      await w.batchWrite('bpb', docs(N));
+      const got = [];
+      try {
+        while (got.length < N) {
+          const r = await nextWithin(s, 2000, `after ${got.length} events`);
+          assert.strictEqual(r.done, false);
+          got.push(r.value.fullDocument.i);
+          buf.sample();
+          if (got.length % 50 === 0) await sleep(2);
+        }
+      } finally {
+        buf.stop();
+        await s.close();
+      }
+      assertAll(got, N, 'highWaterMarkBytes');
+      // 16 KiB of ~215-byte payloads is ~76 events, plus one socket read.
+      assert.ok(buf.max <= 80 + OVERSHOOT, `buffered reached ${buf.max}`);
+    });
+
+    it('the default highWaterMark (1000) with 10 KB events and highWaterMarkBytes 1 MiB: every event arrives', async () => {
+      const N = 500;
+      const c = client({ highWaterMarkBytes: 1 << 20 });
+      const w = client();
+      const s = c.watch('bpb2');
+      await s.ready;
+      await w.batchWrite('bpb2', docs(N, { pad: 'x'.repeat(10000) }));
+      const got = [];
+      try {
+        while (got.length < N) {
+          const r = await nextWithin(s, 2000, `after ${got.length} events`);
+          got.push(r.value.fullDocument.i);
+        }
+      } finally {
+        await s.close();
+      }
+      assertAll(got, N, '10 KB events');
+    });
+
+    it('a paused stream does not hold up another stream of the same client', async () => {
+      const N = 5000;
+      const c = client();
+      const w = client();
+      const slow = c.watch('bp2', { highWaterMark: 50 });
+      const fast = c.watch('bp2', { highWaterMark: 50 });
+      await Promise.all([slow.ready, fast.ready]);
+      await w.batchWrite('bp2', docs(N));
+      const fastGot = [];
+      for await (const ev of fast) {
+        fastGot.push(ev.fullDocument.i);
+        if (fastGot.length === N) break;
+      }
+      assertAll(fastGot, N, 'the fast stream');
+      assert.ok(slow.buffered <= 50 + OVERSHOOT, `the untouched stream holds ${slow.buffered}`);
+      const slowGot = [];
+      for await (const ev of slow) {
+        slowGot.push(ev.fullDocument.i);
+        if (slowGot.length === N) break;
+      }
+      assertAll(slowGot, N, 'the slow stream, afterwards');
+    });
+
+    it('keepalive does not kill a connection whose reading is paused by a stalled consumer', async () => {
+      const N = 2000;
+      const c = client({ keepAliveMs: 100, keepAliveTimeoutMs: 100 });
+      const w = client();
+      const s = c.watch('bpk', { highWaterMark: 20 });
+      await s.ready;
+      const disconnects = [];
+      s.on('disconnect', (d) => disconnects.push(d));
+      await w.batchWrite('bpk', docs(N));
+      await waitFor(() => s.buffered >= 15, 'the buffer to fill', 5000, 2);
+      await sleep(600); // paused for three keepalive periods and timeouts
+      const got = [];
+      for await (const ev of s) {
+        got.push(ev.fullDocument.i);
+        if (got.length === N) break;
+      }
+      assertAll(got, N, 'after the pause');
+      assert.deepStrictEqual(disconnects.map((d) => d.error.code), []);
+    });
+  });
+
+  describe("overflow: 'error'", () => {
+    it('a slow consumer ends with NexaOverflowError once the buffer passes highWaterMark', async () => {
+      const BATCHES = 20;
+      const PER = 100;
+      const N = BATCHES * PER;
+      const c = client();
+      const w = client();
+      await w.ping();
+      const s = c.watch('bpe', { highWaterMark: 100, overflow: 'error' });
+      await s.ready;
+      const before = srv.connections;
+      // Writes keep coming, 100 every 20 ms; the consumer takes 5 ms an event.
+      const writer = (async () => {
+        for (let b = 0; b < BATCHES; b++) {
+          await w.batchWrite('bpe', range(PER).map((k) => ({ i: b * PER + k })));
+          await sleep(20);
+        }
+      })();
+      const got = [];
+      let err = null;
+      try {
+        for await (const ev of s) {
+          got.push(ev.fullDocument.i);
+          await sleep(5);
+        }
+      } catch (e) {
+        err = e;
+      }
+      await writer;
+      assert.ok(err instanceof NexaOverflowError, `the loop ended with ${err}`);
+      assert.strictEqual(err.code, 'NEXA_OVERFLOW');
+      assert.strictEqual(err.highWaterMark, 100);
+      assert.ok(got.length >= 1 && got.length < N, `${got.length} events before the error`);
+      assertAll(got, got.length, 'the events before the error');
+      assert.strictEqual(s.closed, true);
+      await waitFor(() => srv.connections === before - 1, 'the stream connection to close', 2000);
+    });
+
+    it('a consumer that keeps up (an empty loop body) never overflows, even after a 200 ms hiccup of the process', async () => {
+      // A burst the core read while the main thread was busy is handed over
+      // at once; the consumer has not had a turn yet, so it is not "too slow".
+      const N = 5000;
+      const src = await floodSource(N);
+      try {
+        const c = new NexaClient({ host: '127.0.0.1', port: src.port });
+        clients.push(c);
+        const s = c.watch('orders', { overflow: 'error' }); // highWaterMark 1000
+        await s.ready;
+        hiccup(200);
+        let n = 0;
+        try {
+          for await (const ev of s) {
+            if (ev.operationType === 'insert' && ++n === N) break;
+          }
+        } catch (err) {
+          assert.fail(`a loop that never waits got ${err.code} after ${n} of ${N} events: ${err.message}`);
+        }
+        assert.strictEqual(n, N);
+      } finally {
+        await Promise.all(clients.map((c) => c.disconnect()));
+        await src.stop();
+      }
+    });
+  });
+
+  describe("overflow: 'dropOldest'", () => {
+    it("drops the oldest events: received + dropped = written, 'overflow' events add up to stream.dropped", async () => {
+      const N = 5000;
+      const HWM = 100;
+      const c = client();
+      const w = client();
+      const s = c.watch('bpd', { highWaterMark: HWM, overflow: 'dropOldest' });
+      await s.ready;
+      let reported = 0;
+      let lastTotal = 0;
+      s.on('overflow', ({ dropped, total }) => {
+        assert.ok(dropped > 0);
+        reported += dropped;
+        lastTotal = total;
+      });
+      const buf = bufferWatcher(s);
+      await w.batchWrite('bpd', docs(N));
+      const got = [];
+      try {
+        for await (const ev of s) {
+          got.push(ev.fullDocument.i);
+          buf.sample();
+          if (got.length % 10 === 0) await sleep(1);
+          if (got.length + s.dropped === N) break;
+        }
+      } finally {
+        buf.stop();
+      }
+      await new Promise((r) => setImmediate(r));
+      assert.ok(s.dropped > 0, 'the consumer was slow enough to drop');
+      assert.strictEqual(got.length + s.dropped, N);
+      assert.strictEqual(reported, s.dropped);
+      assert.strictEqual(lastTotal, s.dropped);
+      // Bounded: highWaterMark, plus at most what one delivery from the core
+      // brings before the policy is applied (4096 events at most).
+      assert.ok(buf.max <= HWM + 4096, `buffered reached ${buf.max}`);
+      for (let k = 1; k < got.length; k++) assert.ok(got[k] > got[k - 1], `order at ${k}: ${got[k - 1]} then ${got[k]}`);
+      assert.strictEqual(got[got.length - 1], N - 1, 'the newest event is never dropped');
+    });
+
+    it('a consumer that keeps up (an empty loop body) loses nothing, even after a 200 ms hiccup of the process', async () => {
+      const N = 5000;
+      const src = await floodSource(N);
+      try {
+        const c = new NexaClient({ host: '127.0.0.1', port: src.port });
+        clients.push(c);
+        const s = c.watch('orders', { overflow: 'dropOldest' }); // highWaterMark 1000
+        await s.ready;
+        hiccup(200);
+        let n = 0;
+        for await (const ev of s) {
+          if (ev.operationType === 'insert') n++;
+          if (n + s.dropped === N) break;
+        }
+        assert.strictEqual(s.dropped, 0, `${s.dropped} events dropped though the loop never waited`);
+        assert.strictEqual(n, N);
+      } finally {
+        await Promise.all(clients.map((c) => c.disconnect()));
+        await src.stop();
+      }
+    });
+  });
+
+  describe('other ways to consume', () => {
+    it("'change' mode receives every event, in order", async () => {
+      const N = 5000;
+      const c = client();
+      const w = client();
+      const s = c.watch('bpc', { highWaterMark: 50 });
+      await s.ready;
+      const got = [];
+      const all = new Promise((resolve) => {
+        s.on('change', (ev) => {
+          got.push(ev.fullDocument.i);
+          if (got.length === N) resolve();
+        });
+      });
+      await w.batchWrite('bpc', docs(N));
+      await all;
+      assertAll(got, N, "'change' mode");
+      await s.close();
+    });
+
+    it('stream() piped into a slow Writable (objectMode, highWaterMark 1) gets every event, in order', async () => {
+      const N = 3000;
+      const HWM = 50;
+      const c = client();
+      const w = client();
+      const s = c.watch('bps', { highWaterMark: HWM });
+      await s.ready;
+      const buf = bufferWatcher(s);
+      const got = [];
+      let finish;
+      const all = new Promise((resolve) => { finish = resolve; });
+      const sink = new Writable({
+        objectMode: true,
+        highWaterMark: 1,
+        write(ev, _enc, cb) {
+          got.push(ev.fullDocument.i);
+          if (got.length === N) finish();
+          if (got.length % 50 === 0) setTimeout(cb, 2);
+          else setImmediate(cb);
+        },
+      });
+      const readable = s.stream();
+      readable.pipe(sink);
+      await w.batchWrite('bps', docs(N));
+      await all;
+      buf.stop();
+      assertAll(got, N, 'stream()');
+      assert.ok(buf.max <= HWM + OVERSHOOT, `buffered reached ${buf.max}`);
+      const closed = new Promise((resolve) => s.once('close', resolve));
+      readable.destroy();
+      await closed;
+      assert.strictEqual(s.closed, true, 'destroying the Readable closes the stream');
+    });
+
+    it('Symbol.asyncDispose closes a stream (what `await using` calls)', async () => {
+      const c = client();
+      const s = c.watch('bpa');
+      await s.ready;
+      const base = srv.connections;
+      const pending = s.next();
+      assert.strictEqual(typeof s[Symbol.asyncDispose], 'function');
+      await s[Symbol.asyncDispose]();
+      assert.strictEqual(s.closed, true);
+      assert.deepStrictEqual(await pending, { value: undefined, done: true });
+      await waitFor(() => srv.connections === base - 1, 'the server to see the stream connection close', 2000);
+    });
+
+    it('Symbol.asyncDispose on the client disconnects it and ends its streams', async () => {
+      const c = client();
+      await c.ping();
+      const s = c.watch('bpa2');
+      await s.ready;
+      const loop = (async () => {
+        let n = 0;
+        for await (const ev of s) n += ev ? 1 : 0;
+        return n;
+      })();
+      await c[Symbol.asyncDispose]();
+      assert.strictEqual(c.connected, false);
+      assert.strictEqual(await loop, 0);
+      assert.strictEqual(s.closed, true);
+    });
+  });
+});
