@@ -430,6 +430,7 @@ static void on_connect(uv_connect_t *req, int status) {
   if (c->state != NX_S_CONNECTING) return; /* closed meanwhile */
   if (status < 0) {
     if (c->ai_next) {
+      c->tcp_init = 0; /* closing already: begin_close must not close it again */
       uv_close((uv_handle_t *)&c->tcp, on_retry_closed);
       return;
     }
@@ -465,8 +466,12 @@ static void try_next_address(nx_conn *c) {
   c->creq.data = c;
   int rc = uv_tcp_connect(&c->creq, &c->tcp, ai->ai_addr, on_connect);
   if (rc) {
-    if (c->ai_next) uv_close((uv_handle_t *)&c->tcp, on_retry_closed);
-    else finish_uv(c, rc);
+    if (c->ai_next) {
+      c->tcp_init = 0; /* as in on_connect */
+      uv_close((uv_handle_t *)&c->tcp, on_retry_closed);
+    } else {
+      finish_uv(c, rc);
+    }
   }
 }
 
