@@ -8,6 +8,8 @@ const { Connection } = require('./connection');
 const { NexaClosedError, NexaTimeoutError } = require('./errors');
 
 class Channel {
+  #opts; // holds the credentials: private, so no inspect, log or JSON.stringify shows them
+
   /**
    * @param {object} opts connection options (see lib/options.js) plus `stream`
    * @param {object} hooks
@@ -18,7 +20,7 @@ class Channel {
    * @param {(err: Error) => void} [hooks.onFail] lost for good (attempts exhausted, or not retryable)
    */
   constructor(opts, hooks = {}) {
-    this.opts = opts;
+    this.#opts = opts;
     this.hooks = hooks;
     /** @type {'idle'|'connecting'|'open'|'backoff'|'failed'|'closed'} */
     this.state = 'idle';
@@ -47,7 +49,7 @@ class Channel {
   }
 
   async _dial() {
-    const conn = new Connection(this.opts);
+    const conn = new Connection(this.#opts);
     conn.onChanges = (evs) => this.hooks.onChanges && this.hooks.onChanges(evs, conn);
     conn.onEnd = (err) => this._ended(conn, err);
     this.conn = conn;
@@ -72,7 +74,7 @@ class Channel {
     if (this.state !== 'open') return; // a dial in progress reports through its own promise
     this.conn = null;
     this.lastError = err || new NexaClosedError(`connection to ${conn.address} closed by the server`, { address: conn.address });
-    if (!this.opts.autoReconnect || !retryable(this.lastError)) {
+    if (!this.#opts.autoReconnect || !retryable(this.lastError)) {
       this._fail(this.lastError);
       return;
     }
@@ -84,12 +86,12 @@ class Channel {
   }
 
   _scheduleRetry() {
-    if (this._attempt >= this.opts.reconnectAttempts) {
+    if (this._attempt >= this.#opts.reconnectAttempts) {
       this._fail(this.lastError);
       return;
     }
     this._attempt++;
-    const base = Math.min(this.opts.reconnectMaxDelayMs, this.opts.reconnectDelayMs * 2 ** Math.min(this._attempt - 1, 30));
+    const base = Math.min(this.#opts.reconnectMaxDelayMs, this.#opts.reconnectDelayMs * 2 ** Math.min(this._attempt - 1, 30));
     const delay = Math.round(base / 2 + Math.random() * (base / 2)); // "equal jitter"
     this.state = 'backoff';
     // Ref'd on purpose: a stream waiting to reconnect keeps the process alive, as its socket did.
@@ -145,7 +147,7 @@ class Channel {
 
   /** The error of a request that waited `timeout` ms for the connection. */
   waitTimeoutError(timeout, context) {
-    const address = `${this.opts.host}:${this.opts.port}`;
+    const address = `${this.#opts.host}:${this.#opts.port}`;
     const why = this.lastError ? `reconnecting after ${this.lastError.code}` : 'connecting';
     return new NexaTimeoutError(`${(context && context.operation) || 'request'} timed out after ${timeout} ms waiting for the connection to ${address} (${why})`,
       { address, cause: this.lastError || undefined, ...context });
