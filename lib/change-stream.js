@@ -56,6 +56,8 @@ class ChangeStream extends EventEmitter {
     this._segs = []; // [{conn, n}] delivered, not yet acknowledged, oldest first
     this._consumed = 0;
     this._ackEvery = Math.max(1, Math.floor(this._hwm / 4));
+    this._ackSoon = false;
+    this._limitSoon = false;
     this._arrivals = 0;
     this._arrivalConn = null;
     this._dropReported = 0;
@@ -133,9 +135,7 @@ class ChangeStream extends EventEmitter {
       // The common case, consumer busy: append the run as it is.
       const buf = this._buf;
       for (let i = 0; i < n; i++) buf.push(evs[i]);
-      if (this._policy !== 'pause') {
-        while (buf.length - this._head > this._hwm && !this.closed) this._overflow();
-      }
+      if (this._policy !== 'pause') this._limitLater();
     } else {
       for (let i = 0; i < n; i++) this._enqueue(evs[i]);
     }
@@ -153,7 +153,21 @@ class ChangeStream extends EventEmitter {
       return;
     }
     this._buf.push(ev);
-    if (this._buf.length - this._head > this._hwm && this._policy !== 'pause') this._overflow();
+    if (this._policy !== 'pause') this._limitLater();
+  }
+
+  /**
+   * The 'error' and 'dropOldest' bounds are judged once the consumer has had
+   * its turn: a burst that arrives in one piece is not an overflow if the
+   * consumer takes it before the next one.
+   */
+  _limitLater() {
+    if (this._limitSoon || this._buf.length - this._head <= this._hwm) return;
+    this._limitSoon = true;
+    setImmediate(() => {
+      this._limitSoon = false;
+      while (this._buf.length - this._head > this._hwm && !this.closed) this._overflow();
+    });
   }
 
   _overflow() {
@@ -187,9 +201,17 @@ class ChangeStream extends EventEmitter {
 
   _consumedOne() {
     if (this._policy !== 'pause') return;
-    // Acknowledged in steps of a quarter of the bound: the core pauses at the
-    // bound and resumes at half, so a lag under a quarter never holds it.
+    // Acknowledged in steps of a quarter of the bound, and in any case once an
+    // event-loop turn: the core may have paused at its byte bound before a
+    // quarter of the events was reached, and must hear of every consumption.
     if (++this._consumed >= this._ackEvery) this._ack();
+    else if (!this._ackSoon) {
+      this._ackSoon = true;
+      setImmediate(() => {
+        this._ackSoon = false;
+        if (this._consumed > 0) this._ack();
+      });
+    }
   }
 
   _ack() {

@@ -32,6 +32,9 @@ class Channel {
     this._downSince = 0;
     this._timer = null;
     this._waiters = new Set();
+    /** The client has requests queued for this channel (set and cleared by it). */
+    this.flushPending = false;
+    this.everOpened = false;
   }
 
   /** First dial. Resolves with what onOpen resolved with; rejects on any failure. */
@@ -65,6 +68,7 @@ class Channel {
     if (this.state === 'closed') throw new NexaClosedError('closed while connecting', { address: conn.address });
     if (conn.state !== 'open') throw conn.error || new NexaClosedError(`connection to ${conn.address} closed`, { address: conn.address });
     this.state = 'open';
+    this.everOpened = true;
     return r;
   }
 

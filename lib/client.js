@@ -62,7 +62,9 @@ class NexaClient {
   connect() {
     const ch = this._channel;
     if (ch && ch.state !== 'failed' && ch.state !== 'closed') {
-      return this._connecting || Promise.resolve();
+      // Open: done. The first dial: one shared attempt. Reconnecting after a loss: when it opens.
+      if (ch.state === 'open') return Promise.resolve();
+      return ch.everOpened ? ch.whenOpen(0).then(() => {}) : this._connecting;
     }
     const channel = new Channel(this.#opts);
     this._channel = channel;
@@ -145,11 +147,11 @@ class NexaClient {
     const timeout = c.timeout !== undefined ? c.timeout : this.#opts.requestTimeout;
     if (!this._channel || this._channel.state === 'failed' || this._channel.state === 'closed') this.connect().catch(() => {});
     const ch = this._channel;
-    if (ch.state === 'open' && this._queue.length === 0) {
+    if (ch.state === 'open' && !ch.flushPending) {
       return ch.conn.request(type, payload, context, { timeout, signal: c.signal });
     }
     return new Promise((resolve, reject) => {
-      const item = { type, payload, context, signal: c.signal, timeout, resolve, reject, started: Date.now(), timer: null, onAbort: null };
+      const item = { ch, type, payload, context, signal: c.signal, timeout, resolve, reject, started: Date.now(), timer: null, onAbort: null };
       const drop = (err) => {
         const i = this._queue.indexOf(item);
         if (i >= 0) this._queue.splice(i, 1);
@@ -164,15 +166,25 @@ class NexaClient {
         c.signal.addEventListener('abort', item.onAbort, { once: true });
       }
       this._queue.push(item);
-      if (this._queue.length === 1) this._flushWhenOpen(ch);
+      if (!ch.flushPending) {
+        ch.flushPending = true;
+        this._flushWhenOpen(ch);
+      }
     });
   }
 
-  /** Sends the queued requests, in order, once the channel is open (or fails them). */
+  /** This channel's queued requests, taken out of the queue (others stay). */
+  _take(ch) {
+    const mine = this._queue.filter((it) => it.ch === ch);
+    if (mine.length) this._queue = this._queue.filter((it) => it.ch !== ch);
+    return mine;
+  }
+
+  /** Sends a channel's queued requests, in order, once it is open (or fails them). */
   _flushWhenOpen(ch) {
     ch.whenOpen(0).then((conn) => {
-      const items = this._queue;
-      this._queue = [];
+      ch.flushPending = false;
+      const items = this._take(ch);
       for (const it of items) {
         unhook(it);
         const left = it.timeout > 0 ? Math.max(1, it.timeout - (Date.now() - it.started)) : 0;
@@ -180,8 +192,8 @@ class NexaClient {
           .then(it.resolve, it.reject);
       }
     }, (err) => {
-      const items = this._queue;
-      this._queue = [];
+      ch.flushPending = false;
+      const items = this._take(ch);
       for (const it of items) {
         unhook(it);
         it.reject(err);

@@ -224,15 +224,17 @@ class Connection {
   _terminal([code, message, payload]) {
     const wasClosing = this.state === 'closing';
     this.state = 'closed';
-    const err = code === null ? null : fromCore(code, message, this.address, payload);
+    const address = this.address;
+    // Each waiting request gets an error of its own, saying which request it was.
+    const make = (context) => Object.assign(code === null
+      ? new NexaClosedError(`connection to ${address} closed before the answer`, { address })
+      : fromCore(code, message, address, payload), context);
+    const err = code === null ? null : make();
     this.error = err;
     const openW = this._openWaiters;
     this._openWaiters = null;
-    if (openW) openW.reject(err || new NexaClosedError(`connection to ${this.address} closed before it opened`, { address: this.address }));
-    if (this._pending.size) {
-      const why = err || new NexaClosedError(`connection to ${this.address} closed before the answer`, { address: this.address });
-      for (const reqId of Array.from(this._pending.keys())) this._fail(reqId, why);
-    }
+    if (openW) openW.reject(err || new NexaClosedError(`connection to ${address} closed before it opened`, { address }));
+    for (const [reqId, p] of Array.from(this._pending)) this._fail(reqId, make(p.context));
     for (const w of this._closeWaiters) w();
     this._closeWaiters = [];
     this.onEnd(wasClosing ? null : err);
