@@ -76,7 +76,7 @@ struct nx_worker {
   nx_batch *batch;                 /* being filled; worker thread only */
   nx_conn *conns;
   nx_tape_tables *tables;          /* interned keys, shapes, values of change events */
-  char rbuf[262144];               /* one read buffer: reads run one at a time; large, so a flood arrives in few large batches */
+  char rbuf[65536];                /* one read buffer: reads run one at a time */
 };
 
 #define NX_FIFO_DISCONNECT UINT32_MAX
