@@ -9,8 +9,7 @@ const { Writable } = require('stream');
 
 const NexaClient = require('..');
 const { NexaOverflowError } = NexaClient;
-const { startDevServer } = require('../lib/dev-server');
-const { waitFor } = require('./fixtures/helpers');
+const { waitFor, devServerSuite } = require('./fixtures/helpers');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const range = (n) => Array.from({ length: n }, (_, i) => i);
@@ -84,26 +83,8 @@ function assertAll(got, n, what) {
 describe('backpressure', function () {
   this.timeout(20000);
 
-  let srv;
-  const clients = [];
-
-  function client(opts = {}) {
-    const c = new NexaClient({ host: '127.0.0.1', port: srv.port, ...opts });
-    clients.push(c);
-    return c;
-  }
-
-  before(async () => {
-    srv = await startDevServer({ port: 0 });
-  });
-
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.disconnect()));
-  });
-
-  after(async () => {
-    if (srv) await srv.close();
-  });
+  const suite = devServerSuite();
+  const { client } = suite;
 
   describe("overflow: 'pause'", () => {
     it('20,000 events into a slow consumer: each once, in order, the buffer bounded; requests on the same client are not delayed', async () => {
@@ -258,7 +239,7 @@ describe('backpressure', function () {
       await w.ping();
       const s = c.watch('bpe', { highWaterMark: 100, overflow: 'error' });
       await s.ready;
-      const before = srv.connections;
+      const before = suite.srv.connections;
       // Writes keep coming, 100 every 20 ms; the consumer takes 5 ms an event.
       const writer = (async () => {
         for (let b = 0; b < BATCHES; b++) {
@@ -283,7 +264,7 @@ describe('backpressure', function () {
       assert.ok(got.length >= 1 && got.length < N, `${got.length} events before the error`);
       assertAll(got, got.length, 'the events before the error');
       assert.strictEqual(s.closed, true);
-      await waitFor(() => srv.connections === before - 1, 'the stream connection to close', 2000);
+      await waitFor(() => suite.srv.connections === before - 1, 'the stream connection to close', 2000);
     });
 
     it('a consumer that keeps up (an empty loop body) never overflows, even after a 200 ms hiccup of the process', async () => {
@@ -293,7 +274,7 @@ describe('backpressure', function () {
       const src = await floodSource(N);
       try {
         const c = new NexaClient({ host: '127.0.0.1', port: src.port });
-        clients.push(c);
+        suite.clients.push(c);
         const s = c.watch('orders', { overflow: 'error' }); // highWaterMark 1000
         await s.ready;
         hiccup(200);
@@ -307,7 +288,7 @@ describe('backpressure', function () {
         }
         assert.strictEqual(n, N);
       } finally {
-        await Promise.all(clients.map((c) => c.disconnect()));
+        await Promise.all(suite.clients.map((c) => c.disconnect()));
         await src.stop();
       }
     });
@@ -358,7 +339,7 @@ describe('backpressure', function () {
       const src = await floodSource(N);
       try {
         const c = new NexaClient({ host: '127.0.0.1', port: src.port });
-        clients.push(c);
+        suite.clients.push(c);
         const s = c.watch('orders', { overflow: 'dropOldest' }); // highWaterMark 1000
         await s.ready;
         hiccup(200);
@@ -370,7 +351,7 @@ describe('backpressure', function () {
         assert.strictEqual(s.dropped, 0, `${s.dropped} events dropped though the loop never waited`);
         assert.strictEqual(n, N);
       } finally {
-        await Promise.all(clients.map((c) => c.disconnect()));
+        await Promise.all(suite.clients.map((c) => c.disconnect()));
         await src.stop();
       }
     });
@@ -434,13 +415,13 @@ describe('backpressure', function () {
       const c = client();
       const s = c.watch('bpa');
       await s.ready;
-      const base = srv.connections;
+      const base = suite.srv.connections;
       const pending = s.next();
       assert.strictEqual(typeof s[Symbol.asyncDispose], 'function');
       await s[Symbol.asyncDispose]();
       assert.strictEqual(s.closed, true);
       assert.deepStrictEqual(await pending, { value: undefined, done: true });
-      await waitFor(() => srv.connections === base - 1, 'the server to see the stream connection close', 2000);
+      await waitFor(() => suite.srv.connections === base - 1, 'the server to see the stream connection close', 2000);
     });
 
     it('Symbol.asyncDispose on the client disconnects it and ends its streams', async () => {

@@ -8,7 +8,7 @@ const {
   NexaError, NexaAuthError, NexaServerError, NexaNotFoundError, NexaConnectionError,
 } = NexaClient;
 const { startDevServer } = require('../lib/dev-server');
-const { closedPort, waitFor } = require('./fixtures/helpers');
+const { closedPort, waitFor, devServerSuite } = require('./fixtures/helpers');
 
 const ID = /^[0-9a-f]{16}$/;
 const STAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/;
@@ -44,59 +44,41 @@ async function rejection(promise) {
 describe('NexaClient', function () {
   this.timeout(10000);
 
-  let srv;
-  const clients = [];
-
-  function client(opts = {}) {
-    const c = new NexaClient({ host: '127.0.0.1', port: srv.port, ...opts });
-    clients.push(c);
-    return c;
-  }
-
-  before(async () => {
-    srv = await startDevServer({ port: 0 });
-  });
-
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.disconnect()));
-  });
-
-  after(async () => {
-    if (srv) await srv.close();
-  });
+  const suite = devServerSuite();
+  const { client } = suite;
 
   describe('connect()', () => {
     it('two concurrent connect() calls share one attempt and one connection', async () => {
       const c = client();
       assert.strictEqual(c.connected, false);
-      const before = srv.connections;
+      const before = suite.srv.connections;
       const p1 = c.connect();
       const p2 = c.connect();
       assert.strictEqual(p1, p2, 'the second call returns the same promise');
       assert.strictEqual(await p1, undefined);
       await p2;
       assert.strictEqual(c.connected, true);
-      assert.strictEqual(srv.connections, before + 1);
+      assert.strictEqual(suite.srv.connections, before + 1);
     });
 
     it('connect() after connected resolves without dialling again', async () => {
       const c = client();
       await c.connect();
-      const before = srv.connections;
+      const before = suite.srv.connections;
       await c.connect();
       await c.connect();
       assert.strictEqual(c.connected, true);
       await c.ping();
-      assert.strictEqual(srv.connections, before);
+      assert.strictEqual(suite.srv.connections, before);
     });
 
     it('disconnect() closes the connection, and a request afterwards dials again', async () => {
       const c = client();
       await c.connect();
-      const n = srv.connections;
+      const n = suite.srv.connections;
       await c.disconnect();
       assert.strictEqual(c.connected, false);
-      await waitFor(() => srv.connections === n - 1, 'the server to see the close');
+      await waitFor(() => suite.srv.connections === n - 1, 'the server to see the close');
       const pong = await c.ping();
       assert.strictEqual(pong.status, 'ok');
       assert.strictEqual(c.connected, true);
@@ -106,7 +88,7 @@ describe('NexaClient', function () {
       const port = await closedPort();
       const { result: err, seen } = await noUnhandled(async () => {
         const c = new NexaClient({ host: '127.0.0.1', port });
-        clients.push(c);
+        suite.clients.push(c);
         return rejection(c.connect());
       });
       assert.ok(err instanceof NexaConnectionError, `got ${err && err.name}`);
@@ -120,7 +102,7 @@ describe('NexaClient', function () {
       const port = await closedPort();
       const { result: errs, seen } = await noUnhandled(async () => {
         const c = new NexaClient({ host: '127.0.0.1', port });
-        clients.push(c);
+        suite.clients.push(c);
         return Promise.all([rejection(c.ping()), rejection(c.get('x', 'y'))]);
       });
       for (const err of errs) {
@@ -133,7 +115,7 @@ describe('NexaClient', function () {
     it('a client can connect after a refused attempt', async () => {
       const port = await closedPort();
       const c = new NexaClient({ host: '127.0.0.1', port });
-      clients.push(c);
+      suite.clients.push(c);
       const err = await rejection(c.connect());
       assert.strictEqual(err.code, 'ECONNREFUSED');
       // The failed attempt is forgotten: the next connect() dials again.
@@ -191,7 +173,7 @@ describe('NexaClient', function () {
       const srv2 = await startDevServer({ port: 0, users: { root: secret } });
       try {
         const c = new NexaClient({ host: '127.0.0.1', port: srv2.port, password: secret });
-        clients.push(c);
+        suite.clients.push(c);
         const s = c.watch('inspect');
         await s.ready;
         const text = util.inspect(s);
@@ -213,7 +195,7 @@ describe('NexaClient', function () {
       await new Promise((r) => silent.listen(0, '127.0.0.1', r));
       try {
         const c = new NexaClient({ host: '127.0.0.1', port: silent.address().port, connectTimeout: 200 });
-        clients.push(c);
+        suite.clients.push(c);
         const t0 = Date.now();
         const err = await rejection(c.connect());
         const took = Date.now() - t0;
@@ -370,9 +352,9 @@ describe('NexaClient', function () {
     it('pipelines requests: 100 concurrent creates on one connection, each its own id', async () => {
       const c = client();
       await c.connect();
-      const before = srv.connections;
+      const before = suite.srv.connections;
       const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => c.create('pipe', { i })));
-      assert.strictEqual(srv.connections, before, 'no extra connections');
+      assert.strictEqual(suite.srv.connections, before, 'no extra connections');
       const ids = answers.map((a) => a.document_id);
       for (const id of ids) assert.match(id, ID);
       assert.strictEqual(new Set(ids).size, 100);

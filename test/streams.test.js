@@ -4,7 +4,7 @@ const assert = require('assert');
 const NexaClient = require('..');
 const { ChangeStream, NexaConnectionError, NexaAuthError } = NexaClient;
 const { startDevServer } = require('../lib/dev-server');
-const { waitFor, dropCollection, patternString, closedPort } = require('./fixtures/helpers');
+const { waitFor, dropCollection, patternString, closedPort, devServerSuite } = require('./fixtures/helpers');
 
 const DEFAULT_OPS = ['insert', 'update', 'delete'];
 const INSERT_KEYS = ['operationType', 'ns', 'timestamp', 'documentKey', 'fullDocument'];
@@ -41,26 +41,8 @@ function checkTimestamp(ev) {
 describe('change streams', function () {
   this.timeout(10000);
 
-  let srv;
-  const clients = [];
-
-  function client(opts = {}) {
-    const c = new NexaClient({ host: '127.0.0.1', port: srv.port, ...opts });
-    clients.push(c);
-    return c;
-  }
-
-  before(async () => {
-    srv = await startDevServer({ port: 0 });
-  });
-
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.disconnect()));
-  });
-
-  after(async () => {
-    if (srv) await srv.close();
-  });
+  const suite = devServerSuite();
+  const { client } = suite;
 
   describe('watch() forms', () => {
     const forms = [
@@ -94,10 +76,10 @@ describe('change streams', function () {
 
     it('subscribes at once, without connect() and without next()', async () => {
       const c = client();
-      const before = srv.connections;
+      const before = suite.srv.connections;
       const s = c.watch('eager');
       await s.ready;
-      assert.strictEqual(srv.connections, before + 1, 'the stream has a connection of its own');
+      assert.strictEqual(suite.srv.connections, before + 1, 'the stream has a connection of its own');
       assert.strictEqual(c.connected, false, 'the request connection is not opened by watch()');
     });
 
@@ -118,7 +100,7 @@ describe('change streams', function () {
       process.on('unhandledRejection', onRej);
       try {
         const c = new NexaClient({ host: '127.0.0.1', port });
-        clients.push(c);
+        suite.clients.push(c);
         const s = c.watch('x');
         const s2 = c.watch('y'); // nobody looks at this one's ready
         const err = await s.ready.then(() => assert.fail('ready resolved'), (e) => e);
@@ -225,7 +207,7 @@ describe('change streams', function () {
       const withDrop = c.watch('dropme', ['insert', 'dropCollection']);
       await Promise.all([plain.ready, withDrop.ready]);
       const { document_id: a } = await c.create('dropme', { n: 1 });
-      const answer = await dropCollection(srv.port, 'dropme');
+      const answer = await dropCollection(suite.srv.port, 'dropme');
       assert.deepStrictEqual(answer.payload, { database: 'default', collection: 'dropme', message: 'Collection dropped' });
       const { document_id: b } = await c.create('dropme', { n: 2 });
 
@@ -385,10 +367,10 @@ describe('change streams', function () {
     it('break in for-await closes the stream; the server drops its connection; the client keeps working', async () => {
       const c = client();
       await c.connect();
-      const base = srv.connections;
+      const base = suite.srv.connections;
       const s = c.watch('breaker');
       await s.ready;
-      assert.strictEqual(srv.connections, base + 1);
+      assert.strictEqual(suite.srv.connections, base + 1);
       const { document_id: id } = await c.create('breaker', { n: 1 });
       await c.create('breaker', { n: 2 });
       let seen = null;
@@ -398,7 +380,7 @@ describe('change streams', function () {
       }
       assert.strictEqual(seen.documentKey._id, id);
       assert.strictEqual(s.closed, true);
-      await waitFor(() => srv.connections === base, `srv.connections back to ${base} (is ${srv.connections})`);
+      await waitFor(() => suite.srv.connections === base, `suite.srv.connections back to ${base} (is ${suite.srv.connections})`);
       // A closed stream is done, the undelivered event is dropped.
       assert.deepStrictEqual(await s.next(), { value: undefined, done: true });
       // The client still works, and a new watch works.
@@ -482,7 +464,7 @@ describe('change streams', function () {
       const counts = await Promise.all(loops);
       for (const n of counts) assert.ok(n >= 0 && n <= 2);
       for (const s of streams) assert.strictEqual(s.closed, true);
-      await waitFor(() => srv.connections === 0, `every connection closed (server has ${srv.connections})`);
+      await waitFor(() => suite.srv.connections === 0, `every connection closed (server has ${suite.srv.connections})`);
     });
 
     it('when the server goes away, a pending for-await loop rejects with ECONNRESET (autoReconnect off)', async () => {
@@ -490,7 +472,7 @@ describe('change streams', function () {
       let closed = false;
       try {
         const c = new NexaClient({ host: '127.0.0.1', port: srv2.port, autoReconnect: false });
-        clients.push(c);
+        suite.clients.push(c);
         const s = c.watch('gone');
         await s.ready;
         const loop = (async () => {
@@ -521,7 +503,7 @@ describe('change streams', function () {
       const srv2 = await startDevServer({ port: 0 });
       try {
         const c = new NexaClient({ host: '127.0.0.1', port: srv2.port, autoReconnect: false });
-        clients.push(c);
+        suite.clients.push(c);
         const s = c.watch('gone2');
         const witness = c.watch('gone2');
         await Promise.all([s.ready, witness.ready]);
@@ -549,7 +531,7 @@ describe('change streams', function () {
       const srv2 = await startDevServer({ port: 0 });
       try {
         const c = new NexaClient({ host: '127.0.0.1', port: srv2.port, autoReconnect: false });
-        clients.push(c);
+        suite.clients.push(c);
         const s = c.watch('gone3');
         await s.ready;
         const pending = s.next();
