@@ -57,11 +57,10 @@ class ChangeStream extends EventEmitter {
     this._consumed = 0;
     this._ackEvery = Math.max(1, Math.floor(this._hwm / 4));
     this._ackSoon = false;
-    this._limitSoon = false;
+    this._turnPending = false;
     this._arrivals = 0;
     this._arrivalConn = null;
     this._dropReported = 0;
-    this._microtask = false;
     // Reorder window: events sorted by timestamp, and their arrivals in order.
     this._ro = [];
     this._roArrivals = [];
@@ -123,11 +122,12 @@ class ChangeStream extends EventEmitter {
       if (last !== undefined && last.conn === conn) last.n += n;
       else this._segs.push({ conn, n });
     } else {
-      // Acknowledged as they arrive (once per batch): the core never pauses
-      // for long, and the policy bounds this stream's buffer.
+      // Acknowledged once a turn, after the policy was applied (_turn): until
+      // then the core holds at highWaterMark, so what one turn can bring is
+      // bounded, and the policy bounds the buffer.
       this._arrivals += n;
       this._arrivalConn = conn;
-      this._later();
+      this._turnSoon();
     }
     if (this._window > 0) {
       for (let i = 0; i < n; i++) this._reorder(evs[i]);
@@ -135,7 +135,6 @@ class ChangeStream extends EventEmitter {
       // The common case, consumer busy: append the run as it is.
       const buf = this._buf;
       for (let i = 0; i < n; i++) buf.push(evs[i]);
-      if (this._policy !== 'pause') this._limitLater();
     } else {
       for (let i = 0; i < n; i++) this._enqueue(evs[i]);
     }
@@ -153,20 +152,28 @@ class ChangeStream extends EventEmitter {
       return;
     }
     this._buf.push(ev);
-    if (this._policy !== 'pause') this._limitLater();
   }
 
   /**
-   * The 'error' and 'dropOldest' bounds are judged once the consumer has had
-   * its turn: a burst that arrives in one piece is not an overflow if the
-   * consumer takes it before the next one.
+   * Under 'error' and 'dropOldest', once a turn: the bound is judged after
+   * the consumer has had its turn (a burst it takes before the next one is
+   * no overflow), then the arrivals are acknowledged and drops reported.
    */
-  _limitLater() {
-    if (this._limitSoon || this._buf.length - this._head <= this._hwm) return;
-    this._limitSoon = true;
+  _turnSoon() {
+    if (this._turnPending) return;
+    this._turnPending = true;
     setImmediate(() => {
-      this._limitSoon = false;
+      this._turnPending = false;
       while (this._buf.length - this._head > this._hwm && !this.closed) this._overflow();
+      if (this._arrivals > 0) {
+        this._arrivalConn.ack(this._arrivals);
+        this._arrivals = 0;
+      }
+      if (this.dropped > this._dropReported) {
+        const n = this.dropped - this._dropReported;
+        this._dropReported = this.dropped;
+        this.emit('overflow', { dropped: n, total: this.dropped });
+      }
     });
   }
 
@@ -178,25 +185,6 @@ class ChangeStream extends EventEmitter {
     }
     this._buf[this._head++] = undefined; // dropOldest
     this.dropped++;
-    this._later();
-  }
-
-  /** Once per batch: acknowledge arrivals, report drops. */
-  _later() {
-    if (this._microtask) return;
-    this._microtask = true;
-    queueMicrotask(() => {
-      this._microtask = false;
-      if (this._arrivals > 0) {
-        this._arrivalConn.ack(this._arrivals);
-        this._arrivals = 0;
-      }
-      if (this.dropped > this._dropReported) {
-        const n = this.dropped - this._dropReported;
-        this._dropReported = this.dropped;
-        this.emit('overflow', { dropped: n, total: this.dropped });
-      }
-    });
   }
 
   _consumedOne() {
