@@ -223,6 +223,8 @@ describe('resilience', function () {
 
       stop = true;
       await Promise.all(loops);
+      console.log(`      twenty restarts: ${req.started} requests (${req.ok} answered, ${req.failed} failed: ${JSON.stringify(req.codes)}); ` +
+        `events per stream: ${seen().join(', ')}`);
       assert.strictEqual(req.ok + req.failed, req.started, `requests pending: ${JSON.stringify(req)}`);
       assert.ok(req.ok > 200, `only ${req.ok} requests succeeded: ${JSON.stringify(req)}`);
       for (const code of Object.keys(req.codes)) {
