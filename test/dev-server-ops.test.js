@@ -5,8 +5,9 @@
 
 const assert = require('assert');
 const net = require('net');
-const { encode, decode } = require('../lib/native');
+const { decode } = require('../lib/native');
 const { startDevServer } = require('../lib/dev-server');
+const { encodeFrame } = require('../lib/dev-server/protocol');
 
 const T = {
   CONNECT: 0x01, CREATE: 0x02, READ: 0x03, UPDATE: 0x04, DELETE: 0x05, QUERY: 0x06, VECTOR_SEARCH: 0x07,
@@ -19,15 +20,7 @@ const T = {
 
 const ID = /^[0-9a-f]{16}$/;
 
-function frame(type, payload) {
-  const body = encode(payload);
-  const h = Buffer.alloc(12);
-  h.writeUInt32BE(0x4e455841, 0);
-  h[4] = 1;
-  h[5] = type;
-  h.writeUInt32BE(body.length, 8);
-  return Buffer.concat([h, body]);
-}
+const frame = encodeFrame;
 
 /** A raw protocol client: answers and events kept apart, both in arrival order. */
 class Raw {
