@@ -165,6 +165,12 @@ class ChangeStream extends EventEmitter {
     setImmediate(() => {
       this._turnPending = false;
       while (this._buf.length - this._head > this._hwm && !this.closed) this._overflow();
+      if (this._head > 0 && this._head * 2 >= this._buf.length) {
+        // Drops only advance the head: without this a consumer that never
+        // reads would let the array grow without bound.
+        this._buf = this._buf.slice(this._head);
+        this._head = 0;
+      }
       if (this._arrivals > 0) {
         this._arrivalConn.ack(this._arrivals);
         this._arrivals = 0;

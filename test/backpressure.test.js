@@ -334,6 +334,19 @@ describe('backpressure', function () {
       assert.strictEqual(got[got.length - 1], N - 1, 'the newest event is never dropped');
     });
 
+    it('a consumer that never reads: memory stays bounded (the buffer array itself, not only its live part)', async () => {
+      const c = client();
+      const w = client();
+      const s = c.watch('bpstuck', { overflow: 'dropOldest', highWaterMark: 50 });
+      await s.ready;
+      for (let k = 0; k < 10; k++) await w.batchWrite('bpstuck', docs(1000));
+      await waitFor(() => s.dropped + s.buffered >= 10000, 'every event to arrive or be dropped', 5000);
+      await new Promise((r) => setImmediate(r));
+      assert.strictEqual(s.buffered, 50);
+      // Internal invariant: drops must not leave holes that grow the array.
+      assert.ok(s._buf.length <= 2 * 50 + 1, `the buffer array holds ${s._buf.length} slots`);
+    });
+
     it('a consumer that keeps up (an empty loop body) loses nothing, even after a 200 ms hiccup of the process', async () => {
       const N = 5000;
       const src = await floodSource(N);
