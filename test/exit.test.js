@@ -2,58 +2,12 @@
 // Process lifetime: each case runs a fixture from test/fixtures in a child
 // process, so a hang or a crash there cannot take the test run with it.
 const assert = require('assert');
-const path = require('path');
-const { spawn } = require('child_process');
 
 const { startDevServer } = require('../lib/dev-server');
+const { runFixture, explain, lastJson } = require('./fixtures/helpers');
 
-const FIXTURES = path.join(__dirname, 'fixtures');
 
-/**
- * Runs a fixture with node. Resolves when it exits, or after `killAfter` ms
- * (then it is killed with SIGKILL and `killed` is true).
- */
-function run(fixture, args = [], { killAfter = 8000, onStdout } = {}) {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const child = spawn(process.execPath, [path.join(FIXTURES, fixture), ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      if (onStdout) onStdout(stdout, child);
-    });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, killAfter);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, killed, ms: Date.now() - t0, child });
-    });
-  });
-}
-
-/** The last JSON line a fixture printed. */
-function lastJson(stdout) {
-  const lines = stdout.trim().split('\n').filter((l) => l.startsWith('{') || l.startsWith('['));
-  assert.ok(lines.length > 0, `no JSON in stdout: ${stdout}`);
-  return JSON.parse(lines[lines.length - 1]);
-}
-
-function explain(r) {
-  return `code=${r.code} signal=${r.signal} killed=${r.killed} after ${r.ms} ms\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-}
+const run = runFixture;
 
 describe('process lifetime', function () {
   this.timeout(15000);

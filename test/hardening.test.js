@@ -5,15 +5,15 @@
 // credentials that never show. Child-process fixtures keep a crash or a
 // hang from taking the test run with it.
 const assert = require('assert');
-const path = require('path');
 const util = require('util');
-const { spawn } = require('child_process');
 
 const NexaClient = require('..');
 const { startDevServer } = require('../lib/dev-server');
 const { startHostile, CASES } = require('./fixtures/hardening-hostile');
+const { waitFor, runFixture, explain, lastJson } = require('./fixtures/helpers');
 
-const FIXTURES = path.join(__dirname, 'fixtures');
+const SLOW = { killAfter: 20000 };
+
 const PER_CASE = Number(process.env.NEXACLIENT_HOSTILE_PER_CASE || 170); // x 12 cases = 2,040 connections
 const CONCURRENCY = 48;
 
@@ -21,42 +21,6 @@ function handles() {
   return process._getActiveHandles().length;
 }
 
-async function waitFor(fn, what, timeout = 5000) {
-  const until = Date.now() + timeout;
-  for (;;) {
-    if (fn()) return;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function runFixture(file, args = [], { nodeArgs = [], killAfter = 20000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const child = spawn(process.execPath, [...nodeArgs, path.join(FIXTURES, file), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { killed = true; child.kill('SIGKILL'); }, killAfter);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, killed, ms: Date.now() - t0 });
-    });
-  });
-}
-
-function lastJson(r) {
-  const lines = r.stdout.trim().split('\n').filter((l) => l.startsWith('{'));
-  assert.ok(lines.length, `no JSON from the fixture: ${explain(r)}`);
-  return JSON.parse(lines[lines.length - 1]);
-}
-
-function explain(r) {
-  return `code=${r.code} signal=${r.signal} killed=${r.killed} after ${r.ms} ms\nstdout: ${r.stdout.slice(-2000)}\nstderr: ${r.stderr.slice(-3000)}`;
-}
 
 /** One connection's worth: a stream or a ping against the hostile server. */
 async function attempt(port, kind, name) {
@@ -172,9 +136,9 @@ describe('hardening: a hostile server', function () {
 describe('hardening: worker_threads', function () {
   this.timeout(30000);
   it('3 workers stream at once; terminating one mid-stream leaves the other two and the main thread whole', async () => {
-    const r = await runFixture('hardening-workers.js');
+    const r = await runFixture('hardening-workers.js', [], SLOW);
     assert.ok(r.code === 0 && r.signal === null && !r.killed, explain(r));
-    const out = lastJson(r);
+    const out = lastJson(r.stdout);
     assert.deepStrictEqual(out.errors, [], explain(r));
     assert.ok(out.terminated > 0 && out.terminated < 3000, `w1 terminated mid-stream (after ${out.terminated} events)`);
     assert.deepStrictEqual(out.workers, { w0: 3000, w2: 3000 });
@@ -190,22 +154,22 @@ describe('hardening: process lifetime', function () {
   this.timeout(30000);
 
   it('process.exit(3) from inside a stream callback, writes in flight: exit code 3, no signal', async () => {
-    const r = await runFixture('hardening-lifetime.js', ['exit-in-callback']);
+    const r = await runFixture('hardening-lifetime.js', ['exit-in-callback'], SLOW);
     assert.ok(r.code === 3 && r.signal === null && !r.killed, explain(r));
-    assert.strictEqual(lastJson(r).events, 300);
+    assert.strictEqual(lastJson(r.stdout).events, 300);
   });
 
   it('an uncaught exception with streams open: exit code 1, no crash signal, the error printed', async () => {
-    const r = await runFixture('hardening-lifetime.js', ['uncaught']);
+    const r = await runFixture('hardening-lifetime.js', ['uncaught'], SLOW);
     assert.ok(r.code === 1 && r.signal === null && !r.killed, explain(r));
     assert.match(r.stderr, /thrown from a stream callback/);
     assert.doesNotMatch(r.stderr, /Assertion|FATAL|Segmentation|core dumped|Abort/i, explain(r));
   });
 
   it('clients dropped without disconnect() after their streams closed, then global.gc(): no crash, no hang', async () => {
-    const r = await runFixture('hardening-lifetime.js', ['gc-dropped'], { nodeArgs: ['--expose-gc'] });
+    const r = await runFixture('hardening-lifetime.js', ['gc-dropped'], { ...SLOW, nodeArgs: ['--expose-gc'] });
     assert.ok(r.code === 0 && r.signal === null && !r.killed, explain(r));
-    assert.strictEqual(lastJson(r).docs, 20);
+    assert.strictEqual(lastJson(r.stdout).docs, 20);
   });
 });
 

@@ -3,14 +3,12 @@
 // test/helpers/fault-proxy.js), keepalive, backoff, exhausted attempts, and
 // closing or aborting in the middle of all that.
 const assert = require('assert');
-const path = require('path');
-const { spawn } = require('child_process');
 
 const NexaClient = require('..');
 const { NexaError, NexaConnectionError, NexaTimeoutError, NexaAbortError } = NexaClient;
 const { startDevServer } = require('../lib/dev-server');
 const { startFaultProxy } = require('./helpers/fault-proxy');
-const { waitFor } = require('./fixtures/helpers');
+const { waitFor, runFixture, explain, lastJson } = require('./fixtures/helpers');
 
 const FAST = { reconnectDelayMs: 20, reconnectMaxDelayMs: 200 };
 
@@ -584,7 +582,7 @@ describe('resilience', function () {
     });
 
     it('disconnect() during backoff: the process then exits by itself (child process)', async () => {
-      const r = await runFixture('resilience-backoff-exit.js', ['disconnect']);
+      const r = await runFixture('resilience-backoff-exit.js', ['disconnect'], { killAfter: 5000 });
       assert.strictEqual(r.killed, false, `still running after 5 s: ${explain(r)}`);
       assert.strictEqual(r.code, 0, explain(r));
       assert.strictEqual(r.stderr, '', explain(r));
@@ -595,7 +593,7 @@ describe('resilience', function () {
     });
 
     it('stream.close() during backoff: the process then exits by itself (child process)', async () => {
-      const r = await runFixture('resilience-backoff-exit.js', ['close']);
+      const r = await runFixture('resilience-backoff-exit.js', ['close'], { killAfter: 5000 });
       assert.strictEqual(r.killed, false, `still running after 5 s: ${explain(r)}`);
       assert.strictEqual(r.code, 0, explain(r));
       assert.strictEqual(r.stderr, '', explain(r));
@@ -721,38 +719,3 @@ describe('resilience', function () {
 
 // --- child-process fixtures -----------------------------------------------------------
 
-function runFixture(name, args, { killAfter = 5000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, killAfter);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, killed, ms: Date.now() - t0 });
-    });
-  });
-}
-
-function lastJson(stdout) {
-  const lines = stdout.trim().split('\n').filter((l) => l.startsWith('{'));
-  assert.ok(lines.length > 0, `no JSON in stdout: ${stdout}`);
-  return JSON.parse(lines[lines.length - 1]);
-}
-
-function explain(r) {
-  return `code=${r.code} signal=${r.signal} killed=${r.killed} after ${r.ms} ms\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-}
