@@ -298,8 +298,13 @@ void nx_conn_ack(nx_conn *c, uint32_t events) {
   }
   c->sizes_len -= events;
   if (!c->paused || c->state != NX_S_READY) return;
-  /* Resume at half the bound, so reads go on in long runs, not one by one. */
-  if ((c->hwm_events && c->sizes_len > c->hwm_events / 2) || (c->hwm_bytes && c->unacked_bytes > c->hwm_bytes / 2)) return;
+  /* Resume once a quarter of the bound is free: a step, so reads go on in
+   * runs, not one by one; and early, so the main thread still holds ~3/4 of
+   * the bound to work through while reading restarts and the next batch is
+   * decoded (resuming at half left it idle, waiting, in every cycle). */
+  if ((c->hwm_events && c->sizes_len > c->hwm_events - c->hwm_events / 4) ||
+      (c->hwm_bytes && c->unacked_bytes > c->hwm_bytes - c->hwm_bytes / 4))
+    return;
   c->paused = 0;
   c->last_rx = uv_now(&c->w->loop);
   c->ping_at = 0;
@@ -412,7 +417,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     finish(c, rc == NX_READ_PROTO ? "NEXA_PROTOCOL" : "ENOMEM", c->reader.error, NULL);
   else
     maybe_pause(c);
-  nx_flush_if_large(c->w);
+  nx_flush_after_read(c->w);
 }
 
 static void try_next_address(nx_conn *c);

@@ -87,7 +87,7 @@ nx_item *nx_emit(nx_worker *w, nx_conn *c, uint8_t kind);
 const char *nx_emit_str(nx_worker *w, const char *s);
 int nx_emit_decode(nx_worker *w, nx_item *it, const uint8_t *p, size_t len,
                    char *err, size_t errlen);
-void nx_flush_if_large(nx_worker *w);
+void nx_flush_after_read(nx_worker *w);
 void nx_conn_unlink(nx_worker *w, nx_conn *c);
 
 /* conn.c */

@@ -62,7 +62,7 @@ typedef struct nx_conn_opts {
   uint32_t keepalive_timeout_ms;
   /* Backpressure: once this many change events (or payload bytes) are
    * delivered and not yet acknowledged (nx_worker_ack), reading stops; it
-   * resumes at half. 0 = no bound. */
+   * resumes at three quarters. 0 = no bound. */
   uint32_t hwm_events;
   size_t hwm_bytes;
 } nx_conn_opts;

@@ -19,10 +19,13 @@ typedef struct nx_cmd {
   nx_wbuf *buf;  /* CMD_SEND */
 } nx_cmd;
 
-/* A batch is handed over when the loop has nothing more to read right now,
- * or earlier when it grows this large (bounds latency and memory). */
-#define NX_BATCH_MAX_ITEMS 4096
-#define NX_BATCH_MAX_BYTES (4u << 20)
+/* A batch is handed over once the loop turn's work is done (check / idle),
+ * or at the end of a read that brought this much: libuv reads a busy socket
+ * up to 32 times in one turn, and holding all of it back would leave the
+ * main thread idle while the worker decodes, then the worker idle (paused at
+ * highWaterMark) while the main thread catches up. */
+#define NX_BATCH_READ_ITEMS 64
+#define NX_BATCH_READ_BYTES (16u << 10)
 
 void nx_batch_free(nx_batch *b) {
   if (!b) return;
@@ -84,8 +87,8 @@ static void flush(nx_worker *w) {
   else w->deliver(w->ud, b);
 }
 
-void nx_flush_if_large(nx_worker *w) {
-  if (w->batch && (w->batch->n >= NX_BATCH_MAX_ITEMS || w->batch->bytes >= NX_BATCH_MAX_BYTES))
+void nx_flush_after_read(nx_worker *w) {
+  if (w->batch && (w->batch->n >= NX_BATCH_READ_ITEMS || w->batch->bytes >= NX_BATCH_READ_BYTES))
     flush(w);
 }
 

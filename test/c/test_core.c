@@ -223,11 +223,19 @@ typedef struct {
   char codes[64][32];
   char messages[64][160];
   int n;
+  int changes;           /* every CHANGE item, also past the 64 kept */
+  int batches_with_changes;
+  int max_batch_changes;
 } sink;
 
 static void deliver(void *ud, nx_batch *b) {
   sink *s = ud;
   pthread_mutex_lock(&s->mu);
+  int changes = 0;
+  for (size_t i = 0; i < b->n; i++) changes += b->items[i].kind == NX_EV_CHANGE;
+  s->changes += changes;
+  if (changes) s->batches_with_changes++;
+  if (changes > s->max_batch_changes) s->max_batch_changes = changes;
   for (size_t i = 0; i < b->n && s->n < 64; i++) {
     s->items[s->n] = b->items[i];
     s->items[s->n].obj.type = b->items[i].obj.type; /* payload memory is freed below */
@@ -254,10 +262,13 @@ static int wait_items(sink *s, int count) {
   return n;
 }
 
+#define FLOOD_EVENTS 3000
+
 typedef struct {
   int lfd;
   int mode; /* 0: normal, 1: bad password, 2: silent, 3: bad magic after auth,
-               4: silent after auth (never answers), 5: answers PINGs for 600 ms */
+               4: silent after auth (never answers), 5: answers PINGs for 600 ms,
+               6: FLOOD_EVENTS events in one write, then waits for the close */
   int pings;
   int got_disconnect;
 } server;
@@ -303,6 +314,20 @@ static void *server_main(void *arg) {
         send_hex(fd, "123456780181000000000000", 0);
       } else if (sv->mode == 4) {
         sleep(1);
+      } else if (sv->mode == 6) {
+        uint8_t ev[256];
+        size_t len = unhex(DELETE_EVENT, ev) - 1;
+        uint8_t *all = malloc(len * FLOOD_EVENTS);
+        for (int i = 0; i < FLOOD_EVENTS; i++) memcpy(all + (size_t)i * len, ev, len);
+        size_t off = 0;
+        while (off < len * FLOOD_EVENTS) {
+          ssize_t k = write(fd, all + off, len * FLOOD_EVENTS - off);
+          if (k <= 0) break;
+          off += (size_t)k;
+        }
+        free(all);
+        while (read_frame(fd, &type) == 0) {
+        }
       } else if (sv->mode == 5) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -513,6 +538,90 @@ static void test_keepalive(void) {
   }
 }
 
+static int changes_now(sink *s) {
+  pthread_mutex_lock(&s->mu);
+  int n = s->changes;
+  pthread_mutex_unlock(&s->mu);
+  return n;
+}
+
+/* Waits until no change event has arrived for 150 ms (or 5 s); returns the count. */
+static int changes_settled(sink *s) {
+  int last = -1;
+  for (int i = 0; i < 33; i++) {
+    int n = changes_now(s);
+    if (n == last) return n;
+    last = n;
+    usleep(150000);
+  }
+  return last;
+}
+
+/* One read (64 KiB) of the 100-byte event: how far past a bound one read may go. */
+#define EVENTS_PER_READ (65536 / 100 + 1)
+
+static void test_backpressure(void) {
+  /* Unbounded: a 3,000-event burst is handed over read by read, never held
+   * back for the whole loop turn (the main thread works while the worker reads). */
+  {
+    uint16_t port;
+    server sv = {0};
+    sv.mode = 6;
+    sv.lfd = listen_any(&port);
+    pthread_t th;
+    pthread_create(&th, NULL, server_main, &sv);
+    sink *s = sink_new();
+    nx_worker *w = nx_worker_new(deliver, s);
+    nx_conn_opts o = opts_for(port);
+    nx_worker_open(w, 7, &o);
+    int n = changes_settled(s);
+    CHECK(n == FLOOD_EVENTS, "unbounded: every event of the burst arrives (%d)", n);
+    CHECK(s->max_batch_changes <= 64 + EVENTS_PER_READ,
+          "a batch is handed over after the read that filled it (largest %d events, %d batches)",
+          s->max_batch_changes, s->batches_with_changes);
+    nx_worker_close(w, 7, 0);
+    pthread_join(th, NULL);
+    nx_worker_free(w);
+    close(sv.lfd);
+    sink_free(s);
+  }
+  /* Bounded at 400: reading stops at the bound and resumes once a quarter
+   * of it is acknowledged, not before. */
+  {
+    uint16_t port;
+    server sv = {0};
+    sv.mode = 6;
+    sv.lfd = listen_any(&port);
+    pthread_t th;
+    pthread_create(&th, NULL, server_main, &sv);
+    sink *s = sink_new();
+    nx_worker *w = nx_worker_new(deliver, s);
+    nx_conn_opts o = opts_for(port);
+    o.hwm_events = 400;
+    nx_worker_open(w, 8, &o);
+    int n = changes_settled(s);
+    CHECK(n >= 400 && n <= 400 + EVENTS_PER_READ, "reading stops at highWaterMark 400, one read past it at most (%d)", n);
+    nx_worker_ack(w, 8, (uint32_t)(n - 301)); /* 301 unacknowledged: more than 3/4 */
+    int m = changes_settled(s);
+    CHECK(m == n, "still paused with 301 of 400 unacknowledged (%d, then %d)", n, m);
+    nx_worker_ack(w, 8, 1); /* 300: a quarter free */
+    m = changes_settled(s);
+    CHECK(m > n && m - n <= 100 + EVENTS_PER_READ, "resumes once a quarter is free, and stops again at the bound (%d, then %d)", n, m);
+    nx_worker_ack(w, 8, (uint32_t)FLOOD_EVENTS);
+    m = changes_settled(s);
+    for (int i = 0; i < 20 && m < FLOOD_EVENTS; i++) {
+      nx_worker_ack(w, 8, (uint32_t)FLOOD_EVENTS);
+      m = changes_settled(s);
+    }
+    CHECK(m == FLOOD_EVENTS, "acknowledging everything lets the whole burst through (%d)", m);
+    nx_worker_close(w, 8, 0);
+    pthread_join(th, NULL);
+    nx_worker_free(w);
+    close(sv.lfd);
+    sink_free(s);
+  }
+}
+
 int main(void) {
   test_reader_chunkings();
   test_reader_errors();
@@ -522,6 +631,7 @@ int main(void) {
   test_worker_failures();
   test_keepalive();
   test_check_empty_container_depth();
+  test_backpressure();
   printf("C core: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
