@@ -28,20 +28,31 @@ let handlerSet = false;
 
 const tape = new TapeDecoder();
 
+/** The typed arrays the addon hands batches over in (reused from batch to batch). */
+let head = null;
+
 /**
- * The one handler of every batch the core delivers: five slots an item; a
- * run of change events is a count, its events next on the batch's tape.
+ * The one handler of every batch the core delivers (src/binding/addon.cc,
+ * CallJs): n entries, entry i being head[5i .. 5i+4] = kind, connId, reqId,
+ * msgType, count; values[i] is the value of an entry that is not a change
+ * run; a change run's events are next on the batch's tape.
  */
-function onBatch(items, batchTape) {
-  if (batchTape !== undefined) tape.begin(batchTape);
-  for (let i = 0; i < items.length; i += 5) {
-    const conn = live.get(items[i + 1]);
-    if (items[i] === EV_CHANGE) {
+function onBatch(n, values, str, arrays) {
+  if (arrays !== undefined) {
+    head = arrays[0];
+    tape.arrays(arrays[1], arrays[2], arrays[3]);
+  }
+  if (str !== undefined) tape.begin(str);
+  for (let i = 0; i < n; i++) {
+    const h = 5 * i;
+    const kind = head[h];
+    const conn = live.get(head[h + 1]);
+    if (kind === EV_CHANGE) {
       // Read even when nobody wants them: the tape announces table entries.
-      const n = items[i + 4];
+      const count = head[h + 4];
       const mode = conn === undefined ? 0 : conn.int64Mode;
-      const evs = new Array(n);
-      for (let k = 0; k < n; k++) evs[k] = tape.event(mode);
+      const evs = new Array(count);
+      for (let k = 0; k < count; k++) evs[k] = tape.event(mode);
       if (conn === undefined) continue;
       try {
         conn.onChanges(evs);
@@ -51,14 +62,15 @@ function onBatch(items, batchTape) {
       continue;
     }
     if (conn === undefined) continue;
+    const value = values[i];
     try {
-      switch (items[i]) {
-        case EV_REPLY: conn._reply(items[i + 2], items[i + 3], items[i + 4]); break;
-        case EV_OPEN: conn._opened(items[i + 4]); break;
+      switch (kind) {
+        case EV_REPLY: conn._reply(head[h + 2], head[h + 3], value); break;
+        case EV_OPEN: conn._opened(value); break;
         case EV_OPEN_FAILED:
         case EV_CLOSED:
           live.delete(conn.id);
-          conn._terminal(items[i + 4]);
+          conn._terminal(value);
           break;
       }
     } catch (err) {

@@ -57,12 +57,20 @@ class TapeDecoder {
     this.mode = MODE_NUMBER;
   }
 
-  /** Starts a batch's tape: [string, Uint32Array, Float64Array, Uint8Array]. */
-  begin(tape) {
-    this.str = tape[0];
-    this.ops = tape[1];
-    this.nums = tape[2];
-    this.bins = tape[3];
+  /**
+   * The arrays batches come in (Uint32Array ops, Float64Array nums,
+   * Uint8Array bins): the addon reuses them from batch to batch and says
+   * when they change.
+   */
+  arrays(ops, nums, bins) {
+    this.ops = ops;
+    this.nums = nums;
+    this.bins = bins;
+  }
+
+  /** Starts a batch's tape: its one string; the arrays hold the rest. */
+  begin(str) {
+    this.str = str;
     this.p = 0;
     this.np = 0;
   }

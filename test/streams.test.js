@@ -260,6 +260,24 @@ describe('change streams', function () {
       assert.ok(doc.big === big);
     });
 
+    it('an event past the reused batch arrays (300,000 numbers), then small ones: all intact', async function () {
+      // The addon hands batches over in typed arrays it reuses, up to 1 MiB
+      // each; a larger batch gets arrays of its own, and the next batches
+      // must be back on the reused ones.
+      this.timeout(20000);
+      const c = client();
+      const s = c.watch('arrays');
+      await s.ready;
+      const nums = Array.from({ length: 300000 }, (_, i) => i * 1.5);
+      await c.create('arrays', { n: 0 });
+      await c.create('arrays', { nums });
+      for (let i = 1; i <= 3; i++) await c.create('arrays', { n: i, tag: `t${i}` });
+      const evs = await takeEvents(s, 5);
+      assert.strictEqual(evs[0].fullDocument.n, 0);
+      assert.deepStrictEqual(evs[1].fullDocument.nums, nums);
+      assert.deepStrictEqual(evs.slice(2).map((e) => [e.fullDocument.n, e.fullDocument.tag]), [[1, 't1'], [2, 't2'], [3, 't3']]);
+    });
+
     it('an event larger than maxFrameBytes ends the stream with NexaProtocolError (autoReconnect off)', async () => {
       const c = client({ maxFrameBytes: 1024, autoReconnect: false });
       const s = c.watch('toolarge');

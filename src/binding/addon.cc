@@ -38,6 +38,8 @@ class Addon : public Napi::Addon<Addon> {
     Shutdown();
     interned_.keys.Release(env_);
     interned_.values.Release(env_);
+    for (Slot &s : slots_)
+      if (s.ref) napi_delete_reference(env_, s.ref);
   }
 
   // Stops the worker (joined: nothing is delivered after this) and lets the
@@ -53,6 +55,17 @@ class Addon : public Napi::Addon<Addon> {
 
   Interned interned_;
   int open_ = 0;  // connections without their terminal item yet
+
+  // The typed arrays batches are handed over in, reused from batch to batch
+  // (CallJs): head, ops, nums, bins.
+  struct Slot {
+    napi_ref ref = nullptr;
+    size_t cap = 0;       // elements
+    bool oneoff = false;  // made for one large batch, not kept
+  };
+  static constexpr size_t kScratchMaxBytes = 1u << 20;
+  Slot slots_[4];
+  bool resend_ = true;  // JS has not got the current arrays
 
   // A delivered batch's memory goes back to the worker for the next ones.
   void Recycle(nx_batch *b) {
@@ -244,44 +257,63 @@ class Addon : public Napi::Addon<Addon> {
 
 // N-API calls fail while an environment is being torn down (a worker
 // terminated mid-stream): every result is checked, never assumed.
-static napi_value TypedCopy(napi_env e, napi_typedarray_type type, const void *src, size_t n, size_t elem) {
+
+// Makes slot `s` a typed array of at least `n` elements and returns its
+// data, or nullptr. Arrays up to kScratchMaxBytes are kept and reused for
+// the next batches (no allocation, no zero-filling, no garbage per batch);
+// a larger one is made for this batch alone. *sent tells whether JS must be
+// handed the arrays again (this one is new, or the last was a one-off).
+static void *Scratch(napi_env e, Addon::Slot &s, napi_typedarray_type type, size_t elem, size_t n, bool *resend) {
+  if (s.ref && !s.oneoff) {
+    napi_value ta;
+    napi_typedarray_type t;
+    size_t len = 0;
+    void *data = nullptr;
+    if (napi_get_reference_value(e, s.ref, &ta) == napi_ok && ta &&
+        napi_get_typedarray_info(e, ta, &t, &len, &data, nullptr, nullptr) == napi_ok && data && len >= n)
+      return data;
+  }
+  size_t cap = n;
+  bool keep = n * elem <= Addon::kScratchMaxBytes;
+  if (keep) {
+    cap = s.ref && !s.oneoff && s.cap * 2 > n ? s.cap * 2 : n;
+    if (cap < 1024) cap = 1024;
+    if (cap * elem > Addon::kScratchMaxBytes) cap = Addon::kScratchMaxBytes / elem;
+  }
   napi_value ab, ta;
   void *data = nullptr;
-  if (napi_create_arraybuffer(e, n * elem, &data, &ab) != napi_ok || (n && !data)) return nullptr;
-  if (n) memcpy(data, src, n * elem);
-  if (napi_create_typedarray(e, type, n, ab, 0, &ta) != napi_ok) return nullptr;
-  return ta;
-}
-
-// The batch's change events as [string, Uint32Array ops, Float64Array nums,
-// Uint8Array bins], or undefined when there are none. One string for every
-// string of the batch: latin1 when it is all ASCII (no decoding at all).
-static napi_value TapeToJs(napi_env e, const nx_tape *t) {
-  napi_value out = nullptr;
-  if (t->events == 0) {
-    napi_get_undefined(e, &out);
-    return out;
+  if (napi_create_arraybuffer(e, cap * elem, &data, &ab) != napi_ok || !data ||
+      napi_create_typedarray(e, type, cap, ab, 0, &ta) != napi_ok)
+    return nullptr;
+  if (s.ref) {
+    napi_delete_reference(e, s.ref);
+    s.ref = nullptr;
   }
-  napi_value str;
-  napi_status st = !t->non_ascii ? napi_create_string_latin1(e, t->str ? t->str : "", t->nstr, &str)
-                                 : napi_create_string_utf8(e, t->str, t->nstr, &str);
-  napi_value ops = TypedCopy(e, napi_uint32_array, t->ops, t->nops, sizeof(int32_t));
-  napi_value nums = TypedCopy(e, napi_float64_array, t->nums, t->nnums, sizeof(double));
-  napi_value bins = TypedCopy(e, napi_uint8_array, t->bins, t->nbins, 1);
-  if (st != napi_ok || !ops || !nums || !bins || napi_create_array_with_length(e, 4, &out) != napi_ok) return nullptr;
-  napi_set_element(e, out, 0, str);
-  napi_set_element(e, out, 1, ops);
-  napi_set_element(e, out, 2, nums);
-  napi_set_element(e, out, 3, bins);
-  return out;
+  if (napi_create_reference(e, ta, 1, &s.ref) != napi_ok) {
+    s.ref = nullptr;
+    return nullptr;
+  }
+  s.cap = cap;
+  s.oneoff = !keep;
+  *resend = true;
+  return data;
 }
 
-// The batch becomes one flat array, five slots an entry:
-//   kind, connId, reqId, msgType, value
-// Consecutive change events of one connection make one entry of kind
-// NX_EV_CHANGE whose value is the array of events: per event, the only
-// N-API work left is building the event itself.
-// For a terminal item, value is [code, message, payload].
+// The JS handler gets (n, values, str, arrays):
+//   n       entries in this batch; entry i is head[5i .. 5i+4]:
+//           kind, connId, reqId, msgType, count (change runs)
+//   values  an array with entry i's value where it is not a change run
+//           (replies, OPEN's answer, [code, message, payload] for terminal
+//           items), or undefined when every entry is a change run
+//   str     every string of the batch's change events (latin1 when it is
+//           all ASCII), or undefined when there are none
+//   arrays  [head Uint32Array, ops Uint32Array, nums Float64Array,
+//           bins Uint8Array] when they changed since the last batch, else
+//           undefined. They are reused from batch to batch: JS reads them
+//           during the call and keeps nothing that points into them.
+// Consecutive change events of one connection make one entry whose count
+// says how many events are next on the tape: per event, the only work left
+// is building the event itself, in JS.
 void CallJs(Napi::Env env, Napi::Function handler, Addon *addon, nx_batch *batch) {
   if (env == nullptr || handler == nullptr) {  // torn down with batches queued
     nx_batch_free(batch);
@@ -290,60 +322,83 @@ void CallJs(Napi::Env env, Napi::Function handler, Addon *addon, nx_batch *batch
   napi_env e = env;
   addon->interned_.keys.NewPass();
   addon->interned_.values.NewPass();
-  napi_value arr;
-  if (napi_create_array_with_length(e, 0, &arr) != napi_ok) {  // the environment is going away
+  const nx_tape *t = &batch->tape;
+  bool resend = addon->resend_;
+  addon->resend_ = false;
+  uint32_t *head = static_cast<uint32_t *>(Scratch(e, addon->slots_[0], napi_uint32_array, 4, batch->n * 5, &resend));
+  void *ops = Scratch(e, addon->slots_[1], napi_uint32_array, 4, t->nops, &resend);
+  void *nums = Scratch(e, addon->slots_[2], napi_float64_array, 8, t->nnums, &resend);
+  void *bins = Scratch(e, addon->slots_[3], napi_uint8_array, 1, t->nbins, &resend);
+  napi_value undef, values, str, arrays;
+  if (!head || !ops || !nums || !bins || napi_get_undefined(e, &undef) != napi_ok) {  // the environment is going away
+    addon->resend_ = true;
     nx_batch_free(batch);
     return;
   }
-  uint32_t slot = 0;
+  values = str = arrays = undef;
+  uint32_t n = 0;
   int closed = 0;
-  for (size_t i = 0; i < batch->n;) {
+  bool ok = true;
+  for (size_t i = 0; i < batch->n; n++) {
     const nx_item &it = batch->items[i];
-    napi_value kind, conn, req, type, value = nullptr;
-    napi_create_uint32(e, it.kind, &kind);
-    napi_create_uint32(e, it.conn_id, &conn);
-    napi_create_uint32(e, it.req_id, &req);
-    napi_create_uint32(e, it.msg_type, &type);
+    uint32_t *h = head + 5 * n;
+    h[0] = it.kind;
+    h[1] = it.conn_id;
+    h[2] = it.req_id;
+    h[3] = it.msg_type;
+    h[4] = 0;
     if (it.kind == NX_EV_CHANGE) {
       size_t j = i;
       while (j < batch->n && batch->items[j].kind == NX_EV_CHANGE && batch->items[j].conn_id == it.conn_id) j++;
-      napi_create_uint32(e, (uint32_t)(j - i), &value);  // that many events, next on the tape
+      h[4] = (uint32_t)(j - i);  // that many events, next on the tape
       i = j;
-    } else {
-      if (ToJs(e, &addon->interned_, it.obj, it.conn_flags, &value) != napi_ok) napi_get_null(e, &value);
-      if (it.kind == NX_EV_OPEN_FAILED || it.kind == NX_EV_CLOSED) {
-        closed++;
-        napi_value triple, code, msg;
-        napi_create_array_with_length(e, 3, &triple);
-        if (it.code) napi_create_string_utf8(e, it.code, NAPI_AUTO_LENGTH, &code);
-        else napi_get_null(e, &code);
-        if (it.message) napi_create_string_utf8(e, it.message, NAPI_AUTO_LENGTH, &msg);
-        else napi_get_null(e, &msg);
-        napi_set_element(e, triple, 0, code);
-        napi_set_element(e, triple, 1, msg);
-        napi_set_element(e, triple, 2, value);
-        value = triple;
-      }
-      i++;
+      continue;
     }
-    napi_set_element(e, arr, slot++, kind);
-    napi_set_element(e, arr, slot++, conn);
-    napi_set_element(e, arr, slot++, req);
-    napi_set_element(e, arr, slot++, type);
-    napi_set_element(e, arr, slot++, value);
+    napi_value value;
+    if (ToJs(e, &addon->interned_, it.obj, it.conn_flags, &value) != napi_ok) napi_get_null(e, &value);
+    if (it.kind == NX_EV_OPEN_FAILED || it.kind == NX_EV_CLOSED) {
+      closed++;
+      napi_value triple, code, msg;
+      napi_create_array_with_length(e, 3, &triple);
+      if (it.code) napi_create_string_utf8(e, it.code, NAPI_AUTO_LENGTH, &code);
+      else napi_get_null(e, &code);
+      if (it.message) napi_create_string_utf8(e, it.message, NAPI_AUTO_LENGTH, &msg);
+      else napi_get_null(e, &msg);
+      napi_set_element(e, triple, 0, code);
+      napi_set_element(e, triple, 1, msg);
+      napi_set_element(e, triple, 2, value);
+      value = triple;
+    }
+    if (values == undef && napi_create_array(e, &values) != napi_ok) ok = false;
+    if (ok && napi_set_element(e, values, n, value) != napi_ok) ok = false;
+    i++;
   }
-  bool batch_had_events = batch->tape.events > 0;
-  napi_value tape = TapeToJs(e, &batch->tape);
+  if (t->events > 0) {
+    if (t->nops) memcpy(ops, t->ops, t->nops * 4);
+    if (t->nnums) memcpy(nums, t->nums, t->nnums * 8);
+    if (t->nbins) memcpy(bins, t->bins, t->nbins);
+    napi_status st = !t->non_ascii ? napi_create_string_latin1(e, t->str ? t->str : "", t->nstr, &str)
+                                   : napi_create_string_utf8(e, t->str, t->nstr, &str);
+    if (st != napi_ok) ok = false;
+  }
+  if (ok && resend) {
+    napi_value v;
+    ok = napi_create_array_with_length(e, 4, &arrays) == napi_ok;
+    for (uint32_t k = 0; ok && k < 4; k++)
+      ok = napi_get_reference_value(e, addon->slots_[k].ref, &v) == napi_ok && v && napi_set_element(e, arrays, k, v) == napi_ok;
+  }
   addon->Recycle(batch);
   if (closed) {
     addon->open_ -= closed;
     addon->UpdateRef(env);
   }
-  if (!tape) {
-    if (batch_had_events) return;  // could not build it: only while torn down
-    napi_get_undefined(e, &tape);
+  if (!ok) {  // could not build it: only while torn down
+    addon->resend_ = true;
+    return;
   }
-  handler.Call({Napi::Value(env, arr), Napi::Value(env, tape)});
+  napi_value count;
+  if (napi_create_uint32(e, n, &count) != napi_ok) return;
+  handler.Call({Napi::Value(env, count), Napi::Value(env, values), Napi::Value(env, str), Napi::Value(env, arrays)});
 }
 
 }  // namespace
