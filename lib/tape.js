@@ -33,14 +33,24 @@ const MODE_AUTO = 2;
 const MODE_STRING = 3;
 
 /**
- * The body of a shape's builder: `{"k0": d.v(), "k1": d.v(), ...}`, values
- * read in key order. `__proto__` is written as a computed key, which defines
+ * A shape's builder: `{"k0": <value>, "k1": <value>, ...}`, values read in
+ * key order. The common values (an interned string, a string, a number, a
+ * map of a known shape, true / false / null) are read inline, with the tape position in a local;
+ * anything else (a nested map or array, a table announcement, int64, bin)
+ * goes through d.v(). `__proto__` is written as a computed key, which defines
  * an own property instead of setting the prototype.
  */
 function shapeBuilder(keys) {
-  const parts = keys.map((k) => `${k === '__proto__' ? '["__proto__"]' : JSON.stringify(k)}: d.v()`);
+  const value = '((op = o[p++]) === 13 ? vals[o[p++]]' +
+    ' : op === 1 ? (a = o[p], p += 2, s.slice(a, a + o[p - 1]))' +
+    ' : op === 2 ? d.nums[d.np++]' +
+    ' : op === 10 ? (d.p = p + 1, x = d.shapes[o[p]](d), p = d.p, x)' +
+    ' : op === 5 ? true : op === 6 ? false : op === 7 ? null' +
+    ' : (d.p = p - 1, x = d.v(), p = d.p, x))';
+  const parts = keys.map((k) => `${k === '__proto__' ? '["__proto__"]' : JSON.stringify(k)}: ${value}`);
   // eslint-disable-next-line no-new-func
-  return new Function('d', `return {${parts.join(', ')}};`);
+  return new Function('d', 'const o = d.ops, vals = d.vals, s = d.str; let p = d.p, op = 0, a = 0, x;\n' +
+    `const r = {${parts.join(',\n')}};\nd.p = p;\nreturn r;`);
 }
 
 class TapeDecoder {
