@@ -262,13 +262,12 @@ static int wait_items(sink *s, int count) {
   return n;
 }
 
-#define FLOOD_EVENTS 3000
-
 typedef struct {
   int lfd;
+  int flood; /* mode 6: how many events */
   int mode; /* 0: normal, 1: bad password, 2: silent, 3: bad magic after auth,
                4: silent after auth (never answers), 5: answers PINGs for 600 ms,
-               6: FLOOD_EVENTS events in one write, then waits for the close */
+               6: `flood` events in one write, then waits for the close */
   int pings;
   int got_disconnect;
 } server;
@@ -317,11 +316,12 @@ static void *server_main(void *arg) {
       } else if (sv->mode == 6) {
         uint8_t ev[256];
         size_t len = unhex(DELETE_EVENT, ev) - 1;
-        uint8_t *all = malloc(len * FLOOD_EVENTS);
-        for (int i = 0; i < FLOOD_EVENTS; i++) memcpy(all + (size_t)i * len, ev, len);
+        size_t total = len * (size_t)sv->flood;
+        uint8_t *all = malloc(total);
+        for (int i = 0; i < sv->flood; i++) memcpy(all + (size_t)i * len, ev, len);
         size_t off = 0;
-        while (off < len * FLOOD_EVENTS) {
-          ssize_t k = write(fd, all + off, len * FLOOD_EVENTS - off);
+        while (off < total) {
+          ssize_t k = write(fd, all + off, total - off);
           if (k <= 0) break;
           off += (size_t)k;
         }
@@ -561,12 +561,14 @@ static int changes_settled(sink *s) {
 #define EVENTS_PER_READ (65536 / 100 + 1)
 
 static void test_backpressure(void) {
-  /* Unbounded: a 3,000-event burst is handed over read by read, never held
+  /* Unbounded: an 8,000-event burst is handed over a read or two at a time, never held
    * back for the whole loop turn (the main thread works while the worker reads). */
   {
+    enum { FLOOD = 8000 };
     uint16_t port;
     server sv = {0};
     sv.mode = 6;
+    sv.flood = FLOOD;
     sv.lfd = listen_any(&port);
     pthread_t th;
     pthread_create(&th, NULL, server_main, &sv);
@@ -575,8 +577,8 @@ static void test_backpressure(void) {
     nx_conn_opts o = opts_for(port);
     nx_worker_open(w, 7, &o);
     int n = changes_settled(s);
-    CHECK(n == FLOOD_EVENTS, "unbounded: every event of the burst arrives (%d)", n);
-    CHECK(s->max_batch_changes <= 64 + EVENTS_PER_READ,
+    CHECK(n == FLOOD, "unbounded: every event of the burst arrives (%d)", n);
+    CHECK(s->max_batch_changes <= 448 + EVENTS_PER_READ,
           "a batch is handed over after the read that filled it (largest %d events, %d batches)",
           s->max_batch_changes, s->batches_with_changes);
     nx_worker_close(w, 7, 0);
@@ -588,9 +590,11 @@ static void test_backpressure(void) {
   /* Bounded at 400: reading stops at the bound and resumes once a quarter
    * of it is acknowledged, not before. */
   {
+    enum { FLOOD = 2000 };
     uint16_t port;
     server sv = {0};
     sv.mode = 6;
+    sv.flood = FLOOD;
     sv.lfd = listen_any(&port);
     pthread_t th;
     pthread_create(&th, NULL, server_main, &sv);
@@ -607,13 +611,13 @@ static void test_backpressure(void) {
     nx_worker_ack(w, 8, 1); /* 300: a quarter free */
     m = changes_settled(s);
     CHECK(m > n && m - n <= 100 + EVENTS_PER_READ, "resumes once a quarter is free, and stops again at the bound (%d, then %d)", n, m);
-    nx_worker_ack(w, 8, (uint32_t)FLOOD_EVENTS);
+    nx_worker_ack(w, 8, (uint32_t)FLOOD);
     m = changes_settled(s);
-    for (int i = 0; i < 20 && m < FLOOD_EVENTS; i++) {
-      nx_worker_ack(w, 8, (uint32_t)FLOOD_EVENTS);
+    for (int i = 0; i < 20 && m < FLOOD; i++) {
+      nx_worker_ack(w, 8, (uint32_t)FLOOD);
       m = changes_settled(s);
     }
-    CHECK(m == FLOOD_EVENTS, "acknowledging everything lets the whole burst through (%d)", m);
+    CHECK(m == FLOOD, "acknowledging everything lets the whole burst through (%d)", m);
     nx_worker_close(w, 8, 0);
     pthread_join(th, NULL);
     nx_worker_free(w);
