@@ -22,6 +22,7 @@ const T_VAL = 13;
 const T_NEWKEY = 20;
 const T_NEWSHAPE = 21;
 const T_NEWVAL = 22;
+const T_SEG = 23;
 
 const TWO32 = 4294967296;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -59,6 +60,8 @@ class TapeDecoder {
     this.shapes = [];
     this.vals = [];
     this.str = '';
+    this.segs = null;
+    this.seg = 0;
     this.ops = null;
     this.nums = null;
     this.bins = null;
@@ -78,9 +81,14 @@ class TapeDecoder {
     this.bins = bins;
   }
 
-  /** Starts a batch's tape: its one string; the arrays hold the rest. */
-  begin(str) {
-    this.str = str;
+  /**
+   * Starts a batch's tape: its strings, in segments (T_SEG moves to the
+   * next); the arrays hold the rest.
+   */
+  begin(segs) {
+    this.segs = segs;
+    this.seg = 0;
+    this.str = segs[0];
     this.p = 0;
     this.np = 0;
   }
@@ -137,6 +145,9 @@ class TapeDecoder {
           this.p += 3;
           break;
         }
+        case T_SEG:
+          this.str = this.segs[++this.seg];
+          break;
         case T_NEWSHAPE: {
           const id = ops[this.p];
           const n = ops[this.p + 1];

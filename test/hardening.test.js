@@ -173,6 +173,21 @@ describe('hardening: process lifetime', function () {
   });
 });
 
+describe('hardening: memory a kept value holds', function () {
+  this.timeout(30000);
+
+  it('keeping one _id of every 100 events keeps ~its own event\'s text, not the batch\'s (10,000 events of 1 KB)', async () => {
+    // V8 keeps a slice's whole parent string alive: with one string per
+    // batch, the 100 kept _ids held every batch's text (~10 MB) after GC.
+    const r = await runFixture('retention.js', [], { ...SLOW, nodeArgs: ['--expose-gc'] });
+    assert.ok(r.code === 0 && r.signal === null && !r.killed, explain(r));
+    const out = lastJson(r.stdout);
+    assert.strictEqual(out.kept, 100);
+    assert.ok(out.ok, 'a kept _id differs');
+    assert.ok(out.growthBytes < 2 * 1024 * 1024, `the heap grew ${(out.growthBytes / 1e6).toFixed(1)} MB after GC for 100 kept _ids`);
+  });
+});
+
 describe('hardening: credentials never show', function () {
   const USER = 'hardening-user-7f3a';
   const PASS = 'S3cret-pw-9d1c';

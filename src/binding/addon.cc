@@ -305,8 +305,9 @@ static void *Scratch(napi_env e, Addon::Slot &s, napi_typedarray_type type, size
 //   values  an array with entry i's value where it is not a change run
 //           (replies, OPEN's answer, [code, message, payload] for terminal
 //           items), or undefined when every entry is a change run
-//   str     every string of the batch's change events (latin1 when it is
-//           all ASCII), or undefined when there are none
+//   str     the strings of the batch's change events, as an array of
+//           segments (latin1 when all ASCII), or undefined when there are
+//           no change events
 //   arrays  [head Uint32Array, ops Uint32Array, nums Float64Array,
 //           bins Uint8Array] when they changed since the last batch, else
 //           undefined. They are reused from batch to batch: JS reads them
@@ -377,9 +378,17 @@ void CallJs(Napi::Env env, Napi::Function handler, Addon *addon, nx_batch *batch
     if (t->nops) memcpy(ops, t->ops, t->nops * 4);
     if (t->nnums) memcpy(nums, t->nums, t->nnums * 8);
     if (t->nbins) memcpy(bins, t->bins, t->nbins);
-    napi_status st = !t->non_ascii ? napi_create_string_latin1(e, t->str ? t->str : "", t->nstr, &str)
-                                   : napi_create_string_utf8(e, t->str, t->nstr, &str);
-    if (st != napi_ok) ok = false;
+    // One string per segment (src/core/tape.h): an event kept by the
+    // program keeps its segment's text alive, not the whole batch's.
+    ok = ok && napi_create_array_with_length(e, t->nsegs + 1, &str) == napi_ok;
+    for (size_t k = 0; ok && k <= t->nsegs; k++) {
+      size_t from = k ? t->segs[k - 1] : 0;
+      size_t to = k < t->nsegs ? t->segs[k] : t->nstr;
+      const char *p = t->str ? t->str + from : "";
+      napi_value seg;
+      ok = (!t->non_ascii ? napi_create_string_latin1(e, p, to - from, &seg) : napi_create_string_utf8(e, p, to - from, &seg)) == napi_ok &&
+           napi_set_element(e, str, (uint32_t)k, seg) == napi_ok;
+    }
   }
   if (ok && resend) {
     napi_value v;

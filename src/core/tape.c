@@ -172,7 +172,14 @@ void nx_tape_tables_free(nx_tape_tables *t) {
   free(t);
 }
 
+void nx_tape_reset(nx_tape *tape) {
+  tape->nops = tape->nnums = tape->nstr = tape->str16 = tape->nbins = tape->nsegs = 0;
+  tape->non_ascii = 0;
+  tape->events = 0;
+}
+
 void nx_tape_free(nx_tape *tape) {
+  free(tape->segs);
   free(tape->ops);
   free(tape->nums);
   free(tape->str);
@@ -430,15 +437,28 @@ int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const msgpack_object *root, 
    * shape: 3 + one per key); numbers, strings and bins never exceed the
    * payload. So 8 ops a byte, and the payload's size of the rest, suffice. */
   size_t n = payload_len + 16;
-  if (grow((void **)&tape->ops, &tape->cap_ops, tape->nops + 8 * n, sizeof(int32_t)) ||
+  if (grow((void **)&tape->ops, &tape->cap_ops, tape->nops + 8 * n + 1, sizeof(int32_t)) ||
       grow((void **)&tape->nums, &tape->cap_nums, tape->nnums + n, sizeof(double)) ||
       grow((void **)&tape->str, &tape->cap_str, tape->nstr + n, 1) ||
-      grow((void **)&tape->bins, &tape->cap_bins, tape->nbins + n, 1)) {
+      grow((void **)&tape->bins, &tape->cap_bins, tape->nbins + n, 1) ||
+      grow((void **)&tape->segs, &tape->cap_segs, tape->nsegs + 1, sizeof(size_t))) {
     t->broken = 1;
     return -1;
   }
-  /* Lengths are int32 on the tape: a batch stays far below 2 GiB (batches
-   * are handed over at 4 MiB, frames are bounded by maxFrameBytes). */
+  /* A new segment once the current one holds NX_TAPE_SEG bytes, and for an
+   * event that may bring more than that alone (its strings are at most its
+   * payload's size): small events share segments of under 2 * NX_TAPE_SEG,
+   * a large one has its own. */
+  size_t seg_begin = tape->nsegs ? tape->segs[tape->nsegs - 1] : 0;
+  size_t seg_len = tape->nstr - seg_begin;
+  if (seg_len >= NX_TAPE_SEG || (seg_len > 0 && payload_len > NX_TAPE_SEG)) {
+    tape->segs[tape->nsegs++] = tape->nstr;
+    tape->str16 = 0;
+    op(tape, NX_T_SEG);
+  }
+  /* Offsets and lengths are int32 on the tape: they count within a segment,
+   * which holds one frame's strings at most past NX_TAPE_SEG, and frames are
+   * bounded by maxFrameBytes (< 512 MiB). */
   if (put_value(t, tape, root)) {
     t->broken = 1; /* announcements may be lost: never emit again */
     return -1;

@@ -4,7 +4,12 @@
  * short repeated values are interned in tables the worker keeps for the
  * environment's lifetime; a new entry is announced on the tape right before
  * its first use, so the JS side mirrors the tables as it reads. On the main
- * thread a whole batch then costs one string, two typed arrays and plain JS. */
+ * thread a whole batch then costs a few strings, typed arrays and plain JS.
+ *
+ * The string buffer is cut into segments of about NX_TAPE_SEG bytes, at event
+ * boundaries, and each segment becomes one JS string: the strings of an event
+ * are slices of its segment, and V8 keeps a slice's whole parent alive, so an
+ * event a program keeps must not keep the whole batch's text with it. */
 #ifndef NX_TAPE_H
 #define NX_TAPE_H
 
@@ -32,7 +37,8 @@ enum nx_tape_op {
   NX_T_VAL = 13,    /* interned value id */
   NX_T_NEWKEY = 20, /* key id, utf16 offset, utf16 length */
   NX_T_NEWSHAPE = 21, /* shape id, n, n key ids */
-  NX_T_NEWVAL = 22  /* value id, utf16 offset, utf16 length */
+  NX_T_NEWVAL = 22, /* value id, utf16 offset, utf16 length */
+  NX_T_SEG = 23     /* the next string segment begins (offsets restart at 0) */
 };
 
 #define NX_TAPE_MAX_KEY 64       /* longer keys are not interned */
@@ -41,6 +47,8 @@ enum nx_tape_op {
 #define NX_TAPE_KEYS 16384
 #define NX_TAPE_VALS 4096
 #define NX_TAPE_SHAPES 4096
+#define NX_TAPE_SEG 4096         /* string segments: small events share one until
+                                    it holds this much; a larger event has its own */
 
 typedef struct nx_tape_tables nx_tape_tables;
 
@@ -51,7 +59,9 @@ typedef struct nx_tape {
   size_t nnums, cap_nums;
   char *str;        /* UTF-8 */
   size_t nstr, cap_str;
-  size_t str16;     /* the string's length in UTF-16 units */
+  size_t str16;     /* the current segment's length in UTF-16 units */
+  size_t *segs;     /* byte offset in str where each segment after the first begins */
+  size_t nsegs, cap_segs;
   uint8_t *bins;
   size_t nbins, cap_bins;
   int non_ascii;    /* str holds a byte >= 0x80 */
@@ -65,6 +75,8 @@ void nx_tape_tables_free(nx_tape_tables *t);
  * its strings must have NX_DECODE_SLACK readable bytes after them) to the tape.
  * 0, or -1 when out of memory (the tables are then unusable). */
 int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const msgpack_object *root, size_t payload_len);
+/* Empties the tape for the next batch (keeps its memory). */
+void nx_tape_reset(nx_tape *tape);
 void nx_tape_free(nx_tape *tape);
 
 #ifdef __cplusplus

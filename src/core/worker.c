@@ -67,10 +67,7 @@ void nx_worker_recycle(nx_worker *w, nx_batch *b) {
   msgpack_zone_clear(&b->zone); /* frees all but the first chunk */
   b->n = 0;
   b->bytes = 0;
-  nx_tape *t = &b->tape;
-  t->nops = t->nnums = t->nstr = t->str16 = t->nbins = 0;
-  t->non_ascii = 0;
-  t->events = 0;
+  nx_tape_reset(&b->tape);
   uv_mutex_lock(&w->mu);
   if (w->nspare < NX_SPARE_MAX && !w->stopping) {
     w->spare[w->nspare++] = b;
