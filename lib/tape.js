@@ -54,6 +54,16 @@ function shapeBuilder(keys) {
     `const r = {${parts.join(',\n')}};\nd.p = p;\nreturn r;`);
 }
 
+/**
+ * A copy of a key that is not a slice of the batch's text: V8 keeps a
+ * slice's whole parent string alive, and the key table lives as long as the
+ * process. Slices start at 13 characters; a property name is interned, as a
+ * string of its own.
+ */
+function ownString(k) {
+  return k.length < 13 ? k : Object.keys({ [k]: 0 })[0];
+}
+
 class TapeDecoder {
   constructor() {
     this.keys = [];
@@ -134,7 +144,7 @@ class TapeDecoder {
         case T_NEWKEY: {
           const id = ops[this.p];
           const off = ops[this.p + 1];
-          this.keys[id] = this.str.slice(off, off + ops[this.p + 2]);
+          this.keys[id] = ownString(this.str.slice(off, off + ops[this.p + 2]));
           this.p += 3;
           break;
         }
