@@ -42,6 +42,19 @@ function onBatch(n, values, str, arrays) {
     head = arrays[0];
     tape.arrays(arrays[1], arrays[2], arrays[3]);
   }
+  try {
+    dispatch(n, values, str);
+  } finally {
+    tape.end(); // the batch's text is the events' now, not the decoder's
+    if (arrays !== undefined && arrays[4]) {
+      // Made for this batch alone (too large to reuse): not kept past it.
+      head = null;
+      tape.arrays(null, null, null);
+    }
+  }
+}
+
+function dispatch(n, values, str) {
   if (str !== undefined) tape.begin(str);
   for (let i = 0; i < n; i++) {
     const h = 5 * i;

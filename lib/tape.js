@@ -1,6 +1,6 @@
 'use strict';
 // Reads the change events of a batch from the tape the worker thread built
-// (src/core/tape.h): ops, numbers, one string holding every string, bin
+// (src/core/tape.h): ops, numbers, the strings in segments of a few KiB, bin
 // bytes. Keys, shapes and short values are interned on the worker's side;
 // this decoder mirrors its tables, reading the announcements in order.
 // Objects of a known shape come from a generated function whose body is an
@@ -101,6 +101,12 @@ class TapeDecoder {
     this.str = segs[0];
     this.p = 0;
     this.np = 0;
+  }
+
+  /** Ends a batch: keeps no reference to its text. */
+  end() {
+    this.segs = null;
+    this.str = '';
   }
 
   /** The next event, with the connection's int64 mode. */

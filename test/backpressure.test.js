@@ -327,8 +327,9 @@ describe('backpressure', function () {
       assert.strictEqual(got.length + s.dropped, N);
       assert.strictEqual(reported, s.dropped);
       assert.strictEqual(lastTotal, s.dropped);
-      // Bounded: highWaterMark, plus at most what one delivery from the core
-      // brings before the policy is applied (4096 events at most).
+      // Bounded: highWaterMark, plus what the core delivers before the policy
+      // is applied (it stops at highWaterMark unacknowledged events, past it
+      // by one read at most: far under 4096).
       assert.ok(buf.max <= HWM + 4096, `buffered reached ${buf.max}`);
       for (let k = 1; k < got.length; k++) assert.ok(got[k] > got[k - 1], `order at ${k}: ${got[k - 1]} then ${got[k]}`);
       assert.strictEqual(got[got.length - 1], N - 1, 'the newest event is never dropped');

@@ -2,6 +2,8 @@
 const assert = require('assert');
 
 const NexaClient = require('..');
+const net = require('net');
+const native = require('../lib/native');
 const { ChangeStream, NexaConnectionError, NexaAuthError } = NexaClient;
 const { startDevServer } = require('../lib/dev-server');
 const { waitFor, dropCollection, patternString, closedPort, devServerSuite } = require('./fixtures/helpers');
@@ -258,6 +260,51 @@ describe('change streams', function () {
       // The request path carries it too.
       const doc = await c.get('large', id);
       assert.ok(doc.big === big);
+    });
+
+    it('non-ASCII text (2-, 3- and 4-byte UTF-8) over many string segments, long non-ASCII keys, int64, bins: every event intact', async function () {
+      // The worker cuts a batch's text into segments at event starts; string
+      // offsets count UTF-16 units from each segment's start.
+      this.timeout(20000);
+      const EVENTS = 1000;
+      const doc = (i) => ({
+        operationType: i % 3 ? 'insert' : 'ïnsért',
+        ns: { db: 'nexadb', coll: 'ü' },
+        [`ключ-долгий-ключ-${i % 5}`]: `väl-${i}-😀`,
+        documentKey: { _id: `id-😀-${i}-${'ß'.repeat(i % 20)}` },
+        fullDocument: { big: 'é😀中'.repeat((i * 37) % 1500), arr: [i, 'ж', { 'ünïcødé-key-long': `x😀${i}` }], n: 2 ** 40 + i, b: Buffer.from([i & 255, 1, 2]), emo: '😀' },
+      });
+      const server = net.createServer((sock) => {
+        sock.on('error', () => {});
+        let buf = Buffer.alloc(0);
+        sock.on('data', (d) => {
+          buf = Buffer.concat([buf, d]);
+          while (buf.length >= 12 && buf.length >= 12 + buf.readUInt32BE(8)) {
+            const type = buf[5];
+            buf = buf.subarray(12 + buf.readUInt32BE(8));
+            if (type === 0x30) {
+              sock.write(native.frame(0x81, { subscribed: true }));
+              sock.write(Buffer.concat(Array.from({ length: EVENTS }, (_, i) => native.frame(0x90, doc(i)))));
+            } else if (type === 0x0a) sock.end(native.frame(0x81, { status: 'goodbye' }));
+            else sock.write(native.frame(0x81, { status: 'connected' }));
+          }
+        });
+      });
+      await new Promise((r) => server.listen(0, '127.0.0.1', r));
+      const c = new NexaClient({ host: '127.0.0.1', port: server.address().port, autoReconnect: false });
+      try {
+        const s = c.watch('x');
+        await s.ready;
+        let n = 0;
+        for await (const ev of s) {
+          assert.deepStrictEqual(ev, doc(n), `event ${n}`);
+          if (++n === EVENTS) break;
+        }
+        assert.strictEqual(n, EVENTS);
+      } finally {
+        await c.disconnect();
+        server.close();
+      }
     });
 
     it('an event past the reused batch arrays (300,000 numbers), then small ones: all intact', async function () {

@@ -309,9 +309,11 @@ static void *Scratch(napi_env e, Addon::Slot &s, napi_typedarray_type type, size
 //           segments (latin1 when all ASCII), or undefined when there are
 //           no change events
 //   arrays  [head Uint32Array, ops Uint32Array, nums Float64Array,
-//           bins Uint8Array] when they changed since the last batch, else
-//           undefined. They are reused from batch to batch: JS reads them
-//           during the call and keeps nothing that points into them.
+//           bins Uint8Array, oneoff] when they changed since the last batch,
+//           else undefined. They are reused from batch to batch: JS reads
+//           them during the call and keeps nothing that points into them.
+//           oneoff: one of them was made for this batch alone (too large to
+//           keep), so JS drops them after the call.
 // Consecutive change events of one connection make one entry whose count
 // says how many events are next on the tape: per event, the only work left
 // is building the event itself, in JS.
@@ -324,21 +326,28 @@ void CallJs(Napi::Env env, Napi::Function handler, Addon *addon, nx_batch *batch
   addon->interned_.keys.NewPass();
   addon->interned_.values.NewPass();
   const nx_tape *t = &batch->tape;
+  // Terminal items release the process's hold (UpdateRef) even when this
+  // batch cannot reach JS (only while the environment is torn down).
+  int closed = 0;
+  for (size_t i = 0; i < batch->n; i++)
+    closed += batch->items[i].kind == NX_EV_OPEN_FAILED || batch->items[i].kind == NX_EV_CLOSED;
+  if (closed) {
+    addon->open_ -= closed;
+    addon->UpdateRef(env);
+  }
   bool resend = addon->resend_;
-  addon->resend_ = false;
+  addon->resend_ = true;  // until JS has been handed this batch's arrays
   uint32_t *head = static_cast<uint32_t *>(Scratch(e, addon->slots_[0], napi_uint32_array, 4, batch->n * 5, &resend));
   void *ops = Scratch(e, addon->slots_[1], napi_uint32_array, 4, t->nops, &resend);
   void *nums = Scratch(e, addon->slots_[2], napi_float64_array, 8, t->nnums, &resend);
   void *bins = Scratch(e, addon->slots_[3], napi_uint8_array, 1, t->nbins, &resend);
   napi_value undef, values, str, arrays;
   if (!head || !ops || !nums || !bins || napi_get_undefined(e, &undef) != napi_ok) {  // the environment is going away
-    addon->resend_ = true;
     nx_batch_free(batch);
     return;
   }
   values = str = arrays = undef;
   uint32_t n = 0;
-  int closed = 0;
   bool ok = true;
   for (size_t i = 0; i < batch->n; n++) {
     const nx_item &it = batch->items[i];
@@ -358,7 +367,6 @@ void CallJs(Napi::Env env, Napi::Function handler, Addon *addon, nx_batch *batch
     napi_value value;
     if (ToJs(e, &addon->interned_, it.obj, it.conn_flags, &value) != napi_ok) napi_get_null(e, &value);
     if (it.kind == NX_EV_OPEN_FAILED || it.kind == NX_EV_CLOSED) {
-      closed++;
       napi_value triple, code, msg;
       napi_create_array_with_length(e, 3, &triple);
       if (it.code) napi_create_string_utf8(e, it.code, NAPI_AUTO_LENGTH, &code);
@@ -390,23 +398,30 @@ void CallJs(Napi::Env env, Napi::Function handler, Addon *addon, nx_batch *batch
            napi_set_element(e, str, (uint32_t)k, seg) == napi_ok;
     }
   }
+  // A one-off array (a batch past kScratchMaxBytes) is let go after this
+  // call, here and in JS (arrays[4]), so an idle stream does not keep it.
+  bool oneoff = false;
+  for (const Addon::Slot &sl : addon->slots_) oneoff = oneoff || sl.oneoff;
   if (ok && resend) {
     napi_value v;
-    ok = napi_create_array_with_length(e, 4, &arrays) == napi_ok;
+    ok = napi_create_array_with_length(e, 5, &arrays) == napi_ok;
     for (uint32_t k = 0; ok && k < 4; k++)
       ok = napi_get_reference_value(e, addon->slots_[k].ref, &v) == napi_ok && v && napi_set_element(e, arrays, k, v) == napi_ok;
+    ok = ok && napi_get_boolean(e, oneoff, &v) == napi_ok && napi_set_element(e, arrays, 4, v) == napi_ok;
   }
   addon->Recycle(batch);
-  if (closed) {
-    addon->open_ -= closed;
-    addon->UpdateRef(env);
-  }
-  if (!ok) {  // could not build it: only while torn down
-    addon->resend_ = true;
-    return;
-  }
   napi_value count;
-  if (napi_create_uint32(e, n, &count) != napi_ok) return;
+  if (!ok || napi_create_uint32(e, n, &count) != napi_ok) return;  // could not build it: only while torn down
+  addon->resend_ = oneoff;
+  if (oneoff) {
+    for (Addon::Slot &sl : addon->slots_) {
+      if (!sl.oneoff) continue;
+      napi_delete_reference(e, sl.ref);
+      sl.ref = nullptr;
+      sl.cap = 0;
+      sl.oneoff = false;
+    }
+  }
   handler.Call({Napi::Value(env, count), Napi::Value(env, values), Napi::Value(env, str), Napi::Value(env, arrays)});
 }
 

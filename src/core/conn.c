@@ -302,9 +302,9 @@ void nx_conn_ack(nx_conn *c, uint32_t events) {
    * runs, not one by one; and early, so the main thread still holds ~3/4 of
    * the bound to work through while reading restarts and the next batch is
    * decoded (resuming at half left it idle, waiting, in every cycle). */
-  if ((c->hwm_events && c->sizes_len > c->hwm_events - c->hwm_events / 4) ||
-      (c->hwm_bytes && c->unacked_bytes > c->hwm_bytes - c->hwm_bytes / 4))
-    return;
+  if ((c->hwm_events && c->sizes_len > c->hwm_events - (c->hwm_events + 3) / 4) ||
+      (c->hwm_bytes && c->unacked_bytes > c->hwm_bytes - (c->hwm_bytes + 3) / 4))
+    return; /* a quarter rounded up: a bound of 1 to 3 frees at least one */
   c->paused = 0;
   c->last_rx = uv_now(&c->w->loop);
   c->ping_at = 0;

@@ -561,6 +561,49 @@ static int changes_settled(sink *s) {
 /* One read (64 KiB) of the 100-byte event: how far past a bound one read may go. */
 #define EVENTS_PER_READ (65536 / 100 + 1)
 
+/* The payload of DELETE_EVENT (what the byte bound counts). */
+#define DELETE_PAYLOAD 101
+
+/* A flood of 2,000 events into a connection bounded at `bound` events
+ * (hwm_events, or hwm_bytes worth that many): stops at the bound, stays
+ * paused until a quarter of it (rounded up) is acknowledged, then resumes. */
+static void check_bound(uint32_t id, const char *what, uint32_t hwm_events, size_t hwm_bytes, int bound) {
+  enum { FLOOD = 2000 };
+  int keep = bound - (bound + 3) / 4; /* reading resumes at this many unacknowledged */
+  uint16_t port;
+  server sv = {0};
+  sv.mode = 6;
+  sv.flood = FLOOD;
+  sv.lfd = listen_any(&port);
+  pthread_t th;
+  pthread_create(&th, NULL, server_main, &sv);
+  sink *s = sink_new();
+  nx_worker *w = nx_worker_new(deliver, s);
+  nx_conn_opts o = opts_for(port);
+  o.hwm_events = hwm_events;
+  o.hwm_bytes = hwm_bytes;
+  nx_worker_open(w, id, &o);
+  int n = changes_settled(s);
+  CHECK(n >= bound && n <= bound + EVENTS_PER_READ, "%s: reading stops at the bound, one read past it at most (%d)", what, n);
+  nx_worker_ack(w, id, (uint32_t)(n - keep - 1)); /* one more than `keep` left */
+  int m = changes_settled(s);
+  CHECK(m == n, "%s: still paused with %d unacknowledged (%d, then %d)", what, keep + 1, n, m);
+  nx_worker_ack(w, id, 1);
+  m = changes_settled(s);
+  CHECK(m > n && m - n <= bound - keep + EVENTS_PER_READ, "%s: resumes at %d unacknowledged, and stops again at the bound (%d, then %d)",
+        what, keep, n, m);
+  for (int i = 0; i < 40 && m < FLOOD; i++) {
+    nx_worker_ack(w, id, (uint32_t)FLOOD);
+    m = changes_settled(s);
+  }
+  CHECK(m == FLOOD, "%s: acknowledging everything lets the whole burst through (%d)", what, m);
+  nx_worker_close(w, id, 0);
+  pthread_join(th, NULL);
+  nx_worker_free(w);
+  close(sv.lfd);
+  sink_free(s);
+}
+
 static void test_backpressure(void) {
   /* Unbounded: an 8,000-event burst is handed over a read or two at a time, never held
    * back for the whole loop turn (the main thread works while the worker reads). */
@@ -588,43 +631,11 @@ static void test_backpressure(void) {
     close(sv.lfd);
     sink_free(s);
   }
-  /* Bounded at 400: reading stops at the bound and resumes once a quarter
-   * of it is acknowledged, not before. */
-  {
-    enum { FLOOD = 2000 };
-    uint16_t port;
-    server sv = {0};
-    sv.mode = 6;
-    sv.flood = FLOOD;
-    sv.lfd = listen_any(&port);
-    pthread_t th;
-    pthread_create(&th, NULL, server_main, &sv);
-    sink *s = sink_new();
-    nx_worker *w = nx_worker_new(deliver, s);
-    nx_conn_opts o = opts_for(port);
-    o.hwm_events = 400;
-    nx_worker_open(w, 8, &o);
-    int n = changes_settled(s);
-    CHECK(n >= 400 && n <= 400 + EVENTS_PER_READ, "reading stops at highWaterMark 400, one read past it at most (%d)", n);
-    nx_worker_ack(w, 8, (uint32_t)(n - 301)); /* 301 unacknowledged: more than 3/4 */
-    int m = changes_settled(s);
-    CHECK(m == n, "still paused with 301 of 400 unacknowledged (%d, then %d)", n, m);
-    nx_worker_ack(w, 8, 1); /* 300: a quarter free */
-    m = changes_settled(s);
-    CHECK(m > n && m - n <= 100 + EVENTS_PER_READ, "resumes once a quarter is free, and stops again at the bound (%d, then %d)", n, m);
-    nx_worker_ack(w, 8, (uint32_t)FLOOD);
-    m = changes_settled(s);
-    for (int i = 0; i < 20 && m < FLOOD; i++) {
-      nx_worker_ack(w, 8, (uint32_t)FLOOD);
-      m = changes_settled(s);
-    }
-    CHECK(m == FLOOD, "acknowledging everything lets the whole burst through (%d)", m);
-    nx_worker_close(w, 8, 0);
-    pthread_join(th, NULL);
-    nx_worker_free(w);
-    close(sv.lfd);
-    sink_free(s);
-  }
+  /* Bounded: reading stops at the bound and resumes once a quarter of it
+   * (rounded up) is acknowledged, not before; by events or by bytes. */
+  check_bound(8, "highWaterMark 400", 400, 0, 400);
+  check_bound(9, "highWaterMark 3", 3, 0, 3);
+  check_bound(10, "highWaterMarkBytes 400 events' worth", 0, 400 * DELETE_PAYLOAD, 400);
 }
 
 /* The tape's string segments: cut at event starts; small events share one
