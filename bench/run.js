@@ -234,6 +234,7 @@ async function main() {
   const started = Date.now();
   const small = smallEvent();
   const large = largeEvent();
+  let walkUs = null; // measured once, after the runs
   const cmd = process.env.npm_lifecycle_event === 'bench' && process.argv.length === 2
     ? 'npm run bench'
     : `node bench/run.js${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
@@ -261,6 +262,7 @@ async function main() {
   say();
 
   const T = results.throughput;
+  if (T) walkUs = { small: walkCost(small.payload), large: walkCost(large.payload) };
   if (T) {
     say(`### Throughput: flood into \`for await\` (${plan.reps === 1 ? "one run each" : `median of up to ${plan.reps} runs`}; ${CELL_BUDGET_S === Infinity ? '' : `no more once a cell has taken ${CELL_BUDGET_S} s`})`);
     say();
@@ -279,7 +281,7 @@ async function main() {
     }
     say();
     say(`Main-thread CPU: utime+stime of /proc/self/task/<pid>/stat (${clkTck} ticks/s); process CPU: process.cpuUsage(), ` +
-      `every thread. The walk alone costs ~${walkCost(small.payload).toFixed(2)} µs (small) and ~${walkCost(large.payload).toFixed(2)} µs (large) ` +
+      `every thread. The walk alone costs ~${walkUs.small.toFixed(2)} µs (small) and ~${walkUs.large.toFixed(2)} µs (large) ` +
       `per event (one decoded event walked repeatedly, hot cache): it is in every consumer's main-thread figure.`);
     const consistent = ['small', 'large'].every((kind) => {
       const seen = opts.consumers.map((c) => T[`${kind}/${c}`]).filter((r) => r && !r.error).map((r) => `${r.leaves}/${r.strChars}`);
@@ -371,7 +373,7 @@ async function main() {
       const nxL = T['large/nexaclient'];
       const bL = T['large/msgpackr'];
       if (nxL && !nxL.error) {
-        say(`- (no target) main-thread CPU on large events: ${nxL.mainUsPerEvent.toFixed(2)} µs/event, of which the walk alone ~${walkCost(large.payload).toFixed(2)}` +
+        say(`- (no target) main-thread CPU on large events: ${nxL.mainUsPerEvent.toFixed(2)} µs/event, of which the walk alone ~${walkUs.large.toFixed(2)}` +
           `${bL && !bL.error ? `; net + msgpackr ${bL.mainUsPerEvent.toFixed(2)}` : ''}`);
       }
     }
