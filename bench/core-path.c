@@ -30,11 +30,12 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
     fprintf(stderr, "failed: %s\n", err);
     exit(1);
   }
+  /* As the worker does: an event's decoded objects are done with once it is
+   * on the tape, so one zone serves every event. */
+  msgpack_zone_clear(&c->zone);
   c->events++;
-  if (++c->in_batch == 256) { /* a batch handed over: its memory goes */
-    msgpack_zone_destroy(&c->zone);
-    msgpack_zone_init(&c->zone, 16384);
-    nx_tape_free(&c->tape);
+  if (++c->in_batch == 448) { /* a batch handed over, recycled */
+    nx_tape_reset(&c->tape);
     c->in_batch = 0;
   }
   return 0;
@@ -53,7 +54,7 @@ int main(int argc, char **argv) {
   uint8_t *chunk = malloc(per * flen);
   for (size_t i = 0; i < per; i++) memcpy(chunk + i * flen, frame, flen);
   ctx c = {0};
-  msgpack_zone_init(&c.zone, 16384);
+  msgpack_zone_init(&c.zone, 64 * 1024); /* the worker's change-event zone */
   c.tables = nx_tape_tables_new();
   nx_reader r;
   nx_reader_init(&r, 1 << 26);

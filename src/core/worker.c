@@ -37,9 +37,12 @@ void nx_batch_free(nx_batch *b) {
   free(b);
 }
 
-/* A batch's zone starts with one chunk this large: a typical batch (one
- * socket read of events) fits, and a recycled batch keeps it. */
-#define NX_ZONE_CHUNK (256 * 1024)
+/* A batch's zone (the decoded answers it hands over; change events go on
+ * the tape instead) starts with one chunk this large, kept when recycled. */
+#define NX_ZONE_CHUNK (32 * 1024)
+/* The change-event zone's first chunk: an event of a few KiB fits it; a
+ * larger one takes extra chunks, freed right after it. */
+#define NX_EZONE_CHUNK (64 * 1024)
 #define NX_SPARE_MAX 4
 
 static nx_batch *batch_new(nx_worker *w) {
@@ -128,14 +131,20 @@ const char *nx_emit_str(nx_worker *w, const char *s) {
 
 int nx_emit_decode(nx_worker *w, nx_item *it, const uint8_t *p, size_t len,
                    char *err, size_t errlen) {
-  if (nx_decode(&w->batch->zone, p, len, NX_CHECK_MAP, &it->obj, err, errlen)) return -1;
   w->batch->bytes += len;
-  /* Change events are flattened here, off the main thread. */
-  if (it->kind == NX_EV_CHANGE && nx_tape_event(w->tables, &w->batch->tape, &it->obj, len)) {
+  if (it->kind != NX_EV_CHANGE) return nx_decode(&w->batch->zone, p, len, NX_CHECK_MAP, &it->obj, err, errlen) ? -1 : 0;
+  /* Change events are flattened here, off the main thread. Their decoded
+   * objects are done with once on the tape: one zone, cleared after each
+   * event, serves them all (its first chunk stays, hot in cache), instead of
+   * growing the batch's zone. */
+  int rc = nx_decode(&w->ezone, p, len, NX_CHECK_MAP, &it->obj, err, errlen);
+  if (rc == 0 && nx_tape_event(w->tables, &w->batch->tape, &it->obj, len)) {
     snprintf(err, errlen, "out of memory flattening an event");
-    return -1;
+    rc = -1;
   }
-  return 0;
+  msgpack_zone_clear(&w->ezone);
+  memset(&it->obj, 0, sizeof(it->obj)); /* pointed into the zone: now nil */
+  return rc ? -1 : 0;
 }
 
 void nx_conn_unlink(nx_worker *w, nx_conn *c) {
@@ -242,6 +251,8 @@ nx_worker *nx_worker_new(nx_deliver_fn deliver, void *ud) {
   w->ud = ud;
   w->tables = nx_tape_tables_new();
   if (!w->tables) goto fail_loop;
+  if (!msgpack_zone_init(&w->ezone, NX_EZONE_CHUNK)) goto fail_loop;
+  w->ezone_init = 1;
   if (uv_loop_init(&w->loop)) goto fail_loop;
   if (uv_mutex_init(&w->mu)) goto fail_mutex;
   uv_async_init(&w->loop, &w->async, on_async);
@@ -263,6 +274,7 @@ fail_thread:
 fail_mutex:
   uv_loop_close(&w->loop);
 fail_loop:
+  if (w->ezone_init) msgpack_zone_destroy(&w->ezone);
   nx_tape_tables_free(w->tables);
   free(w);
   return NULL;
@@ -299,6 +311,7 @@ void nx_worker_free(nx_worker *w) {
   for (int i = 0; i < w->nspare; i++) nx_batch_free(w->spare[i]);
   uv_mutex_destroy(&w->mu);
   nx_tape_tables_free(w->tables);
+  msgpack_zone_destroy(&w->ezone);
   free(w);
 }
 
