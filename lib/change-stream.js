@@ -132,9 +132,11 @@ class ChangeStream extends EventEmitter {
     if (this._window > 0) {
       for (let i = 0; i < n; i++) this._reorder(evs[i]);
     } else if (!this._flowing && this._waiters.length === 0) {
-      // The common case, consumer busy: append the run as it is.
+      // The common case, consumer busy: append the run as it is (the run's
+      // array is this stream's alone: adopted when nothing is buffered).
       const buf = this._buf;
-      for (let i = 0; i < n; i++) buf.push(evs[i]);
+      if (buf.length === 0) this._buf = evs;
+      else for (let i = 0; i < n; i++) buf.push(evs[i]);
     } else {
       for (let i = 0; i < n; i++) this._enqueue(evs[i]);
     }
