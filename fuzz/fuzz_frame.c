@@ -1,6 +1,10 @@
 /* libFuzzer target: the incremental frame reader, then nx_decode of every
- * complete frame's payload (as the worker does), over arbitrary bytes in
- * arbitrary chunkings.
+ * complete frame's payload (as the worker does), and for each payload that
+ * decodes, the event tape (nx_tape_event, as the worker does for change
+ * events) read back by a checker that mirrors lib/tape.js: every op known,
+ * every id announced first, every offset inside its string segment or bin
+ * bytes, and the event's ops and numbers consumed exactly; over arbitrary
+ * bytes in arbitrary chunkings.
  *
  * Input layout:
  *   byte 0        low 4 bits: how many chunk-size bytes follow (0..15);
@@ -19,6 +23,7 @@
 
 #include "codec.h"
 #include "frame.h"
+#include "tape.h"
 
 #define MAX_SEEN 4096
 
@@ -35,6 +40,131 @@ static uint64_t fnv(const uint8_t *p, size_t n) {
   for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
   return h;
 }
+
+/* ---- the tape, read back as lib/tape.js reads it ---- */
+
+/* One set of tables for the process, as a worker keeps them for its
+ * lifetime; the checker mirrors what they have announced. */
+static nx_tape_tables *tables;
+static nx_tape tape;
+static uint8_t key_known[NX_TAPE_KEYS], val_known[NX_TAPE_VALS];
+static int shape_keys[NX_TAPE_SHAPES]; /* 0: not announced; else 1 + its key count */
+
+typedef struct {
+  size_t p, np;
+} reader;
+
+#define FAIL(...) do { fprintf(stderr, "tape: " __VA_ARGS__); fprintf(stderr, "\n"); abort(); } while (0)
+
+static uint32_t next_op(reader *r) {
+  if (r->p >= tape.nops) FAIL("ran past the event's ops (%zu)", tape.nops);
+  return (uint32_t)tape.ops[r->p++];
+}
+
+static void check_str(uint32_t off, uint32_t len) {
+  /* An event's strings are in the last segment, str16 UTF-16 units long. */
+  if ((uint64_t)off + len > tape.str16) FAIL("string %u+%u past its segment (%zu units)", off, len, tape.str16);
+}
+
+static void value(reader *r, int depth) {
+  if (depth > 40) FAIL("nested deeper than the check allows");
+  for (;;) {
+    uint32_t op = next_op(r), a, b, n;
+    switch (op) {
+      case NX_T_NEWKEY:
+      case NX_T_NEWVAL:
+        a = next_op(r);
+        check_str(next_op(r), next_op(r));
+        if (op == NX_T_NEWKEY ? a >= NX_TAPE_KEYS : a >= NX_TAPE_VALS) FAIL("id %u out of range", a);
+        if (op == NX_T_NEWKEY) key_known[a] = 1;
+        else val_known[a] = 1;
+        continue;
+      case NX_T_NEWSHAPE:
+        a = next_op(r);
+        n = next_op(r);
+        if (a >= NX_TAPE_SHAPES || n > NX_TAPE_MAX_SHAPE_KEYS) FAIL("shape %u of %u keys", a, n);
+        for (uint32_t i = 0; i < n; i++)
+          if (!key_known[b = next_op(r)]) FAIL("shape of an unannounced key %u", b);
+        shape_keys[a] = (int)n + 1;
+        continue;
+      case NX_T_SEG:
+        FAIL("a segment begins inside an event");
+      case NX_T_STR:
+        a = next_op(r);
+        check_str(a, next_op(r));
+        return;
+      case NX_T_NUM:
+        if (r->np >= tape.nnums) FAIL("ran past the numbers");
+        r->np++;
+        return;
+      case NX_T_U64:
+      case NX_T_I64:
+        next_op(r);
+        next_op(r);
+        return;
+      case NX_T_TRUE:
+      case NX_T_FALSE:
+      case NX_T_NULL:
+        return;
+      case NX_T_BIN:
+        a = next_op(r);
+        b = next_op(r);
+        if ((uint64_t)a + b > tape.nbins) FAIL("bin %u+%u past %zu bytes", a, b, tape.nbins);
+        return;
+      case NX_T_ARR:
+        n = next_op(r);
+        for (uint32_t i = 0; i < n; i++) value(r, depth + 1);
+        return;
+      case NX_T_MAP:
+        a = next_op(r);
+        if (a >= NX_TAPE_SHAPES || !shape_keys[a]) FAIL("unannounced shape %u", a);
+        for (int i = 0; i < shape_keys[a] - 1; i++) value(r, depth + 1);
+        return;
+      case NX_T_MAPK:
+        n = next_op(r);
+        for (uint32_t i = 0; i < n; i++) {
+          if (r->p < tape.nops && tape.ops[r->p] == NX_T_KEY) {
+            r->p++;
+            if ((a = next_op(r)) >= NX_TAPE_KEYS || !key_known[a]) FAIL("unannounced key %u", a);
+          } else {
+            value(r, depth + 1);
+          }
+          value(r, depth + 1);
+        }
+        return;
+      case NX_T_VAL:
+        if ((a = next_op(r)) >= NX_TAPE_VALS || !val_known[a]) FAIL("unannounced value %u", a);
+        return;
+      default:
+        FAIL("unknown op %u at %zu", op, r->p - 1);
+    }
+  }
+}
+
+/* Puts a decoded payload on the tape and reads it back. */
+static void tape_roundtrip(const msgpack_object *o, size_t len) {
+  if (!tables) tables = nx_tape_tables_new();
+  if (!tables) return;
+  if (tape.nstr > (1u << 20) || tape.nops > (1u << 20)) nx_tape_reset(&tape); /* a batch handed over */
+  reader r = {tape.nops, tape.nnums};
+  size_t segs = tape.nsegs;
+  if (nx_tape_event(tables, &tape, o, len)) {
+    /* Out of memory: the tables refuse every later event; start afresh. */
+    nx_tape_tables_free(tables);
+    tables = NULL;
+    nx_tape_free(&tape);
+    memset(key_known, 0, sizeof(key_known));
+    memset(val_known, 0, sizeof(val_known));
+    memset(shape_keys, 0, sizeof(shape_keys));
+    return;
+  }
+  if (tape.nsegs > segs + 1) FAIL("one event began %zu segments", tape.nsegs - segs);
+  if (tape.nsegs == segs + 1 && next_op(&r) != NX_T_SEG) FAIL("a new segment without its op first");
+  value(&r, 0);
+  if (r.p != tape.nops || r.np != tape.nnums) FAIL("event not read exactly: ops %zu of %zu, numbers %zu of %zu", r.p, tape.nops, r.np, tape.nnums);
+}
+
+static seen *tape_pass; /* the run whose frames go on the tape (one of the two chunkings) */
 
 static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, size_t len) {
   seen *s = ud;
@@ -62,6 +192,7 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
     fprintf(stderr, "nx_decode failed without a reason\n");
     abort();
   }
+  if (rc == 0 && s == tape_pass) tape_roundtrip(&o, len);
   msgpack_zone_destroy(&z);
   if (s->n < MAX_SEEN) {
     s->sig[s->n] = h;
@@ -107,6 +238,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t n = size - 1 - nsizes;
 
   static seen a, b;
+  tape_pass = &a;
   nx_reader ra, rb;
   memset(&a, 0, sizeof(a));
   memset(&b, 0, sizeof(b));

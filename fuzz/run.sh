@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # libFuzzer over the native core: fuzz_frame (incremental frame reader +
-# nx_decode of each frame) and fuzz_check (nx_check vs msgpack-c).
+# nx_decode of each frame + the event tape, read back) and fuzz_check
+# (nx_check vs msgpack-c).
 #
 #   bash fuzz/run.sh [seconds-per-target]    (npm run fuzz -- 30)
 #
@@ -55,7 +56,7 @@ for t in $targets; do
   echo "fuzz: building $t with $cc"
   if ! "$cc" -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-      -I"$root/src/core" "$here/$t.c" "$root/src/core/frame.c" "$root/src/core/codec.c" \
+      -I"$root/src/core" "$here/$t.c" "$root/src/core/frame.c" "$root/src/core/codec.c" "$root/src/core/tape.c" \
       "${mp_flags[@]}" -o "$build/$t"; then
     echo "fuzz: build of $t failed" >&2
     exit 2
