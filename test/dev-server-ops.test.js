@@ -4,10 +4,9 @@
 // databases, permissions) and its fault-injection helpers, over raw sockets.
 
 const assert = require('assert');
-const net = require('net');
-const { decode } = require('../lib/native');
 const { startDevServer } = require('../lib/dev-server');
 const { encodeFrame } = require('../lib/dev-server/protocol');
+const { RawClient } = require('./fixtures/helpers');
 
 const T = {
   CONNECT: 0x01, CREATE: 0x02, READ: 0x03, UPDATE: 0x04, DELETE: 0x05, QUERY: 0x06, VECTOR_SEARCH: 0x07,
@@ -22,74 +21,22 @@ const ID = /^[0-9a-f]{16}$/;
 
 const frame = encodeFrame;
 
-/** A raw protocol client: answers and events kept apart, both in arrival order. */
-class Raw {
-  constructor(socket) {
-    this.socket = socket;
-    this.buf = Buffer.alloc(0);
-    this.answers = [];
-    this.events = [];
-    this.waiters = [];
-    this.closed = false;
-    socket.on('data', (d) => {
-      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-      while (this.buf.length >= 12) {
-        const len = this.buf.readUInt32BE(8);
-        if (this.buf.length < 12 + len) break;
-        const type = this.buf[5];
-        const payload = decode(this.buf.subarray(12, 12 + len), { int64: 'auto' });
-        this.buf = this.buf.subarray(12 + len);
-        (type === T.EVENT ? this.events : this.answers).push({ type, payload });
-      }
-      this._wake();
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => { this.closed = true; this._wake(); });
-  }
-
-  static open(server) {
-    return new Promise((resolve, reject) => {
-      const s = net.connect(server.port, server.host, () => resolve(new Raw(s)));
-      s.once('error', reject);
-    });
-  }
-
-  _wake() {
-    const w = this.waiters;
-    this.waiters = [];
-    w.forEach((f) => f());
-  }
-
-  _until(cond, what, ms = 5000) {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-      const check = () => {
-        const v = cond();
-        if (v !== undefined) { clearTimeout(timer); resolve(v); return; }
-        if (this.closed) { clearTimeout(timer); reject(new Error(`connection closed waiting for ${what}`)); return; }
-        this.waiters.push(check);
-      };
-      check();
-    });
-  }
-
+/** A raw protocol client: answers and change events taken apart, each in arrival order. */
+class Raw extends RawClient {
   request(type, payload) {
     this.socket.write(frame(type, payload));
-    return this._until(() => (this.answers.length ? this.answers.shift() : undefined), 'an answer');
+    return this.take((f) => f.type !== T.EVENT, 'an answer', 5000);
   }
 
-  eventsCount(n, ms) {
-    return this._until(() => (this.events.length >= n ? this.events.splice(0, n) : undefined), `${n} events`, ms);
+  eventsCount(n, ms = 5000) {
+    return this.until(() => {
+      const evs = this.frames.filter((f) => f.type === T.EVENT);
+      if (evs.length < n) return undefined;
+      const taken = evs.slice(0, n);
+      this.frames = this.frames.filter((f) => !taken.includes(f));
+      return taken;
+    }, `${n} events`, ms);
   }
-
-  waitClosed(ms = 3000) {
-    return this._until(() => (this.closed ? true : undefined), 'the close', ms).catch((err) => {
-      if (this.closed) return true;
-      throw err;
-    });
-  }
-
-  end() { this.socket.destroy(); }
 }
 
 const opened = [];
@@ -575,7 +522,7 @@ describe('dev server: fault injection', function () {
       assert.ok(shuffled >= 1, 'the order differs from timestamp order');
       // the writer's answers are unaffected, and nothing else is pending
       assert.strictEqual((await writer.request(T.PING, {})).type, T.PONG);
-      assert.strictEqual(watcher.events.length, 0);
+      assert.strictEqual(watcher.frames.filter((f) => f.type === T.EVENT).length, 0);
     } finally {
       await server.close();
     }

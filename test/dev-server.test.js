@@ -5,11 +5,11 @@
 
 const assert = require('assert');
 const fs = require('fs');
-const net = require('net');
 const path = require('path');
 const { spawn } = require('child_process');
 const { encode, decode } = require('../lib/native');
 const { startDevServer, DevServer } = require('../lib/dev-server');
+const { RawClient: BaseRawClient } = require('./fixtures/helpers');
 
 const TRANSCRIPTS = path.join(__dirname, '..', '..', 'shared', 'protocol', 'reference-transcripts.json');
 const MISSING = `the protocol folder is missing: ${path.dirname(TRANSCRIPTS)} not found`;
@@ -54,74 +54,18 @@ function frame(type, payload, { magic = 0x4e455841, version = 1 } = {}) {
 }
 
 /** A raw protocol client: frames in, frames out, in order. */
-class RawClient {
-  constructor(socket) {
-    this.socket = socket;
-    this.buf = Buffer.alloc(0);
-    this.frames = [];
-    this.waiters = [];
-    this.closed = false;
-    socket.on('data', (d) => {
-      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-      while (this.buf.length >= 12) {
-        const len = this.buf.readUInt32BE(8);
-        if (this.buf.length < 12 + len) break;
-        const raw = this.buf.subarray(0, 12 + len);
-        this.buf = this.buf.subarray(12 + len);
-        this.frames.push({
-          magic: raw.readUInt32BE(0), version: raw[4], type: raw[5], flags: raw.readUInt16BE(6),
-          length: len, raw, payload: decode(raw.subarray(12), { int64: 'auto' }),
-        });
-      }
-      this._wake();
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => { this.closed = true; this._wake(); });
-  }
-
-  static open(server) {
-    return new Promise((resolve, reject) => {
-      const s = net.connect(server.port, server.host, () => resolve(new RawClient(s)));
-      s.once('error', reject);
-    });
-  }
-
-  _wake() {
-    const w = this.waiters;
-    this.waiters = [];
-    w.forEach((f) => f());
-  }
-
+class RawClient extends BaseRawClient {
   send(type, payload) { this.socket.write(frame(type, payload)); }
   sendRaw(bytes) { this.socket.write(bytes); }
 
   /** The next frame; rejects on close or after `ms`. */
   next(ms = 3000) {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for a frame')), ms);
-      const check = () => {
-        if (this.frames.length) { clearTimeout(timer); resolve(this.frames.shift()); return; }
-        if (this.closed) { clearTimeout(timer); reject(new Error('connection closed')); return; }
-        this.waiters.push(check);
-      };
-      check();
-    });
+    return this.take(() => true, 'a frame', ms);
   }
 
   async request(type, payload) {
     this.send(type, payload);
     return this.next();
-  }
-
-  /** Resolves when the server has closed the connection (pending frames may remain). */
-  waitClosed(ms = 3000) {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('connection not closed')), ms);
-      const check = () => {
-        if (this.closed) { clearTimeout(timer); resolve(); } else this.waiters.push(check);
-      };
-      check();
-    });
   }
 
   /** Asserts no frame is pending: a PING's PONG must be the very next frame. */
@@ -131,8 +75,6 @@ class RawClient {
     assert.strictEqual(f.type, answer.type, `expected no pending frame, got ${JSON.stringify(show(f), replacer)}`);
     assert.deepStrictEqual(Object.keys(f.payload), answer.keys);
   }
-
-  end() { this.socket.destroy(); }
 }
 
 function show(f) {

@@ -2,11 +2,10 @@
 const assert = require('assert');
 
 const NexaClient = require('..');
-const net = require('net');
 const native = require('../lib/native');
 const { ChangeStream, NexaConnectionError, NexaAuthError } = NexaClient;
 const { startDevServer } = require('../lib/dev-server');
-const { waitFor, dropCollection, patternString, closedPort, devServerSuite } = require('./fixtures/helpers');
+const { waitFor, dropCollection, patternString, closedPort, devServerSuite, burstServer } = require('./fixtures/helpers');
 
 const DEFAULT_OPS = ['insert', 'update', 'delete'];
 const INSERT_KEYS = ['operationType', 'ns', 'timestamp', 'documentKey', 'fullDocument'];
@@ -274,24 +273,8 @@ describe('change streams', function () {
         documentKey: { _id: `id-😀-${i}-${'ß'.repeat(i % 20)}` },
         fullDocument: { big: 'é😀中'.repeat((i * 37) % 1500), arr: [i, 'ж', { 'ünïcødé-key-long': `x😀${i}` }], n: 2 ** 40 + i, b: Buffer.from([i & 255, 1, 2]), emo: '😀' },
       });
-      const server = net.createServer((sock) => {
-        sock.on('error', () => {});
-        let buf = Buffer.alloc(0);
-        sock.on('data', (d) => {
-          buf = Buffer.concat([buf, d]);
-          while (buf.length >= 12 && buf.length >= 12 + buf.readUInt32BE(8)) {
-            const type = buf[5];
-            buf = buf.subarray(12 + buf.readUInt32BE(8));
-            if (type === 0x30) {
-              sock.write(native.frame(0x81, { subscribed: true }));
-              sock.write(Buffer.concat(Array.from({ length: EVENTS }, (_, i) => native.frame(0x90, doc(i)))));
-            } else if (type === 0x0a) sock.end(native.frame(0x81, { status: 'goodbye' }));
-            else sock.write(native.frame(0x81, { status: 'connected' }));
-          }
-        });
-      });
-      await new Promise((r) => server.listen(0, '127.0.0.1', r));
-      const c = new NexaClient({ host: '127.0.0.1', port: server.address().port, autoReconnect: false });
+      const server = await burstServer(() => Buffer.concat(Array.from({ length: EVENTS }, (_, i) => native.frame(0x90, doc(i)))));
+      const c = new NexaClient({ host: '127.0.0.1', port: server.port, autoReconnect: false });
       try {
         const s = c.watch('x');
         await s.ready;
@@ -303,7 +286,7 @@ describe('change streams', function () {
         assert.strictEqual(n, EVENTS);
       } finally {
         await c.disconnect();
-        server.close();
+        await server.close();
       }
     });
 

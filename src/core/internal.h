@@ -77,7 +77,6 @@ struct nx_worker {
   nx_conn *conns;
   nx_tape_tables *tables;          /* interned keys, shapes, values of change events */
   msgpack_zone ezone;              /* a change event's decoded objects, until it is on the tape */
-  int ezone_init;
   char rbuf[65536];                /* one read buffer: reads run one at a time */
 };
 

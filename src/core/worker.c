@@ -249,10 +249,12 @@ nx_worker *nx_worker_new(nx_deliver_fn deliver, void *ud) {
   if (!w) return NULL;
   w->deliver = deliver;
   w->ud = ud;
+  if (!msgpack_zone_init(&w->ezone, NX_EZONE_CHUNK)) {
+    free(w);
+    return NULL;
+  }
   w->tables = nx_tape_tables_new();
   if (!w->tables) goto fail_loop;
-  if (!msgpack_zone_init(&w->ezone, NX_EZONE_CHUNK)) goto fail_loop;
-  w->ezone_init = 1;
   if (uv_loop_init(&w->loop)) goto fail_loop;
   if (uv_mutex_init(&w->mu)) goto fail_mutex;
   uv_async_init(&w->loop, &w->async, on_async);
@@ -274,7 +276,7 @@ fail_thread:
 fail_mutex:
   uv_loop_close(&w->loop);
 fail_loop:
-  if (w->ezone_init) msgpack_zone_destroy(&w->ezone);
+  msgpack_zone_destroy(&w->ezone);
   nx_tape_tables_free(w->tables);
   free(w);
   return NULL;

@@ -400,16 +400,41 @@ static nx_conn_opts opts_for(uint16_t port) {
   return o;
 }
 
-static void test_worker_session(void) {
-  uint16_t port;
-  server sv = {0};
-  sv.lfd = listen_any(&port);
+/* A scripted server on a thread of its own, a worker and the sink it
+ * delivers to; rig_start returns the options that reach the server. */
+typedef struct {
+  server sv;
   pthread_t th;
-  pthread_create(&th, NULL, server_main, &sv);
-  sink *s = sink_new();
-  nx_worker *w = nx_worker_new(deliver, s);
+  sink *s;
+  nx_worker *w;
+} rig;
+
+static nx_conn_opts rig_start(rig *r, int mode, int flood) {
+  uint16_t port;
+  memset(r, 0, sizeof(*r));
+  r->sv.mode = mode;
+  r->sv.flood = flood;
+  r->sv.lfd = listen_any(&port);
+  pthread_create(&r->th, NULL, server_main, &r->sv);
+  r->s = sink_new();
+  r->w = nx_worker_new(deliver, r->s);
+  return opts_for(port);
+}
+
+/* Waits for the server's thread to end, then frees the rest. */
+static void rig_stop(rig *r) {
+  pthread_join(r->th, NULL);
+  nx_worker_free(r->w);
+  close(r->sv.lfd);
+  sink_free(r->s);
+}
+
+static void test_worker_session(void) {
+  rig r;
+  nx_conn_opts o = rig_start(&r, 0, 0);
+  sink *s = r.s;
+  nx_worker *w = r.w;
   CHECK(w != NULL, "worker starts");
-  nx_conn_opts o = opts_for(port);
   CHECK(nx_worker_open(w, 1, &o) == 0, "open queued");
   /* Sent before the handshake completes: waits for it, answered in order. */
   msgpack_sbuffer sb;
@@ -428,23 +453,15 @@ static void test_worker_session(void) {
   nx_worker_close(w, 1, 1);
   n = wait_items(s, 5);
   CHECK(n == 5 && s->items[4].kind == NX_EV_CLOSED && s->codes[4][0] == 0, "graceful close ends with a clean CLOSED");
-  pthread_join(th, NULL);
-  CHECK(sv.got_disconnect, "the server received DISCONNECT");
-  nx_worker_free(w);
-  close(sv.lfd);
-  sink_free(s);
+  rig_stop(&r);
+  CHECK(r.sv.got_disconnect, "the server received DISCONNECT");
 }
 
 static void expect_open_failure(int mode, const char *code, const char *msg_part) {
-  uint16_t port;
-  server sv = {0};
-  sv.mode = mode;
-  sv.lfd = listen_any(&port);
-  pthread_t th;
-  pthread_create(&th, NULL, server_main, &sv);
-  sink *s = sink_new();
-  nx_worker *w = nx_worker_new(deliver, s);
-  nx_conn_opts o = opts_for(port);
+  rig r;
+  nx_conn_opts o = rig_start(&r, mode, 0);
+  sink *s = r.s;
+  nx_worker *w = r.w;
   if (mode == 2) o.connect_timeout_ms = 200;
   nx_worker_open(w, 9, &o);
   int want = mode == 3 ? 2 : 1;
@@ -453,10 +470,7 @@ static void expect_open_failure(int mode, const char *code, const char *msg_part
   CHECK(it && it->kind == (mode == 3 ? NX_EV_CLOSED : NX_EV_OPEN_FAILED) && strcmp(s->codes[want - 1], code) == 0 &&
             strstr(s->messages[want - 1], msg_part),
         "mode %d fails with %s (got %s: %s)", mode, code, n >= want ? s->codes[want - 1] : "-", n >= want ? s->messages[want - 1] : "-");
-  pthread_join(th, NULL);
-  nx_worker_free(w);
-  close(sv.lfd);
-  sink_free(s);
+  rig_stop(&r);
 }
 
 static void test_worker_failures(void) {
@@ -510,18 +524,12 @@ static void test_check_empty_container_depth(void) {
 
 static void test_keepalive(void) {
   for (int mode = 4; mode <= 5; mode++) {
-    uint16_t port;
-    server sv = {0};
-    sv.mode = mode;
-    sv.lfd = listen_any(&port);
-    pthread_t th;
-    pthread_create(&th, NULL, server_main, &sv);
-    sink *s = sink_new();
-    nx_worker *w = nx_worker_new(deliver, s);
-    nx_conn_opts o = opts_for(port);
+    rig r;
+    nx_conn_opts o = rig_start(&r, mode, 0);
+    sink *s = r.s;
     o.keepalive_ms = 100;
     o.keepalive_timeout_ms = 100;
-    nx_worker_open(w, 5, &o);
+    nx_worker_open(r.w, 5, &o);
     if (mode == 4) {
       int n = wait_items(s, 2);
       CHECK(n == 2 && s->items[1].kind == NX_EV_CLOSED && strcmp(s->codes[1], "ETIMEDOUT") == 0 && strstr(s->messages[1], "keepalive"),
@@ -530,12 +538,9 @@ static void test_keepalive(void) {
       usleep(450000);
       int n = wait_items(s, 1);
       CHECK(n == 1 && s->items[0].kind == NX_EV_OPEN, "a server that answers PINGs stays open (%d items)", n);
-      CHECK(sv.pings >= 2, "an idle connection is PINGed (%d)", sv.pings);
+      CHECK(r.sv.pings >= 2, "an idle connection is PINGed (%d)", r.sv.pings);
     }
-    pthread_join(th, NULL);
-    nx_worker_free(w);
-    close(sv.lfd);
-    sink_free(s);
+    rig_stop(&r);
   }
 }
 
@@ -570,16 +575,10 @@ static int changes_settled(sink *s) {
 static void check_bound(uint32_t id, const char *what, uint32_t hwm_events, size_t hwm_bytes, int bound) {
   enum { FLOOD = 2000 };
   int keep = bound - (bound + 3) / 4; /* reading resumes at this many unacknowledged */
-  uint16_t port;
-  server sv = {0};
-  sv.mode = 6;
-  sv.flood = FLOOD;
-  sv.lfd = listen_any(&port);
-  pthread_t th;
-  pthread_create(&th, NULL, server_main, &sv);
-  sink *s = sink_new();
-  nx_worker *w = nx_worker_new(deliver, s);
-  nx_conn_opts o = opts_for(port);
+  rig r;
+  nx_conn_opts o = rig_start(&r, 6, FLOOD);
+  sink *s = r.s;
+  nx_worker *w = r.w;
   o.hwm_events = hwm_events;
   o.hwm_bytes = hwm_bytes;
   nx_worker_open(w, id, &o);
@@ -598,10 +597,7 @@ static void check_bound(uint32_t id, const char *what, uint32_t hwm_events, size
   }
   CHECK(m == FLOOD, "%s: acknowledging everything lets the whole burst through (%d)", what, m);
   nx_worker_close(w, id, 0);
-  pthread_join(th, NULL);
-  nx_worker_free(w);
-  close(sv.lfd);
-  sink_free(s);
+  rig_stop(&r);
 }
 
 static void test_backpressure(void) {
@@ -609,27 +605,17 @@ static void test_backpressure(void) {
    * back for the whole loop turn (the main thread works while the worker reads). */
   {
     enum { FLOOD = 8000 };
-    uint16_t port;
-    server sv = {0};
-    sv.mode = 6;
-    sv.flood = FLOOD;
-    sv.lfd = listen_any(&port);
-    pthread_t th;
-    pthread_create(&th, NULL, server_main, &sv);
-    sink *s = sink_new();
-    nx_worker *w = nx_worker_new(deliver, s);
-    nx_conn_opts o = opts_for(port);
-    nx_worker_open(w, 7, &o);
+    rig r;
+    nx_conn_opts o = rig_start(&r, 6, FLOOD);
+    sink *s = r.s;
+    nx_worker_open(r.w, 7, &o);
     int n = changes_settled(s);
     CHECK(n == FLOOD, "unbounded: every event of the burst arrives (%d)", n);
     CHECK(s->max_batch_changes <= 448 + EVENTS_PER_READ,
           "a batch is handed over after the read that filled it (largest %d events, %d batches)",
           s->max_batch_changes, s->batches_with_changes);
-    nx_worker_close(w, 7, 0);
-    pthread_join(th, NULL);
-    nx_worker_free(w);
-    close(sv.lfd);
-    sink_free(s);
+    nx_worker_close(r.w, 7, 0);
+    rig_stop(&r);
   }
   /* Bounded: reading stops at the bound and resumes once a quarter of it
    * (rounded up) is acknowledged, not before; by events or by bytes. */
