@@ -1,9 +1,11 @@
 'use strict';
 const { EventEmitter } = require('events');
 const { Readable } = require('stream');
-const { MSG, abortError } = require('./connection');
+const { MSG } = require('./connection');
 const { Channel } = require('./channel');
 const { NexaOverflowError } = require('./errors');
+const { onAbort, abortError } = require('./abort');
+const { gapItem, catchUpItem, newestUpdate, catchUpFrom, nowSeconds } = require('./gaps');
 
 const OPERATIONS = ['insert', 'update', 'delete', 'dropCollection'];
 const DEFAULT_OPERATIONS = ['insert', 'update', 'delete'];
@@ -19,19 +21,30 @@ const DONE = Object.freeze({ value: undefined, done: true });
  *
  * Emits 'disconnect' ({error}) when its connection is lost and 'reconnect'
  * ({attempts, downtimeMs}) once it is re-subscribed; events of the gap are
- * not replayed (the server has no resume token). 'overflow' ({dropped,
+ * not replayed (the server has no resume token). 'gap' (the gap item) for
+ * every gap, whether or not `gaps` puts it in-band; 'overflow' ({dropped,
  * total}) under the 'dropOldest' policy, 'error' (only when listened to),
  * 'close' once it has ended.
+ *
+ * With `gaps`, items `{operationType: 'gap', reason, since, until}` are
+ * yielded in order with the events where changes were or may have been
+ * missed; with `catchUp`, a reconnect gap is followed by the documents the
+ * server says changed since (`{operationType: 'catchUp'}`), then the new
+ * live events.
  */
 class ChangeStream extends EventEmitter {
   /**
    * @param {object} opts connection and stream options (lib/options.js)
    * @param {string|null} collection null: every collection
    * @param {string[]} operations
-   * @param {AbortSignal|undefined} signal
-   * @param {(s: ChangeStream) => void} onClosed told once when the stream ends
+   * @param {object} how
+   * @param {AbortSignal} [how.signal]
+   * @param {boolean} [how.gaps] yield gap items in-band
+   * @param {((coll: string|null, since: string|null) => Promise<{found: Array<{collection: string, document: object}>, complete: boolean}>)|null} [how.catchUp]
+   *   reads the documents changed since a mark (the server's `_updated_at` text; null: all)
+   * @param {(s: ChangeStream) => void} how.onClosed told once when the stream ends
    */
-  constructor(opts, collection, operations, signal, onClosed) {
+  constructor(opts, collection, operations, { signal, gaps = false, catchUp = null, onClosed }) {
     super();
     /** @type {string|null} */
     this.collection = collection;
@@ -66,15 +79,30 @@ class ChangeStream extends EventEmitter {
     this._roArrivals = [];
     this._roHead = 0;
     this._roTimer = null;
+    // Gaps: in-band items where changes were or may have been missed.
+    this._gaps = gaps;
+    this._catchUp = catchUp;
+    this._newest = -Infinity; // the newest timestamp delivered
+    this._mark = null; // catchUp: the newest _updated_at seen (the server's text)
+    this._lostAt = null; // {since, mark} while a lost connection is not yet re-subscribed
+    this._held = null; // catchUp: [{evs, conn} | {items}] kept back, in order, until a catch-up is read
+    this._lastConn = null;
+    this._dropGap = null; // dropOldest: the gap item at the buffer's head, grown while not consumed
 
     const context = { operation: 'watch', collection };
     this._channel = new Channel({ ...opts, stream: true }, {
-      onOpen: (conn) => conn.request(MSG.SUBSCRIBE, { collection, operations }, context),
+      // Bounded like every request: a server that never answers must not hang `ready` or a reconnect.
+      onOpen: (conn) => conn.request(MSG.SUBSCRIBE, { collection, operations }, context, { timeout: opts.requestTimeout }),
       onChanges: (evs, conn) => this._arrive(evs, conn),
-      onDown: (error) => this.emit('disconnect', { error }),
-      onReconnect: (info) => this.emit('reconnect', info),
+      onUndecodable: (message) => this._undecodable(message),
+      onDown: (error) => this._down(error),
+      onReconnect: (info) => {
+        this._resubscribed();
+        this.emit('reconnect', info);
+      },
       onFail: (err) => this._end(err),
     });
+    this._requestTimeout = opts.requestTimeout;
 
     this._signal = signal || null;
     this._onAbort = null;
@@ -88,10 +116,7 @@ class ChangeStream extends EventEmitter {
       this._end(abortError(signal, context));
     } else {
       this.ready = this._channel.start();
-      if (signal) {
-        this._onAbort = () => this._end(abortError(signal, context));
-        signal.addEventListener('abort', this._onAbort, { once: true });
-      }
+      if (signal) this._onAbort = onAbort(signal, () => this._end(abortError(signal, context)));
     }
     // The failure also reaches the iterator; an unobserved `ready` must not
     // become an unhandled rejection.
@@ -103,7 +128,14 @@ class ChangeStream extends EventEmitter {
 
   /** How many events wait in the buffer. */
   get buffered() {
-    return this._buf.length - this._head + (this._ro.length - this._roHead);
+    let held = 0;
+    if (this._held !== null) for (const h of this._held) held += h.evs ? h.evs.length : 0;
+    return this._buf.length - this._head + (this._ro.length - this._roHead) + held;
+  }
+
+  /** The `timestamp` of the newest event delivered (epoch seconds); undefined before the first. */
+  get lastTimestamp() {
+    return this._newest === -Infinity ? undefined : this._newest;
   }
 
   /** How many times the stream has reconnected. */
@@ -116,6 +148,18 @@ class ChangeStream extends EventEmitter {
   /** A run of events from one connection. */
   _arrive(evs, conn) {
     if (this.closed) return;
+    if (conn !== this._lastConn) {
+      this._lastConn = conn;
+      // The first events of a new subscription come before its reconnect is
+      // reported (they may share the answer's batch): the gap goes first.
+      if (this._lostAt !== null) this._resubscribed();
+    }
+    if (this._held !== null) this._held.push({ evs, conn });
+    else this._take(evs, conn);
+  }
+
+  /** Events join the buffer (or go straight to a waiting consumer). */
+  _take(evs, conn) {
     const n = evs.length;
     if (this._policy === 'pause') {
       const last = this._segs[this._segs.length - 1];
@@ -129,6 +173,7 @@ class ChangeStream extends EventEmitter {
       this._arrivalConn = conn;
       this._turnSoon();
     }
+    if (this._catchUp !== null) this._mark = newestUpdate(this._mark, evs.map((e) => e.fullDocument));
     if (this._window > 0) {
       for (let i = 0; i < n; i++) this._reorder(evs[i]);
     } else if (!this._flowing && this._waiters.length === 0) {
@@ -144,16 +189,23 @@ class ChangeStream extends EventEmitter {
 
   _enqueue(ev) {
     if (this._flowing) {
-      this._consumedOne();
+      this._delivered(ev);
       this.emit('change', ev);
       return;
     }
     if (this._waiters.length) {
-      this._consumedOne();
+      this._delivered(ev);
       this._waiters.shift().resolve({ value: ev, done: false });
       return;
     }
     this._buf.push(ev);
+  }
+
+  /** An item goes to the consumer. */
+  _delivered(item) {
+    const t = item.timestamp; // gap and catchUp items have none
+    if (t > this._newest) this._newest = t;
+    this._consumedOne();
   }
 
   /**
@@ -166,7 +218,7 @@ class ChangeStream extends EventEmitter {
     this._turnPending = true;
     setImmediate(() => {
       this._turnPending = false;
-      while (this._buf.length - this._head > this._hwm && !this.closed) this._overflow();
+      if (this._buf.length - this._head > this._hwm && !this.closed) this._overflowAll();
       if (this._head > 0 && this._head * 2 >= this._buf.length) {
         // Drops only advance the head: without this a consumer that never
         // reads would let the array grow without bound.
@@ -185,14 +237,43 @@ class ChangeStream extends EventEmitter {
     });
   }
 
-  _overflow() {
+  /** The buffer holds more than highWaterMark after the consumer's turn. */
+  _overflowAll() {
     if (this._policy === 'error') {
       this._end(new NexaOverflowError(`change stream on ${this.collection === null ? 'every collection' : `'${this.collection}'`} ` +
         `holds more than highWaterMark (${this._hwm}) events: the consumer is too slow`, { collection: this.collection, highWaterMark: this._hwm }));
       return;
     }
-    this._buf[this._head++] = undefined; // dropOldest
-    this.dropped++;
+    // dropOldest: one gap item stands where the dropped events were; one not
+    // yet consumed at the head grows instead of being dropped itself.
+    const buf = this._buf;
+    let gap = null;
+    if (buf[this._head] === this._dropGap) {
+      gap = this._dropGap;
+      buf[this._head++] = undefined;
+    }
+    let count = 0;
+    let since = Infinity;
+    let until = -Infinity;
+    while (buf.length - this._head > this._hwm) {
+      const ev = buf[this._head];
+      buf[this._head++] = undefined;
+      count++;
+      if (ev.timestamp < since) since = ev.timestamp;
+      if (ev.timestamp > until) until = ev.timestamp;
+    }
+    if (count === 0) {
+      buf[--this._head] = gap;
+      return;
+    }
+    this.dropped += count;
+    const now = nowSeconds();
+    if (since === Infinity) since = until = now;
+    this.emit('gap', gapItem(this.collection, 'dropOldest', since, until, { count }));
+    if (!this._gaps) return;
+    this._dropGap = gap === null ? gapItem(this.collection, 'dropOldest', since, until, { count })
+      : gapItem(this.collection, 'dropOldest', Math.min(gap.since, since), Math.max(gap.until, until), { count: gap.count + count });
+    buf[--this._head] = this._dropGap;
   }
 
   _consumedOne() {
@@ -216,11 +297,113 @@ class ChangeStream extends EventEmitter {
     while (n > 0 && this._segs.length) {
       const seg = this._segs[0];
       const k = Math.min(n, seg.n);
-      seg.conn.ack(k);
+      if (seg.conn !== null) seg.conn.ack(k); // null: gap and catchUp items, which no connection holds
       seg.n -= k;
       n -= k;
       if (seg.n === 0) this._segs.shift();
     }
+  }
+
+  // --- gaps ---------------------------------------------------------------------
+
+  /** The connection was lost: what arrives from now on was sent after a gap. */
+  _down(error) {
+    if (this._lostAt === null) this._lostAt = { since: this._newestSeen(), mark: this._mark };
+    this.emit('disconnect', { error });
+  }
+
+  /** The newest timestamp delivered or waiting to be, else now. */
+  _newestSeen() {
+    let t = this._newest;
+    const scan = (items, from) => {
+      for (let i = from; i < items.length; i++) {
+        const it = items[i];
+        if (it !== undefined && it.ev !== undefined) {
+          if (it.ev.timestamp > t) t = it.ev.timestamp;
+        } else if (it !== undefined && it.timestamp > t) t = it.timestamp;
+      }
+    };
+    scan(this._buf, this._head);
+    scan(this._ro, this._roHead);
+    if (this._held !== null) for (const h of this._held) if (h.evs) scan(h.evs, 0);
+    return t === -Infinity ? nowSeconds() : t;
+  }
+
+  /** Subscribed again after a loss: the gap is reported (and caught up) before anything newer. */
+  _resubscribed() {
+    const lost = this._lostAt;
+    if (lost === null) return;
+    this._lostAt = null;
+    const gap = gapItem(this.collection, 'reconnect', lost.since, nowSeconds());
+    if (this._catchUp === null) {
+      this.emit('gap', gap);
+      if (this._gaps) this._pushNotices([gap]);
+      return;
+    }
+    // Live events wait behind the slot until the documents are read.
+    const slot = { items: null };
+    if (this._held === null) this._held = [];
+    this._held.push(slot);
+    this._catchUp(this.collection, catchUpFrom(lost.mark)).then(({ found, complete }) => {
+      gap.catchUp = { documents: found.length, complete };
+      slot.items = [gap];
+      for (const { collection, document } of found) slot.items.push(catchUpItem(collection, document));
+      this._mark = newestUpdate(this._mark, found.map((f) => f.document));
+    }, (err) => {
+      gap.catchUp = { documents: 0, complete: false, error: err };
+      slot.items = [gap];
+    }).then(() => {
+      if (this.closed) return;
+      this.emit('gap', gap);
+      this._releaseHeld(false);
+    });
+  }
+
+  /** The server sent an event this client could not decode (the connection stays). */
+  _undecodable(message) {
+    if (this.closed) return;
+    const now = nowSeconds();
+    const gap = gapItem(this.collection, 'undecodable', this._newestSeen(), now, { message });
+    this.emit('gap', gap);
+    if (this._gaps) this._pushNotices([gap]);
+  }
+
+  /**
+   * Gap and catchUp items join the buffer in order with the events (behind
+   * held events, and after what the reorder window holds). No connection
+   * holds them: consuming them acknowledges nothing.
+   */
+  _pushNotices(items) {
+    if (this.closed) return;
+    if (this._held !== null) {
+      this._held.push({ items });
+      return;
+    }
+    if (this._window > 0) this._releaseReordered(true);
+    if (this._policy === 'pause') {
+      const last = this._segs[this._segs.length - 1];
+      if (last !== undefined && last.conn === null) last.n += items.length;
+      else this._segs.push({ conn: null, n: items.length });
+    }
+    for (const item of items) this._enqueue(item);
+  }
+
+  /**
+   * Hands on what was held, in order, up to a catch-up still being read
+   * (all: everything that has arrived, as the stream ends).
+   */
+  _releaseHeld(all) {
+    const held = this._held;
+    if (held === null) return;
+    this._held = null;
+    let k = 0;
+    for (; k < held.length; k++) {
+      const h = held[k];
+      if (h.evs) this._take(h.evs, h.conn);
+      else if (h.items) this._pushNotices(h.items);
+      else if (!all) break; // a catch-up still being read: the rest waits behind it
+    }
+    if (k < held.length) this._held = held.slice(k);
   }
 
   // --- reorder window -----------------------------------------------------------
@@ -289,7 +472,7 @@ class ChangeStream extends EventEmitter {
         this._buf = this._buf.slice(this._head);
         this._head = 0;
       }
-      this._consumedOne();
+      this._delivered(value);
       return Promise.resolve({ value, done: false });
     }
     if (this._error) {
@@ -307,7 +490,7 @@ class ChangeStream extends EventEmitter {
     while (this._head < this._buf.length && this._flowing) {
       const ev = this._buf[this._head];
       this._buf[this._head++] = undefined;
-      this._consumedOne();
+      this._delivered(ev);
       this.emit('change', ev);
     }
     this._buf = [];
@@ -330,7 +513,8 @@ class ChangeStream extends EventEmitter {
   /** Ends the stream with an error (err) or because its connection closed. */
   _end(err) {
     if (this.closed) return;
-    if (this._window > 0) this._releaseReordered(true); // what arrived is not lost
+    this._releaseHeld(true); // what arrived is not lost
+    if (this._window > 0) this._releaseReordered(true);
     if (err) this._error = err;
     this._finish();
     this._channel.close(false);
@@ -354,7 +538,7 @@ class ChangeStream extends EventEmitter {
       clearTimeout(this._roTimer);
       this._roTimer = null;
     }
-    if (this._signal && this._onAbort) this._signal.removeEventListener('abort', this._onAbort);
+    if (this._onAbort) this._onAbort();
     // Waiters exist only while the buffer is empty.
     const ws = this._waiters;
     this._waiters = [];
@@ -384,10 +568,11 @@ class ChangeStream extends EventEmitter {
     this._ro = [];
     this._roHead = 0;
     this._roArrivals = [];
+    this._held = null;
     this._error = null; // closing on purpose: waiters end, they do not throw
     this._finish();
     this._closing = this._channel.close(true, (conn) => {
-      conn.request(MSG.UNSUBSCRIBE, {}).catch(() => {});
+      conn.request(MSG.UNSUBSCRIBE, {}, { operation: 'unwatch', collection: this.collection }, { timeout: this._requestTimeout }).catch(() => {});
     });
     return this._closing;
   }

@@ -15,6 +15,7 @@ class Channel {
    * @param {object} hooks
    * @param {(conn: Connection) => Promise<*>|*} [hooks.onOpen] after each successful dial; a rejection counts as a failed dial
    * @param {(events: object[], conn: Connection) => void} [hooks.onChanges] a run of events of one connection
+   * @param {(message: string, conn: Connection) => void} [hooks.onUndecodable] an event the client could not decode
    * @param {(err: Error) => void} [hooks.onDown] a connection was lost; reconnecting
    * @param {(info: {attempts: number, downtimeMs: number}) => void} [hooks.onReconnect]
    * @param {(err: Error) => void} [hooks.onFail] lost for good (attempts exhausted, or not retryable)
@@ -54,6 +55,7 @@ class Channel {
   async _dial() {
     const conn = new Connection(this.#opts);
     conn.onChanges = (evs) => this.hooks.onChanges && this.hooks.onChanges(evs, conn);
+    conn.onUndecodable = (message) => this.hooks.onUndecodable && this.hooks.onUndecodable(message, conn);
     conn.onEnd = (err) => this._ended(conn, err);
     this.conn = conn;
     await conn.open();
