@@ -141,8 +141,8 @@ describe('nexaclient watch', function () {
     assert.doesNotMatch(r.stderr, /EPIPE|Error|at /);
   });
 
-  it('reports a server restart on stderr and carries on printing events', async () => {
-    const w = startWatch(['cli_w_restart', '--count', '2']);
+  it('reports a server restart on stderr and carries on printing events; --gaps prints the gap in line', async () => {
+    const w = startWatch(['cli_w_restart', '--count', '3', '--gaps']);
     await w.ready();
     await client.create('cli_w_restart', { n: 1 });
     await w.lines(1);
@@ -153,7 +153,11 @@ describe('nexaclient watch', function () {
     await client.create('cli_w_restart', { n: 2 });
     const r = await w.done;
     assert.strictEqual(r.code, 0, explain(r));
-    assert.deepStrictEqual(jsonLines(r.stdout).map((e) => e.fullDocument.n), [1, 2]);
+    const [first, gap, second] = jsonLines(r.stdout);
+    assert.deepStrictEqual([first.fullDocument.n, second.fullDocument.n], [1, 2]);
+    assert.deepStrictEqual({ ...gap, since: 0, until: 0 },
+      { operationType: 'gap', ns: { db: 'nexadb', coll: 'cli_w_restart' }, reason: 'reconnect', since: 0, until: 0 });
+    assert.ok(gap.since >= first.timestamp && gap.since <= gap.until && gap.until <= second.timestamp, JSON.stringify([first, gap, second]));
     assert.match(r.stderr, /nexaclient watch: disconnected: (ECONNRESET|NEXA_CLOSED|connection to)[^\n]*; reconnecting\n/);
   });
 

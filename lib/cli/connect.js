@@ -107,9 +107,10 @@ function integer(text, what, min, max) {
  */
 function promptHidden(stdin, stderr, question, signal) {
   return new Promise((resolve, reject) => {
-    stderr.write(question);
+    // Echo off before the question shows: a reply typed as soon as it shows is not echoed.
     const wasRaw = stdin.isRaw;
     stdin.setRawMode(true);
+    stderr.write(question);
     stdin.setEncoding('utf8');
     stdin.resume();
     let typed = '';
