@@ -6,6 +6,7 @@ const { Channel } = require('./channel');
 const { NexaOverflowError } = require('./errors');
 const { onAbort, abortError } = require('./abort');
 const { gapItem, catchUpItem, newestUpdate, catchUpFrom, nowSeconds } = require('./gaps');
+const { channels, publish, traceRequest, nextRequestId, debug } = require('./diagnostics');
 
 const OPERATIONS = ['insert', 'update', 'delete', 'dropCollection'];
 const DEFAULT_OPERATIONS = ['insert', 'update', 'delete'];
@@ -88,16 +89,28 @@ class ChangeStream extends EventEmitter {
     this._held = null; // catchUp: [{evs, conn} | {items}] kept back, in order, until a catch-up is read
     this._lastConn = null;
     this._dropGap = null; // dropOldest: the gap item at the buffer's head, grown while not consumed
+    // stats(): counted per run of events (one add per event where items are handed over).
+    this._received = 0;
+    this._bytes = 0;
+    this._handed = 0;
+    this._gapCount = 0;
+    this._pauses = 0;
+    this._atBound = false; // 'pause': the buffer reached highWaterMark, so the core stopped reading
+    this._address = `${opts.host}:${opts.port}`;
 
     const context = { operation: 'watch', collection };
     this._channel = new Channel({ ...opts, stream: true }, {
       // Bounded like every request: a server that never answers must not hang `ready` or a reconnect.
-      onOpen: (conn) => conn.request(MSG.SUBSCRIBE, { collection, operations }, context, { timeout: opts.requestTimeout }),
-      onChanges: (evs, conn) => this._arrive(evs, conn),
+      onOpen: (conn) => traceRequest(() => conn.request(MSG.SUBSCRIBE, { collection, operations }, context, { timeout: opts.requestTimeout }),
+        () => ({ operation: 'subscribe', collection, address: conn.address, requestId: nextRequestId() }))
+        .then((answer) => this._subscribed(conn, answer)),
+      onChanges: (evs, conn, bytes) => this._arrive(evs, conn, bytes),
       onUndecodable: (message) => this._undecodable(message),
       onDown: (error) => this._down(error),
       onReconnect: (info) => {
         this._resubscribed();
+        debug('stream on %s: re-subscribed after %d attempts, %d ms without a subscription', this._what(), info.attempts, info.downtimeMs);
+        publish(channels.reconnect, () => ({ stream: this, collection, address: this._address, ...info }));
         this.emit('reconnect', info);
       },
       onFail: (err) => this._end(err),
@@ -143,11 +156,49 @@ class ChangeStream extends EventEmitter {
     return this._channel.reconnects;
   }
 
+  /**
+   * Counters since the stream began: events `received` from the server,
+   * items `delivered` to the consumer (events, and gap/catchUp items),
+   * `dropped` ('dropOldest'), `buffered` now, payload `bytes` received,
+   * `reconnects`, `gaps`, `pauses` (times the buffer reached highWaterMark
+   * under 'pause', so the socket stopped being read), and `lag`: now minus
+   * the newest delivered event's `timestamp`, in ms (null before the first;
+   * it grows while no events come).
+   */
+  stats() {
+    return {
+      received: this._received,
+      delivered: this._handed,
+      dropped: this.dropped,
+      buffered: this.buffered,
+      bytes: this._bytes,
+      reconnects: this.reconnects,
+      gaps: this._gapCount,
+      pauses: this._pauses,
+      lag: this._newest === -Infinity ? null : Math.max(0, Date.now() - this._newest * 1000),
+    };
+  }
+
+  _what() {
+    return this.collection === null ? 'every collection' : `'${this.collection}'`;
+  }
+
+  /** The server acknowledged a SUBSCRIBE (the first, or after a reconnect). */
+  _subscribed(conn, answer) {
+    debug('stream on %s: subscribed (%s) on connection #%d', this._what(), this.operations.join(', '), conn.id);
+    publish(channels.subscribe, () => ({
+      stream: this, collection: this.collection, operations: this.operations, address: conn.address, resubscribe: this._channel.everOpened,
+    }));
+    return answer;
+  }
+
   // --- arrival ------------------------------------------------------------------
 
   /** A run of events from one connection. */
-  _arrive(evs, conn) {
+  _arrive(evs, conn, bytes = 0) {
     if (this.closed) return;
+    this._received += evs.length;
+    this._bytes += bytes;
     if (conn !== this._lastConn) {
       this._lastConn = conn;
       // The first events of a new subscription come before its reconnect is
@@ -185,6 +236,15 @@ class ChangeStream extends EventEmitter {
     } else {
       for (let i = 0; i < n; i++) this._enqueue(evs[i]);
     }
+    if (this._policy === 'pause' && !this._atBound && this._buf.length - this._head >= this._hwm) this._bound(true);
+  }
+
+  /** 'pause': the buffer reached highWaterMark (the core stops reading), or went back under (it reads again). */
+  _bound(reached) {
+    this._atBound = reached;
+    if (reached) this._pauses++;
+    debug('stream on %s: %s (%d buffered, highWaterMark %d)', this._what(), reached ? 'paused reading' : 'resumed reading',
+      this._buf.length - this._head, this._hwm);
   }
 
   _enqueue(ev) {
@@ -203,6 +263,7 @@ class ChangeStream extends EventEmitter {
 
   /** An item goes to the consumer. */
   _delivered(item) {
+    this._handed++;
     const t = item.timestamp; // gap and catchUp items have none
     if (t > this._newest) this._newest = t;
     this._consumedOne();
@@ -269,7 +330,7 @@ class ChangeStream extends EventEmitter {
     this.dropped += count;
     const now = nowSeconds();
     if (since === Infinity) since = until = now;
-    this.emit('gap', gapItem(this.collection, 'dropOldest', since, until, { count }));
+    this._gapOut(gapItem(this.collection, 'dropOldest', since, until, { count }));
     if (!this._gaps) return;
     this._dropGap = gap === null ? gapItem(this.collection, 'dropOldest', since, until, { count })
       : gapItem(this.collection, 'dropOldest', Math.min(gap.since, since), Math.max(gap.until, until), { count: gap.count + count });
@@ -302,6 +363,7 @@ class ChangeStream extends EventEmitter {
       n -= k;
       if (seg.n === 0) this._segs.shift();
     }
+    if (this._atBound && this._buf.length - this._head <= this._hwm - this._ackEvery) this._bound(false);
   }
 
   // --- gaps ---------------------------------------------------------------------
@@ -309,7 +371,16 @@ class ChangeStream extends EventEmitter {
   /** The connection was lost: what arrives from now on was sent after a gap. */
   _down(error) {
     if (this._lostAt === null) this._lostAt = { since: this._newestSeen(), mark: this._mark };
+    debug('stream on %s: disconnected (%s), reconnecting', this._what(), error && error.message);
+    publish(channels.disconnect, () => ({ stream: this, collection: this.collection, address: this._address, error }));
     this.emit('disconnect', { error });
+  }
+
+  /** Every gap: counted, published, emitted (and, with `gaps`, put in-band by the caller). */
+  _gapOut(gap) {
+    this._gapCount++;
+    publish(channels.gap, () => ({ stream: this, collection: this.collection, gap }));
+    this.emit('gap', gap);
   }
 
   /** The newest timestamp delivered or waiting to be, else now. */
@@ -336,7 +407,7 @@ class ChangeStream extends EventEmitter {
     this._lostAt = null;
     const gap = gapItem(this.collection, 'reconnect', lost.since, nowSeconds());
     if (this._catchUp === null) {
-      this.emit('gap', gap);
+      this._gapOut(gap);
       if (this._gaps) this._pushNotices([gap]);
       return;
     }
@@ -354,7 +425,7 @@ class ChangeStream extends EventEmitter {
       slot.items = [gap];
     }).then(() => {
       if (this.closed) return;
-      this.emit('gap', gap);
+      this._gapOut(gap);
       this._releaseHeld(false);
     });
   }
@@ -364,7 +435,7 @@ class ChangeStream extends EventEmitter {
     if (this.closed) return;
     const now = nowSeconds();
     const gap = gapItem(this.collection, 'undecodable', this._newestSeen(), now, { message });
-    this.emit('gap', gap);
+    this._gapOut(gap);
     if (this._gaps) this._pushNotices([gap]);
   }
 
@@ -534,6 +605,8 @@ class ChangeStream extends EventEmitter {
   _finish() {
     if (this.closed) return;
     this.closed = true;
+    debug('stream on %s: closed%s', this._what(), this._error ? ` (${this._error.message})` : '');
+    publish(channels.close, () => ({ stream: this, collection: this.collection, error: this._error }));
     if (this._roTimer) {
       clearTimeout(this._roTimer);
       this._roTimer = null;
@@ -572,7 +645,9 @@ class ChangeStream extends EventEmitter {
     this._error = null; // closing on purpose: waiters end, they do not throw
     this._finish();
     this._closing = this._channel.close(true, (conn) => {
-      conn.request(MSG.UNSUBSCRIBE, {}, { operation: 'unwatch', collection: this.collection }, { timeout: this._requestTimeout }).catch(() => {});
+      const context = { operation: 'unwatch', collection: this.collection };
+      traceRequest(() => conn.request(MSG.UNSUBSCRIBE, {}, context, { timeout: this._requestTimeout }),
+        () => ({ ...context, address: conn.address, requestId: nextRequestId() })).catch(() => {});
     });
     return this._closing;
   }

@@ -6,6 +6,7 @@
 // connect() must report a refused connection, not hide it behind retries.
 const { Connection } = require('./connection');
 const { NexaClosedError, NexaTimeoutError } = require('./errors');
+const { debug } = require('./diagnostics');
 
 class Channel {
   #opts; // holds the credentials: private, so no inspect, log or JSON.stringify shows them
@@ -14,7 +15,7 @@ class Channel {
    * @param {object} opts connection options (see lib/options.js) plus `stream`
    * @param {object} hooks
    * @param {(conn: Connection) => Promise<*>|*} [hooks.onOpen] after each successful dial; a rejection counts as a failed dial
-   * @param {(events: object[], conn: Connection) => void} [hooks.onChanges] a run of events of one connection
+   * @param {(events: object[], conn: Connection, bytes: number) => void} [hooks.onChanges] a run of events of one connection, and its payload bytes
    * @param {(message: string, conn: Connection) => void} [hooks.onUndecodable] an event the client could not decode
    * @param {(err: Error) => void} [hooks.onDown] a connection was lost; reconnecting
    * @param {(info: {attempts: number, downtimeMs: number}) => void} [hooks.onReconnect]
@@ -54,7 +55,7 @@ class Channel {
 
   async _dial() {
     const conn = new Connection(this.#opts);
-    conn.onChanges = (evs) => this.hooks.onChanges && this.hooks.onChanges(evs, conn);
+    conn.onChanges = (evs, bytes) => this.hooks.onChanges && this.hooks.onChanges(evs, conn, bytes);
     conn.onUndecodable = (message) => this.hooks.onUndecodable && this.hooks.onUndecodable(message, conn);
     conn.onEnd = (err) => this._ended(conn, err);
     this.conn = conn;
@@ -100,6 +101,8 @@ class Channel {
     const base = Math.min(this.#opts.reconnectMaxDelayMs, this.#opts.reconnectDelayMs * 2 ** Math.min(this._attempt - 1, 30));
     const delay = Math.round(base / 2 + Math.random() * (base / 2)); // "equal jitter"
     this.state = 'backoff';
+    debug('%s %s: reconnect attempt %d of %s in %d ms (%s)', this.#opts.stream ? 'stream to' : 'requests to', `${this.#opts.host}:${this.#opts.port}`,
+      this._attempt, String(this.#opts.reconnectAttempts), delay, this.lastError ? this.lastError.code : 'lost');
     // Ref'd on purpose: a stream waiting to reconnect keeps the process alive, as its socket did.
     this._timer = setTimeout(() => {
       this._timer = null;
@@ -125,6 +128,7 @@ class Channel {
   _fail(err) {
     this.state = 'failed';
     this.lastError = err;
+    if (this.everOpened) debug('%s %s: giving up: %s', this.#opts.stream ? 'stream to' : 'requests to', `${this.#opts.host}:${this.#opts.port}`, err && err.message);
     this._settle();
     if (this.hooks.onFail) this.hooks.onFail(err);
   }

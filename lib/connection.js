@@ -5,6 +5,7 @@ const { addon, INT64_MODES } = require('./native');
 const { TapeDecoder } = require('./tape');
 const { NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, fromCore } = require('./errors');
 const { onAbort, abortError } = require('./abort');
+const { channels, publish, debug } = require('./diagnostics');
 
 const EV_OPEN = 1;
 const EV_OPEN_FAILED = 2;
@@ -67,7 +68,7 @@ function dispatch(n, values, str) {
       for (let k = 0; k < count; k++) evs[k] = tape.event(mode);
       if (conn === undefined) continue;
       try {
-        conn.onChanges(evs);
+        conn.onChanges(evs, head[h + 2]); // [h + 2]: the run's payload bytes
       } catch (err) {
         process.nextTick(() => { throw err; });
       }
@@ -103,12 +104,14 @@ class Connection {
     this.address = `${o.host}:${o.port}`;
     this.state = 'new';
     this.hello = null;
-    /** @type {(events: object[]) => void} */
+    /** @type {(events: object[], bytes: number) => void} a run of events and its payload bytes */
     this.onChanges = noop;
     /** @type {(err: Error|null) => void} called once when the connection ends */
     this.onEnd = noop;
     this.#opts = o;
     this.int64Mode = INT64_MODES[o.int64];
+    /** A change stream's connection (else the request connection). */
+    this.stream = o.stream === true;
     this._pending = new Map();
     this._nextReq = 1;
     this._openWaiters = null;
@@ -127,6 +130,7 @@ class Connection {
     if (nextId > 0xfffffff0) nextId = 1;
     this.state = 'opening';
     live.set(this.id, this);
+    debug('connection #%d: connecting to %s as %s (%s)', this.id, this.address, o.username, this.stream ? 'stream' : 'requests');
     return new Promise((resolve, reject) => {
       this._openWaiters = { resolve, reject };
       try {
@@ -216,6 +220,8 @@ class Connection {
   _opened(hello) {
     this.state = this.state === 'closing' ? 'closing' : 'open';
     this.hello = hello;
+    debug('connection #%d: open to %s', this.id, this.address);
+    publish(channels.connectionOpen, () => ({ connectionId: this.id, address: this.address, stream: this.stream }));
     const w = this._openWaiters;
     this._openWaiters = null;
     if (w) w.resolve(hello);
@@ -251,6 +257,12 @@ class Connection {
       : fromCore(code, message, address, payload), context);
     const err = code === null ? null : make();
     this.error = err;
+    if (debug.enabled) {
+      const how = wasClosing ? 'closed' : code === 'NEXA_PROTOCOL' ? 'protocol error' : this.hello === null ? 'dial failed' : 'lost';
+      debug('connection #%d: %s%s', this.id, how, err ? `: ${err.message}` : ` (${address})`);
+    }
+    // Published for connections that opened (a failed dial is its caller's error, and in the debug log).
+    if (this.hello !== null) publish(channels.connectionClose, () => ({ connectionId: this.id, address, stream: this.stream, error: wasClosing ? null : err }));
     const openW = this._openWaiters;
     this._openWaiters = null;
     if (openW) openW.reject(err || new NexaClosedError(`connection to ${address} closed before it opened`, { address }));

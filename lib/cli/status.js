@@ -8,14 +8,12 @@ const EVERY_MS = 1000;
 class StatusLine {
   /**
    * @param {NodeJS.WritableStream & {isTTY?: boolean}} stderr
-   * @param {{reconnects: number}} stream
+   * @param {import('../change-stream').ChangeStream} stream its stats() are shown
    */
   constructor(stderr, stream) {
     this.stderr = stderr;
     this.stream = stream;
     this.tty = stderr.isTTY === true;
-    this.total = 0;
-    this.newestTs = 0;
     this._down = false;
     this._timer = null;
     this._lastTotal = 0;
@@ -34,13 +32,6 @@ class StatusLine {
     this._draw();
   }
 
-  /** Counts one event (an integer add and a read of its timestamp). */
-  seen(ev) {
-    this.total++;
-    const ts = ev.timestamp;
-    if (typeof ts === 'number' && ts > this.newestTs) this.newestTs = ts;
-  }
-
   /** A message line on stderr, below which the status is drawn again. */
   log(text) {
     this._erase();
@@ -56,18 +47,20 @@ class StatusLine {
 
   _tick() {
     const now = Date.now();
-    this._rate = Math.round(((this.total - this._lastTotal) * 1000) / Math.max(1, now - this._lastAt));
-    this._lastTotal = this.total;
+    const total = this.stream.stats().delivered;
+    this._rate = Math.round(((total - this._lastTotal) * 1000) / Math.max(1, now - this._lastAt));
+    this._lastTotal = total;
     this._lastAt = now;
     this._draw();
   }
 
   _draw() {
     if (!this.tty || !this._timer) return;
-    const lag = this.newestTs > 0 ? `${Math.max(0, Date.now() - this.newestTs * 1000).toFixed(0)} ms` : '-';
+    const st = this.stream.stats();
+    const lag = st.lag === null ? '-' : `${st.lag.toFixed(0)} ms`;
     const state = this._down ? ' · reconnecting…' : '';
-    this.stderr.write(`\r\x1b[2K${this._rate.toLocaleString('en-US')} events/s · ${this.total.toLocaleString('en-US')} total · ` +
-      `${this.stream.reconnects} reconnects · lag ${lag}${state}`);
+    this.stderr.write(`\r\x1b[2K${this._rate.toLocaleString('en-US')} events/s · ${st.delivered.toLocaleString('en-US')} total · ` +
+      `${st.reconnects} reconnects · lag ${lag}${state}`);
     this._shown = true;
   }
 

@@ -65,7 +65,6 @@ there shows events/s, the total, reconnects and the lag.`,
       let n = 0;
       for await (const ev of stream) {
         out.line(ev, pretty);
-        status.seen(ev);
         if (++n >= count) break;
         // Written once the buffer is empty (or in 64 KiB chunks): and a slow
         // reader slows the stream, which makes the server wait (overflow 'pause').
