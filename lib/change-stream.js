@@ -162,8 +162,8 @@ class ChangeStream extends EventEmitter {
    * `dropped` ('dropOldest'), `buffered` now, payload `bytes` received,
    * `reconnects`, `gaps`, `pauses` (times the buffer reached highWaterMark
    * under 'pause', so the socket stopped being read), and `lag`: now minus
-   * the newest delivered event's `timestamp`, in ms (null before the first;
-   * it grows while no events come).
+   * the newest delivered event's `timestamp`, in whole ms (null before the
+   * first; it grows while no events come).
    */
   stats() {
     return {
@@ -175,7 +175,7 @@ class ChangeStream extends EventEmitter {
       reconnects: this.reconnects,
       gaps: this._gapCount,
       pauses: this._pauses,
-      lag: this._newest === -Infinity ? null : Math.max(0, Date.now() - this._newest * 1000),
+      lag: this._newest === -Infinity ? null : Math.max(0, Math.round(Date.now() - this._newest * 1000)),
     };
   }
 

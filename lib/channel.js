@@ -101,8 +101,8 @@ class Channel {
     const base = Math.min(this.#opts.reconnectMaxDelayMs, this.#opts.reconnectDelayMs * 2 ** Math.min(this._attempt - 1, 30));
     const delay = Math.round(base / 2 + Math.random() * (base / 2)); // "equal jitter"
     this.state = 'backoff';
-    debug('%s %s: reconnect attempt %d of %s in %d ms (%s)', this.#opts.stream ? 'stream to' : 'requests to', `${this.#opts.host}:${this.#opts.port}`,
-      this._attempt, String(this.#opts.reconnectAttempts), delay, this.lastError ? this.lastError.code : 'lost');
+    debug('%s: reconnect attempt %d of %s in %d ms (%s)', this._label(), this._attempt, String(this.#opts.reconnectAttempts), delay,
+      this.lastError ? this.lastError.code : 'lost');
     // Ref'd on purpose: a stream waiting to reconnect keeps the process alive, as its socket did.
     this._timer = setTimeout(() => {
       this._timer = null;
@@ -115,6 +115,7 @@ class Channel {
     this.state = 'connecting';
     this._dial().then(() => {
       this.reconnects++;
+      debug('%s: reconnected after %d attempts', this._label(), this._attempt);
       this._settle();
       if (this.hooks.onReconnect) this.hooks.onReconnect({ attempts: this._attempt, downtimeMs: Date.now() - this._downSince });
     }, (err) => {
@@ -125,10 +126,15 @@ class Channel {
     });
   }
 
+  /** Who speaks in the debug log: "stream to host:port" or "requests to host:port". */
+  _label() {
+    return `${this.#opts.stream ? 'stream' : 'requests'} to ${this.#opts.host}:${this.#opts.port}`;
+  }
+
   _fail(err) {
     this.state = 'failed';
     this.lastError = err;
-    if (this.everOpened) debug('%s %s: giving up: %s', this.#opts.stream ? 'stream to' : 'requests to', `${this.#opts.host}:${this.#opts.port}`, err && err.message);
+    if (this.everOpened) debug('%s: giving up: %s', this._label(), err && err.message);
     this._settle();
     if (this.hooks.onFail) this.hooks.onFail(err);
   }
