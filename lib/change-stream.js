@@ -64,6 +64,7 @@ class ChangeStream extends EventEmitter {
     this._flowing = false;
     this._onClosed = onClosed;
     this._closing = null;
+    this._endedWith = null;
     // Backpressure: consumed events are acknowledged to the connection that
     // delivered them ('pause'), or arrivals at once (the other policies).
     this._segs = []; // [{conn, n}] delivered, not yet acknowledged, oldest first
@@ -115,7 +116,10 @@ class ChangeStream extends EventEmitter {
       this.ready = Promise.reject(abortError(signal, context));
       this._end(abortError(signal, context));
     } else {
-      this.ready = this._channel.start();
+      // Ended on purpose first (aborted, say): that is what `ready` reports, not the dial it cut short.
+      this.ready = this._channel.start().catch((err) => {
+        throw this._endedWith || err;
+      });
       if (signal) this._onAbort = onAbort(signal, () => this._end(abortError(signal, context)));
     }
     // The failure also reaches the iterator; an unobserved `ready` must not
@@ -516,6 +520,7 @@ class ChangeStream extends EventEmitter {
     this._releaseHeld(true); // what arrived is not lost
     if (this._window > 0) this._releaseReordered(true);
     if (err) this._error = err;
+    this._endedWith = err || null;
     this._finish();
     this._channel.close(false);
     if (err) this._emitError();
