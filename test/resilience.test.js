@@ -8,7 +8,7 @@ const NexaClient = require('..');
 const { NexaError, NexaConnectionError, NexaTimeoutError, NexaAbortError } = NexaClient;
 const { startDevServer } = require('../lib/dev-server');
 const { startFaultProxy } = require('./helpers/fault-proxy');
-const { waitFor, runFixture, explain, lastJson } = require('./fixtures/helpers');
+const { waitFor, runFixture, explain, lastJson, collect } = require('./fixtures/helpers');
 
 const FAST = { reconnectDelayMs: 20, reconnectMaxDelayMs: 200 };
 
@@ -32,61 +32,6 @@ function once(emitter, name, ms = 5000) {
 /** Settles with the rejection reason; fails if `p` resolves. */
 function rejection(p, what = 'the promise') {
   return p.then((v) => assert.fail(`${what} resolved with ${JSON.stringify(v)}`), (e) => e);
-}
-
-/**
- * Consumes a stream with `for await` in the background, as an application
- * would, recording what arrives and how the loop ends.
- */
-function collect(stream) {
-  const col = { events: [], error: null, done: false, waiters: new Set() };
-  const poke = () => {
-    for (const w of col.waiters) {
-      if (w.pred()) {
-        col.waiters.delete(w);
-        clearTimeout(w.timer);
-        w.resolve();
-      } else if (col.done) {
-        col.waiters.delete(w);
-        clearTimeout(w.timer);
-        w.reject(new Error(`the stream ended (${col.error ? col.error.code : 'no error'}) before ${w.what}; ${col.events.length} events`));
-      }
-    }
-  };
-  col.loop = (async () => {
-    try {
-      for await (const ev of stream) {
-        col.events.push(ev);
-        poke();
-      }
-    } catch (err) {
-      col.error = err;
-    } finally {
-      col.done = true;
-      poke();
-    }
-  })();
-  /** Resolves once pred() holds (checked at every event), rejects after `ms` or if the loop ends first. */
-  col.until = (pred, what = 'the condition', ms = 5000) => {
-    if (pred()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const w = { pred, what, resolve, reject, timer: null };
-      w.timer = setTimeout(() => {
-        col.waiters.delete(w);
-        reject(new Error(`timed out waiting for ${what}; ${col.events.length} events`));
-      }, ms);
-      col.waiters.add(w);
-      if (col.done) poke();
-    });
-  };
-  /** Waits for an event whose fullDocument has field `k` equal to `v`. */
-  col.untilDoc = (k, v, ms) => col.until(() => col.events.some((e) => e.fullDocument && e.fullDocument[k] === v), `a document with ${k}=${v}`, ms);
-  /** Resolves once the loop has ended (normally or not). */
-  col.ended = (ms = 5000) => col.until(() => col.done, 'the end of the loop', ms).catch((err) => {
-    if (col.done) return;
-    throw err;
-  });
-  return col;
 }
 
 describe('resilience', function () {
