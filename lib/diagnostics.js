@@ -23,7 +23,8 @@
 const dc = require('diagnostics_channel');
 const { debuglog } = require('util');
 
-const request = dc.tracingChannel('nexaclient:request');
+// tracingChannel is Node 18.19+/20+; before, requests are simply not traced.
+const request = typeof dc.tracingChannel === 'function' ? dc.tracingChannel('nexaclient:request') : null;
 
 const channels = {
   subscribe: dc.channel('nexaclient:stream:subscribe'),
@@ -37,6 +38,7 @@ const channels = {
 
 /** True when something listens to the request tracing channel (tracingChannel.hasSubscribers is Node 20.13+). */
 function tracingRequests() {
+  if (request === null) return false;
   if (request.hasSubscribers !== undefined) return request.hasSubscribers;
   return request.start.hasSubscribers || request.end.hasSubscribers || request.asyncStart.hasSubscribers ||
     request.asyncEnd.hasSubscribers || request.error.hasSubscribers;

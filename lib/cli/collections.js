@@ -8,7 +8,6 @@ module.exports = {
 Prints the collection names of the database (--db, else the URL's, else the
 server's "default") as one JSON array.`,
   options: { ...PRETTY },
-  connects: true,
   async run(values, positionals, ctx) {
     expectArgs(positionals, []);
     const client = await ctx.connect(values);

@@ -11,7 +11,6 @@ prints the server's answer ({"database","collection","document_id","message"}).
 A JSON array inserts every document in it in one request (batchWrite) and
 prints {"database","collection","document_ids","count","message"}.`,
   options: { ...PRETTY },
-  connects: true,
   async run(values, positionals, ctx) {
     const { collection, document } = expectArgs(positionals, ['collection'], ['document']);
     const doc = await readJson(document, 'document', ctx.stdin);

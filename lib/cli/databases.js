@@ -7,7 +7,6 @@ module.exports = {
 
 Prints the database names as one JSON array.`,
   options: { ...PRETTY },
-  connects: true,
   async run(values, positionals, ctx) {
     expectArgs(positionals, []);
     const client = await ctx.connect(values);

@@ -8,7 +8,6 @@ module.exports = {
 Deletes the document and prints the server's answer. A missing key is an
 error (exit 6).`,
   options: { ...PRETTY },
-  connects: true,
   async run(values, positionals, ctx) {
     const { collection, key } = expectArgs(positionals, ['collection', 'key']);
     const client = await ctx.connect(values);

@@ -12,6 +12,7 @@ printing the orders a writer places, ships and cancels, then a burst of
 20,000 inserts), prints a summary and ends by itself.
 The example's code: ${path.join('node_modules', 'nexaclient', 'examples', 'order-processing.js')}`,
   options: {},
+  connects: false,
   async run(values, positionals, ctx) {
     expectArgs(positionals, []);
     const { startDevServer } = require('../dev-server');

@@ -8,7 +8,6 @@ module.exports = {
 
 Prints the document as JSON. A key that does not exist is an error (exit 6).`,
   options: { ...PRETTY },
-  connects: true,
   async run(values, positionals, ctx) {
     const { collection, key } = expectArgs(positionals, ['collection', 'key']);
     const client = await ctx.connect(values);

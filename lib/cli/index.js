@@ -7,10 +7,11 @@
  *
  *   summary  string: one line for `nexaclient --help`
  *   usage    string: the text of `nexaclient <name> --help` (without the
- *            connection options, which are appended when `connects` is true)
+ *            connection options, which are appended unless `connects` is false)
  *   options  a node:util parseArgs options object of its own options
- *   connects (optional) true: it takes the connection options
- *            (--url --host --port --user --db --timeout --verbose, see connect.js)
+ *   connects (optional) false: it takes no connection options (demo); else
+ *            the connection options (--url --host --port --user --db --timeout
+ *            --verbose, connect.js) are added to its own and to its --help
  *   async run(values, positionals, ctx) → exit code (a number) or undefined (0)
  *
  * and `ctx` is
@@ -27,13 +28,13 @@
  *                   however it ends
  *   clientOptions(values) → Promise<object>: the NexaClient options those
  *                   options make (password included), for commands that
- *                   make clients themselves; `connect` uses it
+ *                   make clients themselves (and disconnect them); `connect` uses it
  *   output          lib/cli/output.js's writer: out.line(value) writes one
  *                   JSON value as a line (BigInt exact), out.flush()
  *   log(text)       one line on stderr ("nexaclient <name>: text")
  *   verbose(text)   the same, only with --verbose
  *   UsageError      throw it for bad arguments (exit EXIT.USAGE, with a pointer to --help)
- *   EXIT            the exit codes below
+ *   EXIT            the exit codes, one per kind of failure (lib/cli/errors.js)
  *
  * Errors thrown by run() are reported in one line on stderr and mapped to an
  * exit code by their kind (errorExit). The password never appears: not in
@@ -74,7 +75,7 @@ function mainUsage() {
 }
 
 function commandUsage(cmd) {
-  return cmd.connects ? `${cmd.usage}\n\n${CONNECTION_USAGE}` : cmd.usage;
+  return cmd.connects !== false ? `${cmd.usage}\n\n${CONNECTION_USAGE}` : cmd.usage;
 }
 
 /**
@@ -111,7 +112,7 @@ async function main(argv, io = {}) {
   try {
     ({ values, positionals } = parseArgs({
       args: rest,
-      options: { ...HELP_OPTION, ...(cmd.connects ? CONNECTION_OPTIONS : {}), ...cmd.options },
+      options: { ...HELP_OPTION, ...(cmd.connects !== false ? CONNECTION_OPTIONS : {}), ...cmd.options },
       allowPositionals: true,
       strict: true,
     }));
@@ -138,7 +139,7 @@ async function main(argv, io = {}) {
     UsageError,
     EXIT,
     log: (text) => stderr.write(`nexaclient ${name}: ${mask(text, secret)}\n`),
-    verbose: (text) => { if (values.verbose) ctx.log(text); },
+    verbose: (text) => { if (values.verbose) ctx.log(text); }, // --verbose: a connection option
     clientOptions: async (v) => {
       const o = await resolveClientOptions(v, { env, stdin: ctx.stdin, stderr, signal: abort.signal, verbose: ctx.verbose });
       secret = o.password;

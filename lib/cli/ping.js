@@ -9,7 +9,6 @@ Connects, sends PING and prints the server's answer with the address and the
 round trip of the PING in ms:
   {"status":"ok","timestamp":1795686148.06,"address":"127.0.0.1:6970","roundTripMs":0.41}`,
   options: { ...PRETTY },
-  connects: true,
   async run(values, positionals, ctx) {
     expectArgs(positionals, []);
     const client = await ctx.connect(values);

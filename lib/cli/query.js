@@ -12,7 +12,6 @@ $ne $gt $gte $lt $lte $in $nin $exists $regex); "-" reads it from stdin;
 without it every document matches.
   --limit N   at most N documents (default 100)`,
   options: { limit: { type: 'string', short: 'n' }, ...PRETTY },
-  connects: true,
   async run(values, positionals, ctx) {
     const { collection, filters } = expectArgs(positionals, ['collection'], ['filters']);
     const f = filters === undefined ? {} : await readJsonObject(filters, 'filters', ctx.stdin);

@@ -8,7 +8,6 @@ module.exports = {
 Merges fields (a JSON object; "-" or nothing: read from stdin) into the
 document and prints the server's answer. A missing key is an error (exit 6).`,
   options: { ...PRETTY },
-  connects: true,
   async run(values, positionals, ctx) {
     const { collection, key, fields } = expectArgs(positionals, ['collection', 'key'], ['fields']);
     const updates = await readJsonObject(fields, 'fields', ctx.stdin);

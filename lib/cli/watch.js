@@ -29,7 +29,6 @@ there shows events/s, the total, reconnects and the lag.`,
     gaps: { type: 'boolean' },
     ...PRETTY,
   },
-  connects: true,
   async run(values, positionals, ctx) {
     const { collection = null } = expectArgs(positionals, [], ['collection']);
     let operations;
