@@ -85,6 +85,22 @@ describe('nexaclient CLI: requests and errors', function () {
     assert.strictEqual(pretty.stdout, `${JSON.stringify(await client.get(coll, batch.document_ids[0]), null, 2)}\n`);
   });
 
+  it('integers beyond 2^53 go in and come out exactly', async () => {
+    const coll = `cli_big_${Date.now()}`;
+    const text = '{"big":9007199254740993,"neg":-9223372036854775808,"label":"9007199254740993 \\" 12345678901234567890","small":12,"f":1.5}';
+    const created = jsonLines((await cli(['create', coll, text])).stdout)[0];
+    const exact = new NexaClient({ host: '127.0.0.1', port: srv.port, password: PASSWORD, int64: 'auto' });
+    try {
+      const doc = await exact.get(coll, created.document_id);
+      assert.deepStrictEqual([doc.big, doc.neg, doc.label, doc.small, doc.f],
+        [9007199254740993n, -9223372036854775808n, '9007199254740993 " 12345678901234567890', 12, 1.5]);
+    } finally {
+      await exact.disconnect();
+    }
+    const printed = (await cli(['get', coll, created.document_id])).stdout;
+    assert.match(printed, /"big":9007199254740993,"neg":-9223372036854775808,"label":"9007199254740993 \\" 12345678901234567890","small":12,"f":1\.5\}\n$/);
+  });
+
   it('collections and databases print one JSON array; --db chooses the database', async () => {
     await client.createDatabase('cli_tenant');
     await client.create('invoices', { n: 1 }, { database: 'cli_tenant' });
