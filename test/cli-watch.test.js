@@ -5,6 +5,7 @@
 const assert = require('assert');
 const { spawnSync } = require('child_process');
 const fs = require('fs');
+const net = require('net');
 const os = require('os');
 const path = require('path');
 
@@ -118,6 +119,32 @@ describe('nexaclient watch', function () {
       assert.ok(r.stderr.split('\n').filter(Boolean).every((l) => /^nexaclient watch: (connecting|watching) /.test(l)), r.stderr);
     });
   }
+
+  it('Ctrl-C while still connecting (a server that never answers): watch ends with 0 at once, ping with 130', async () => {
+    const silent = net.createServer((sock) => sock.on('error', () => {})); // accepts, never answers CONNECT
+    await new Promise((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      for (const [cmd, code] of [['watch', 0], ['ping', 130]]) {
+        let asked = false;
+        const done = runCli([cmd, '--verbose', '--port', String(silent.address().port), '--host', '127.0.0.1', '--timeout', '60000'], {
+          killAfter: 20000,
+          onStderr: (s, child) => {
+            if (!asked && /connecting to root@127\.0\.0\.1/.test(s)) {
+              asked = true;
+              setTimeout(() => child.kill('SIGINT'), 200);
+            }
+          },
+        });
+        const r = await done;
+        assert.strictEqual(r.code, code, `${cmd}: ${explain(r)}`);
+        assert.ok(r.ms < 10000, `${cmd} took ${r.ms} ms`);
+        if (code === 130) assert.match(r.stderr, /nexaclient ping: interrupted \(SIGINT\)\n$/);
+        else assert.doesNotMatch(r.stderr, /interrupted|Error/);
+      }
+    } finally {
+      silent.close();
+    }
+  });
 
   it('ends with exit 0 and no EPIPE when its reader goes away (| head -1)', async () => {
     let ready = false;

@@ -10,7 +10,7 @@ const EXIT = Object.freeze({
   AUTH: 4, // the server refused the credentials
   SERVER: 5, // the server answered with an error
   NOT_FOUND: 6, // get/update/delete of a key that does not exist
-  INTERRUPTED: 130, // Ctrl-C at the password prompt (as a shell reports SIGINT)
+  INTERRUPTED: 130, // stopped by Ctrl-C or SIGTERM before it was done (watch: a clean end, 0)
 });
 
 /** Bad arguments: reported with a pointer to `--help`, exit 2. */
@@ -21,7 +21,7 @@ class UsageError extends Error {
   }
 }
 
-/** Ctrl-C where it cannot mean a clean end (at the password prompt). */
+/** Ctrl-C where it cannot mean a clean end (at the password prompt, while connecting). */
 class Interrupted extends Error {}
 
 const CONNECTION_CODES = new Set(['NEXA_TIMEOUT', 'NEXA_CLOSED', 'NEXA_PROTOCOL']);

@@ -43,7 +43,7 @@
  */
 
 const { parseArgs } = require('util');
-const { EXIT, UsageError, errorExit, describeError } = require('./errors');
+const { EXIT, UsageError, Interrupted, errorExit, describeError } = require('./errors');
 const { Output } = require('./output');
 const { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveClientOptions } = require('./connect');
 
@@ -126,6 +126,7 @@ async function main(argv, io = {}) {
   }
 
   const abort = new AbortController();
+  let stoppedBy = null; // 'SIGINT' or 'SIGTERM'
   const output = new Output(stdout, () => abort.abort(new Error('stdout closed')));
   const clients = [];
   let secret = null; // the password, only to mask it should any message ever hold it
@@ -151,7 +152,7 @@ async function main(argv, io = {}) {
       const client = new NexaClient(options, extra);
       clients.push(client);
       try {
-        await client.connect();
+        await untilAborted(client.connect(), abort.signal);
       } catch (err) {
         if (err.code === 'NEXA_AUTH' && options.passwordSource === 'the default') err.message += ' (no password given: set NEXADB_PASSWORD)';
         throw err;
@@ -160,16 +161,23 @@ async function main(argv, io = {}) {
     },
   };
 
-  const stopSignals = io.handleSignals === false ? null : onStopSignals(abort, stderr, name);
+  const stopSignals = io.handleSignals === false ? null : onStopSignals(abort, stderr, name, (sig) => { stoppedBy = sig; });
   let code;
   try {
     const r = await cmd.run(values, positionals, ctx);
     code = typeof r === 'number' ? r : EXIT.OK;
   } catch (err) {
     code = errorExit(err);
-    // A reader that went away is how a pipeline ends, not an error.
-    if (output.closed && code === EXIT.INTERNAL) code = EXIT.OK;
-    else report(stderr, name, err, values.verbose, secret);
+    if (stoppedBy !== null) {
+      // Stopped by Ctrl-C or SIGTERM before it was done (a command that runs
+      // until stopped, such as watch, returns normally instead).
+      code = EXIT.INTERRUPTED;
+      stderr.write(`nexaclient ${name}: interrupted (${stoppedBy})\n`);
+    } else if (output.closed && code === EXIT.INTERNAL) {
+      code = EXIT.OK; // a reader that went away is how a pipeline ends, not an error
+    } else {
+      report(stderr, name, err, values.verbose, secret);
+    }
   } finally {
     await Promise.all(clients.map((c) => c.disconnect().catch(() => {})));
     if (stopSignals) stopSignals();
@@ -178,13 +186,14 @@ async function main(argv, io = {}) {
   return code;
 }
 
-/** SIGINT/SIGTERM abort the command (a clean end, exit 0); a second one exits at once. */
-function onStopSignals(abort, stderr, name) {
+/** SIGINT/SIGTERM abort the command (watch: a clean end, exit 0); a second one exits at once. */
+function onStopSignals(abort, stderr, name, stopped) {
   const handler = (sig) => {
     if (abort.signal.aborted) {
       stderr.write(`nexaclient ${name}: ${sig} again, exiting now\n`);
       process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
     }
+    stopped(sig);
     abort.abort(new Error(sig));
   };
   process.on('SIGINT', handler);
@@ -193,6 +202,16 @@ function onStopSignals(abort, stderr, name) {
     process.removeListener('SIGINT', handler);
     process.removeListener('SIGTERM', handler);
   };
+}
+
+/** `promise`, or a rejection with Interrupted as soon as `signal` aborts (a dial is not waited on after Ctrl-C). */
+function untilAborted(promise, signal) {
+  if (signal.aborted) return Promise.reject(new Interrupted('interrupted'));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new Interrupted('interrupted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function report(stderr, name, err, verbose, secret) {

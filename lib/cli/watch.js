@@ -40,38 +40,48 @@ there shows events/s, the total, reconnects and the lag.`,
       }
     }
     const count = values.count === undefined ? Infinity : integer(values.count, '--count', 1, Number.MAX_SAFE_INTEGER);
-    // A watch in a shell outlives any outage, as `tail -F` does.
-    const client = await ctx.connect(values, { reconnectAttempts: Infinity });
-    const options = { operations };
-    if (values.gaps) options.gaps = true;
-    const stream = client.watch(collection, options);
-    const stop = () => { stream.close(); };
-    if (ctx.signal.aborted) stop();
-    ctx.signal.addEventListener('abort', stop, { once: true });
-
-    const status = new StatusLine(ctx.stderr, stream);
-    const say = (text) => status.log(`nexaclient watch: ${text}`);
-    stream.on('disconnect', ({ error }) => say(`disconnected: ${describeError(error)}; reconnecting`));
-    stream.on('reconnect', ({ attempts, downtimeMs }) => {
-      say(`reconnected after ${attempts} attempt${attempts === 1 ? '' : 's'}, ${downtimeMs} ms without a subscription (its changes are not replayed)`);
-    });
     try {
-      const answer = await stream.ready;
-      ctx.verbose(`watching ${collection === null ? 'every collection' : `'${collection}'`} (${answer.operations.join(', ')})`);
-      status.start();
-      const out = ctx.output;
-      const pretty = values.pretty === true;
-      let n = 0;
-      for await (const ev of stream) {
-        out.line(ev, pretty);
-        if (++n >= count) break;
-        // Written once the buffer is empty (or in 64 KiB chunks): and a slow
-        // reader slows the stream, which makes the server wait (overflow 'pause').
-        if (stream.buffered === 0) await out.drain();
-      }
-    } finally {
-      status.stop();
-      ctx.signal.removeEventListener('abort', stop);
+      await watch(collection, operations, count, values, ctx);
+    } catch (err) {
+      if (!ctx.signal.aborted) throw err;
+      // Stopped (Ctrl-C, SIGTERM, stdout closed) while connecting or subscribing: as clean an end as later.
     }
   },
 };
+
+/** Connects, subscribes and prints until --count, a stop or a failure. */
+async function watch(collection, operations, count, values, ctx) {
+  // A watch in a shell outlives any outage, as `tail -F` does.
+  const client = await ctx.connect(values, { reconnectAttempts: Infinity });
+  const options = { operations };
+  if (values.gaps) options.gaps = true;
+  const stream = client.watch(collection, options);
+  const stop = () => { stream.close(); };
+  if (ctx.signal.aborted) stop();
+  ctx.signal.addEventListener('abort', stop, { once: true });
+
+  const status = new StatusLine(ctx.stderr, stream);
+  const say = (text) => status.log(`nexaclient watch: ${text}`);
+  stream.on('disconnect', ({ error }) => say(`disconnected: ${describeError(error)}; reconnecting`));
+  stream.on('reconnect', ({ attempts, downtimeMs }) => {
+    say(`reconnected after ${attempts} attempt${attempts === 1 ? '' : 's'}, ${downtimeMs} ms without a subscription (its changes are not replayed)`);
+  });
+  try {
+    const answer = await stream.ready;
+    ctx.verbose(`watching ${collection === null ? 'every collection' : `'${collection}'`} (${answer.operations.join(', ')})`);
+    status.start();
+    const out = ctx.output;
+    const pretty = values.pretty === true;
+    let n = 0;
+    for await (const ev of stream) {
+      out.line(ev, pretty);
+      if (++n >= count) break;
+      // Written once the buffer is empty (or in 64 KiB chunks): and a slow
+      // reader slows the stream, which makes the server wait (overflow 'pause').
+      if (stream.buffered === 0) await out.drain();
+    }
+  } finally {
+    status.stop();
+    ctx.signal.removeEventListener('abort', stop);
+  }
+}
