@@ -169,6 +169,7 @@ describe('nexaclient CLI: requests and errors', function () {
     for (const [args, re] of cases) {
       const r = await cli(args, { code: EXIT.USAGE });
       assert.match(r.stderr, re, args.join(' '));
+      assert.match(r.stderr, /^nexaclient[^\n]*\(see nexaclient [a-z ]*--help\)\n$/, 'one line, pointing at --help');
       assert.ok(!r.stderr.includes(secret) && !r.stdout.includes(secret), r.stderr);
     }
     const r = await cli(['ping'], { code: EXIT.USAGE, env: { NEXADB_URL: `ftp://root:${secret}@db` } });

@@ -103,7 +103,7 @@ async function main(argv, io = {}) {
   }
   const cmd = loadCommand(name);
   if (!cmd) {
-    stderr.write(`nexaclient: unknown command ${JSON.stringify(name)}\n${mainUsage()}\n`);
+    stderr.write(`nexaclient: unknown command ${JSON.stringify(name)} (see nexaclient --help)\n`);
     return EXIT.USAGE;
   }
 
@@ -117,7 +117,7 @@ async function main(argv, io = {}) {
       strict: true,
     }));
   } catch (err) {
-    stderr.write(`nexaclient ${name}: ${err.message}\n(see nexaclient ${name} --help)\n`);
+    stderr.write(`nexaclient ${name}: ${err.message} (see nexaclient ${name} --help)\n`);
     return EXIT.USAGE;
   }
   if (values.help) {
@@ -217,8 +217,8 @@ function untilAborted(promise, signal) {
 function report(stderr, name, err, verbose, secret) {
   let text = describeError(err);
   if (verbose && err && err.stack && errorExit(err) === EXIT.INTERNAL) text += `\n${err.stack}`;
-  stderr.write(`nexaclient ${name}: ${mask(text, secret)}\n`);
-  if (err instanceof UsageError) stderr.write(`(see nexaclient ${name} --help)\n`);
+  const pointer = err instanceof UsageError ? ` (see nexaclient ${name} --help)` : '';
+  stderr.write(`nexaclient ${name}: ${mask(text, secret)}${pointer}\n`);
 }
 
 function mask(text, secret) {
