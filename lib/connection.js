@@ -3,7 +3,7 @@
 // first-in first-out; the core matches them, this side keeps the promises.
 const { addon, INT64_MODES } = require('./native');
 const { TapeDecoder } = require('./tape');
-const { NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, fromCore } = require('./errors');
+const { NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, fromCore, serverText } = require('./errors');
 const { bound, abortError } = require('./abort');
 
 const EV_OPEN = 1;
@@ -254,10 +254,6 @@ class Connection {
     this._closeWaiters = [];
     this.onEnd(wasClosing ? null : err);
   }
-}
-
-function serverText(payload, fallback) {
-  return payload && typeof payload.error === 'string' ? payload.error : fallback;
 }
 
 function noop() {}
