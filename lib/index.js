@@ -12,5 +12,5 @@ module.exports.NexaClient = NexaClient;
 module.exports.default = NexaClient;
 module.exports.ChangeStream = ChangeStream;
 for (const [name, value] of Object.entries(errors)) {
-  if (name !== 'fromCore') module.exports[name] = value;
+  if (name !== 'fromCore' && name !== 'serverText') module.exports[name] = value;
 }

@@ -11,7 +11,8 @@ const path = require('path');
 
 const NexaClient = require('..');
 const { startDevServer } = require('../lib/dev-server');
-const { explain, waitFor } = require('./fixtures/helpers');
+const { waitFor } = require('./fixtures/helpers');
+const { explain } = require('./helpers/scenario');
 const { CLI, runCli, runShell, jsonLines } = require('./helpers/cli');
 
 const hasScript = spawnSync('script', ['--version']).status === 0;

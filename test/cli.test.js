@@ -6,7 +6,8 @@ const assert = require('assert');
 
 const NexaClient = require('..');
 const { startDevServer } = require('../lib/dev-server');
-const { closedPort, explain } = require('./fixtures/helpers');
+const { closedPort } = require('./fixtures/helpers');
+const { explain } = require('./helpers/scenario');
 const { runCli, jsonLines } = require('./helpers/cli');
 const { COMMANDS, EXIT } = require('../lib/cli');
 const { stringify } = require('../lib/cli/output');

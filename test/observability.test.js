@@ -9,7 +9,8 @@ const NexaClient = require('..');
 const { startDevServer } = require('../lib/dev-server');
 const { encodeFrame } = require('../lib/dev-server/protocol');
 const { traceRequest } = require('../lib/diagnostics');
-const { waitFor, runFixture, explain, lastJson } = require('./fixtures/helpers');
+const { waitFor } = require('./fixtures/helpers');
+const { createProcess, explain } = require('./helpers/scenario');
 
 const PASSWORD = 'tr4ce-me-not';
 const FAST = { reconnectDelayMs: 20, reconnectMaxDelayMs: 200 };
@@ -155,8 +156,32 @@ describe('observability', function () {
 
   describe('NODE_DEBUG=nexaclient', () => {
     it('logs connects, subscriptions, pauses and resumes, reconnect attempts with their delay; never the password', async () => {
-      const r = await runFixture('debug-log.js', [PASSWORD], { env: { ...process.env, NODE_DEBUG: 'nexaclient' }, killAfter: 15000 });
-      assert.deepStrictEqual(lastJson(r.stdout), { done: true }, explain(r));
+      // Connects, lets a small stream pause and resume, survives a dev server restart, disconnects.
+      const r = await createProcess(async ({ NexaClient, startDevServer }, password) => {
+        const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+        let srv = await startDevServer({ port: 0, users: { root: password } });
+        const port = srv.port;
+        const client = new NexaClient({ host: '127.0.0.1', port, password, reconnectDelayMs: 50 });
+        await client.connect();
+        const stream = client.watch('dbg', { highWaterMark: 8 });
+        await stream.ready;
+        await client.batchWrite('dbg', Array.from({ length: 40 }, (_, i) => ({ i })));
+        while (stream.stats().pauses === 0) await sleep(5); // nothing consumed: it reaches its bound
+        let seen = 0;
+        for await (const ev of stream) { // eslint-disable-line no-unused-vars
+          if (++seen === 40) break;
+        }
+        const again = client.watch('dbg');
+        await again.ready;
+        await srv.close();
+        await sleep(200);
+        srv = await startDevServer({ port, users: { root: password } });
+        await new Promise((res) => again.once('reconnect', res));
+        await client.disconnect();
+        await srv.close();
+        return { done: true };
+      }, PASSWORD, { command: ['env', 'NODE_DEBUG=nexaclient'], killAfter: 15000 });
+      assert.deepStrictEqual(r.result, { done: true }, explain(r));
       const log = r.stderr;
       assert.match(log, /^NEXACLIENT \d+: connection #\d+: connecting to 127\.0\.0\.1:\d+ as root \(requests\)$/m);
       assert.match(log, /^NEXACLIENT \d+: connection #\d+: open to 127\.0\.0\.1:\d+$/m);
