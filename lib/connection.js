@@ -112,6 +112,7 @@ class Connection {
     this.int64Mode = INT64_MODES[o.int64];
     /** A change stream's connection (else the request connection). */
     this.stream = o.stream === true;
+    this._wasOpen = false; // the handshake succeeded (closing it is then a close, not a failed dial)
     this._pending = new Map();
     this._nextReq = 1;
     this._openWaiters = null;
@@ -215,6 +216,7 @@ class Connection {
   _opened(hello) {
     this.state = this.state === 'closing' ? 'closing' : 'open';
     this.hello = hello;
+    this._wasOpen = true;
     debug('connection #%d: open to %s', this.id, this.address);
     publish(channels.connectionOpen, () => ({ connectionId: this.id, address: this.address, stream: this.stream }));
     const w = this._openWaiters;
@@ -253,11 +255,11 @@ class Connection {
     const err = code === null ? null : make();
     this.error = err;
     if (debug.enabled) {
-      const how = wasClosing ? 'closed' : code === 'NEXA_PROTOCOL' ? 'protocol error' : this.hello === null ? 'dial failed' : 'lost';
+      const how = wasClosing ? 'closed' : code === 'NEXA_PROTOCOL' ? 'protocol error' : !this._wasOpen ? 'dial failed' : 'lost';
       debug('connection #%d: %s%s', this.id, how, err ? `: ${err.message}` : ` (${address})`);
     }
     // Published for connections that opened (a failed dial is its caller's error, and in the debug log).
-    if (this.hello !== null) publish(channels.connectionClose, () => ({ connectionId: this.id, address, stream: this.stream, error: wasClosing ? null : err }));
+    if (this._wasOpen) publish(channels.connectionClose, () => ({ connectionId: this.id, address, stream: this.stream, error: wasClosing ? null : err }));
     const openW = this._openWaiters;
     this._openWaiters = null;
     if (openW) openW.reject(err || new NexaClosedError(`connection to ${address} closed before it opened`, { address }));
