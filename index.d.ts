@@ -216,7 +216,7 @@ export interface ClientStats {
     sent: number;
     /** Resolved with the server's answer. */
     answered: number;
-    /** Rejected, by error code (NEXA_SERVER, NEXA_NOT_FOUND, NEXA_TIMEOUT, ECONNREFUSED, ABORT_ERR, ...). */
+    /** Failed, by error code (NEXA_SERVER, NEXA_NOT_FOUND, NEXA_TIMEOUT, ECONNREFUSED, ABORT_ERR, ...); get() of a missing key counts as NEXA_NOT_FOUND. */
     failed: Record<string, number>;
     inFlight: number;
   };
