@@ -4,7 +4,7 @@
 const { addon, INT64_MODES } = require('./native');
 const { TapeDecoder } = require('./tape');
 const {
-  NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, NexaAbortError, fromCore,
+  NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, NexaAbortError, NexaProtocolError, fromCore,
 } = require('./errors');
 
 const EV_OPEN = 1;
@@ -12,6 +12,8 @@ const EV_OPEN_FAILED = 2;
 const EV_REPLY = 3;
 const EV_CHANGE = 4;
 const EV_CLOSED = 5;
+const EV_UNDECODABLE = 6; // a change event that could not be decoded: value says why
+const EV_REPLY_FAILED = 7; // an answer that could not be decoded: value says why
 
 const MSG = {
   CREATE: 0x02, READ: 0x03, UPDATE: 0x04, DELETE: 0x05, QUERY: 0x06, VECTOR_SEARCH: 0x07,
@@ -79,6 +81,8 @@ function dispatch(n, values, str) {
     try {
       switch (kind) {
         case EV_REPLY: conn._reply(head[h + 2], head[h + 3], value); break;
+        case EV_UNDECODABLE: conn.onUndecodable(value); break;
+        case EV_REPLY_FAILED: conn._replyFailed(head[h + 2], value); break;
         case EV_OPEN: conn._opened(value); break;
         case EV_OPEN_FAILED:
         case EV_CLOSED:
@@ -106,6 +110,13 @@ class Connection {
     this.hello = null;
     /** @type {(events: object[]) => void} */
     this.onChanges = noop;
+    /**
+     * A change event arrived that could not be decoded (e.g. a document
+     * nested deeper than MAX_DEPTH); the connection reads on. It is not
+     * counted for backpressure: do not ack() it.
+     * @type {(message: string) => void}
+     */
+    this.onUndecodable = noop;
     /** @type {(err: Error|null) => void} called once when the connection ends */
     this.onEnd = noop;
     this.#opts = o;
@@ -240,6 +251,13 @@ class Connection {
       p.reject(new NexaServerError(serverText(payload, `server answered type 0x${type.toString(16)}`),
         { address: this.address, ...p.context }));
     }
+  }
+
+  /** The answer to reqId could not be decoded: only that request fails. */
+  _replyFailed(reqId, message) {
+    const p = this._take(reqId);
+    if (p === undefined) return;
+    p.reject(new NexaProtocolError(`${message} (${this.address})`, { address: this.address, ...p.context }));
   }
 
   [Symbol.for('nodejs.util.inspect.custom')]() {
