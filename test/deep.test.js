@@ -1,0 +1,262 @@
+'use strict';
+// Deep documents (issue 10, part 1): one nesting limit, MAX_DEPTH, for
+// documents written and read; a payload the core cannot decode fails only
+// its own answer or event, never the connection. Documents deeper than the
+// limit are written by a raw client with msgpackr (the dev server stores any
+// depth, as the reference server does).
+const assert = require('assert');
+const path = require('path');
+const { Worker } = require('worker_threads');
+const { pack } = require('msgpackr');
+
+const NexaClient = require('..');
+const { NexaProtocolError } = NexaClient;
+const { Connection, MSG } = require('../lib/connection');
+const { parseOptions } = require('../lib/options');
+const { devServerSuite, rawRequests, waitFor } = require('./fixtures/helpers');
+
+const MAX = NexaClient.MAX_DEPTH;
+
+/** A document `levels` levels deep: {leaf, next: {leaf, next: ... {leaf: 'bottom'}}}. */
+function nest(levels, leaf = 'bottom') {
+  let v = { leaf };
+  for (let i = 1; i < levels; i++) v = { leaf: i, next: v };
+  return v;
+}
+
+/** Levels of maps and arrays down the `next` chain. */
+function depth(v) {
+  let d = 0;
+  for (let x = v; x !== null && typeof x === 'object'; x = x.next) d++;
+  return d;
+}
+
+/** A frame (12-byte header + payload) encoded by msgpackr, not by the addon under test. */
+function msgpackrFrame(type, payload) {
+  const body = pack(payload);
+  const h = Buffer.alloc(12);
+  h.writeUInt32BE(0x4e455841, 0);
+  h[4] = 1;
+  h[5] = type;
+  h.writeUInt32BE(body.length, 8);
+  return Buffer.concat([h, body]);
+}
+
+/** CREATE over a raw socket, the frame built by msgpackr; resolves with the new _id. */
+async function rawCreate(port, collection, data) {
+  const net = require('net');
+  const { FrameReader } = require('../lib/dev-server/protocol');
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    const reader = new FrameReader();
+    const answers = [];
+    sock.on('error', reject);
+    sock.on('connect', () => {
+      sock.write(msgpackrFrame(MSG.CONNECT || 0x01, { username: 'root', password: 'nexadb123' }));
+      sock.write(msgpackrFrame(MSG.CREATE, { collection, data }));
+    });
+    sock.on('data', (chunk) => {
+      reader.push(chunk);
+      for (let f = reader.next(); f !== null; f = reader.next()) {
+        answers.push(f);
+        if (answers.length === 2) {
+          sock.destroy();
+          const { unpack } = require('msgpackr');
+          const a = unpack(f.payload);
+          if (f.type !== MSG.SUCCESS) reject(new Error(`raw CREATE answered ${f.type}: ${JSON.stringify(a)}`));
+          else resolve(a.document_id);
+        }
+      }
+    });
+  });
+}
+
+const PAST = [['one past the limit', MAX + 1], ['far past it (1,000 levels)', 1000]];
+
+describe('deep documents: the nesting limit', function () {
+  this.timeout(20000);
+  const suite = devServerSuite();
+
+  it('MAX_DEPTH is exported: 100 levels (also from ESM)', async () => {
+    assert.strictEqual(MAX, 100);
+    const esm = await import('../lib/index.mjs');
+    assert.strictEqual(esm.MAX_DEPTH, 100);
+    assert.strictEqual(esm.default.MAX_DEPTH, 100);
+  });
+
+  it('a document at the limit is written (create, update, batchWrite) and read back intact (get, query)', async () => {
+    const c = suite.client();
+    const doc = { arr: [[[1]]], deep: nest(MAX - 1) }; // the document is level 1: MAX levels in all
+    const { document_id: id } = await c.create('deep_ok', doc);
+    const got = await c.get('deep_ok', id);
+    assert.strictEqual(depth(got.deep) + 1, MAX);
+    assert.deepStrictEqual(got.deep, doc.deep);
+    const [q] = await c.query('deep_ok', { _id: id });
+    assert.deepStrictEqual(q.deep, doc.deep);
+    await c.update('deep_ok', id, { other: nest(MAX - 1, 'updated') });
+    assert.deepStrictEqual((await c.get('deep_ok', id)).other, nest(MAX - 1, 'updated'));
+    const b = await c.batchWrite('deep_ok', [nest(MAX, 'batch'), { flat: true }]);
+    const fromBatch = await c.get('deep_ok', b.document_ids[0]);
+    assert.strictEqual(depth(fromBatch), MAX);
+    assert.strictEqual((await c.query('deep_ok', {}, 10)).length, 3);
+  });
+
+  it('a document one level past it is refused by create, update and batchWrite with a TypeError naming the limit, before anything is sent', async () => {
+    const c = suite.client();
+    await c.connect();
+    const tooDeep = nest(MAX + 1);
+    const named = (err) => err instanceof TypeError && /more than 100 levels deep \(NexaClient\.MAX_DEPTH\)/.test(err.message);
+    await assert.rejects(c.create('deep_refused', tooDeep), named);
+    await assert.rejects(c.update('deep_refused', 'k', { a: nest(MAX) }), named);
+    await assert.rejects(c.batchWrite('deep_refused', [{ flat: 1 }, tooDeep]), named);
+    const cycle = { a: 1 };
+    cycle.self = cycle;
+    await assert.rejects(c.create('deep_refused', cycle), named);
+    assert.ok(!(await c.listCollections()).includes('deep_refused'), 'nothing reached the server');
+    assert.strictEqual((await c.ping()).status, 'ok', 'the connection is fine');
+  });
+
+  it('query filters: a filter comparing a field with a value at the limit is sent; one past it is a TypeError', async () => {
+    const c = suite.client();
+    await c.create('deep_filter', { k: 1, v: nest(MAX - 1) });
+    // The filter map is level 1; an operator may wrap the value: one level more is allowed.
+    const found = await c.query('deep_filter', { k: { $eq: 1 }, v: { $exists: true } });
+    assert.strictEqual(found.length, 1);
+    await c.query('deep_filter', { v: { $ne: nest(MAX - 1) } });
+    await assert.rejects(c.query('deep_filter', { v: { $ne: nest(MAX) } }), TypeError);
+  });
+});
+
+describe('deep documents: an answer too deep to read fails only its request', function () {
+  this.timeout(30000);
+  const suite = devServerSuite();
+
+  for (const [what, levels] of PAST) {
+    it(`get and query of a document ${what}: NexaProtocolError saying why; a ping in flight beside it resolves; the connection stays`, async () => {
+      const c = suite.client();
+      const flat = await c.create(`past_${levels}`, { flat: true });
+      const id = await rawCreate(suite.srv.port, `past_${levels}`, nest(levels));
+      const before = c._channel.conn;
+      const [get, ping, query] = await Promise.allSettled([c.get(`past_${levels}`, id), c.ping(), c.query(`past_${levels}`, {})]);
+      for (const r of [get, query]) {
+        assert.strictEqual(r.status, 'rejected');
+        assert.ok(r.reason instanceof NexaProtocolError, r.reason);
+        assert.strictEqual(r.reason.code, 'NEXA_PROTOCOL');
+        assert.match(r.reason.message, /could not decode the answer \(\d+ bytes\): a document nested more than 100 levels deep at byte \d+/);
+      }
+      assert.strictEqual(get.reason.operation, 'get');
+      assert.strictEqual(get.reason.key, id);
+      assert.strictEqual(ping.status, 'fulfilled');
+      assert.strictEqual(ping.value.status, 'ok');
+      assert.strictEqual(c._channel.conn, before, 'the same connection');
+      assert.ok(c.connected);
+      assert.strictEqual((await c.get(`past_${levels}`, flat.document_id)).flat, true, 'nothing after it is lost');
+      // The dev server kept the document whole: a raw reader sees every level.
+      const [raw] = await rawRequests(suite.srv.port, [{ type: MSG.READ, payload: { collection: `past_${levels}`, key: id } }]);
+      assert.strictEqual(depth(raw.payload.document), levels);
+    });
+  }
+});
+
+/** A stream-level connection: SUBSCRIBEs, records events and undecodable reports in arrival order. */
+async function watchConnection(port, collection, opts = {}) {
+  const o = parseOptions({ host: '127.0.0.1', port, keepAliveMs: 0, ...opts });
+  const conn = new Connection({ ...o, stream: true });
+  const seen = [];
+  conn.onChanges = (evs) => {
+    for (const e of evs) seen.push(e);
+    if (opts.ackEach) setImmediate(() => conn.ack(evs.length));
+  };
+  conn.onUndecodable = (message) => seen.push({ undecodable: message });
+  await conn.open();
+  await conn.request(MSG.SUBSCRIBE, { collection, operations: ['insert', 'update', 'delete'] });
+  return { conn, seen };
+}
+
+describe('deep documents: change events', function () {
+  this.timeout(30000);
+  const suite = devServerSuite();
+
+  it('insert and update events of a document at the limit arrive intact (fullDocument, updateDescription.updatedFields)', async () => {
+    const c = suite.client();
+    const stream = c.watch('ev_ok');
+    await stream.ready;
+    const doc = { deep: nest(MAX - 1) };
+    const { document_id: id } = await c.create('ev_ok', doc);
+    await c.update('ev_ok', id, { more: nest(MAX - 1, 'u') });
+    const ins = (await stream.next()).value;
+    assert.strictEqual(ins.operationType, 'insert');
+    assert.deepStrictEqual(ins.fullDocument.deep, doc.deep);
+    const upd = (await stream.next()).value;
+    assert.strictEqual(upd.operationType, 'update');
+    assert.deepStrictEqual(upd.updateDescription.updatedFields.more, nest(MAX - 1, 'u'));
+    assert.deepStrictEqual(upd.fullDocument.more, nest(MAX - 1, 'u'));
+  });
+
+  for (const [what, levels] of PAST) {
+    it(`an event of a document ${what}: the core reports it undecodable, the connection reads on, the events around it arrive`, async () => {
+      const c = suite.client();
+      const coll = `ev_past_${levels}`;
+      const { conn, seen } = await watchConnection(suite.srv.port, coll);
+      try {
+        await c.create(coll, { n: 1 });
+        await rawCreate(suite.srv.port, coll, nest(levels));
+        await c.create(coll, { n: 2 });
+        await waitFor(() => seen.length === 3, 'three reports', 10000);
+        assert.strictEqual(seen[0].fullDocument.n, 1);
+        assert.match(seen[1].undecodable, /^could not decode a change event \(\d+ bytes\): a document nested more than 100 levels deep at byte \d+$/);
+        assert.strictEqual(seen[2].fullDocument.n, 2);
+        assert.strictEqual(conn.state, 'open');
+        assert.strictEqual((await conn.request(MSG.PING, {})).status, 'ok');
+      } finally {
+        await conn.close();
+      }
+    });
+  }
+
+  it('backpressure: 300 undecodable events among 300 good ones (highWaterMark 4) neither stall the connection nor lose a good event', async () => {
+    const coll = 'ev_ledger';
+    const { conn, seen } = await watchConnection(suite.srv.port, coll, { highWaterMark: 4, ackEach: true });
+    try {
+      const net = require('net');
+      // One raw writer, pipelined: the events arrive in bursts, paused at the bound.
+      const sock = net.connect(suite.srv.port, '127.0.0.1');
+      await new Promise((r) => sock.once('connect', r));
+      const frames = [msgpackrFrame(0x01, { username: 'root', password: 'nexadb123' })];
+      for (let i = 0; i < 300; i++) {
+        frames.push(msgpackrFrame(MSG.CREATE, { collection: coll, data: nest(MAX + 1) }));
+        frames.push(msgpackrFrame(MSG.CREATE, { collection: coll, data: { i } }));
+      }
+      sock.write(Buffer.concat(frames));
+      sock.resume();
+      await waitFor(() => seen.length === 600, `600 reports (have ${seen.length})`, 20000);
+      sock.destroy();
+      const good = seen.filter((e) => !e.undecodable).map((e) => e.fullDocument.i);
+      assert.deepStrictEqual(good, Array.from({ length: 300 }, (_, i) => i), 'every good event, in order');
+      assert.strictEqual(seen.filter((e) => e.undecodable).length, 300);
+    } finally {
+      await conn.close();
+    }
+  });
+});
+
+describe('deep documents: at the limit inside a worker_thread', function () {
+  this.timeout(30000);
+  const suite = devServerSuite();
+
+  for (const stackSizeMb of [undefined, 0.25]) {
+    it(`get, query and an event of a document at the limit${stackSizeMb ? ` (stackSizeMb ${stackSizeMb})` : ' (default stack)'}`, async () => {
+      const w = new Worker(path.join(__dirname, 'fixtures', 'deep-worker.js'), {
+        workerData: { port: suite.srv.port, levels: MAX },
+        resourceLimits: stackSizeMb ? { stackSizeMb } : undefined,
+      });
+      const result = await new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+        w.once('exit', (code) => reject(new Error(`worker exited with ${code} before answering`)));
+      });
+      await w.terminate();
+      assert.deepStrictEqual(result, { get: MAX, query: MAX, event: MAX });
+    });
+  }
+});
