@@ -47,6 +47,20 @@ int nx_check(const uint8_t *p, size_t len, int flags, char *err, size_t errlen);
 #define NX_DECODE_BAD (-1)   /* the payload is refused: err says why */
 #define NX_DECODE_NOMEM (-2) /* out of memory */
 
+/* nx_check_levels without the copy: `p` has NX_DECODE_SLACK readable bytes
+ * after `len` (the walk loads short strings 8 bytes at a time). Returns 0,
+ * NX_DECODE_BAD or NX_DECODE_NOMEM. */
+int nx_check_padded(const uint8_t *p, size_t len, int flags, uint32_t max_levels, char *err, size_t errlen);
+
+/* The walks (check, decode) keep one entry a level: on the C stack up to
+ * what the document rule needs, on the heap beyond (a plain bound, as the dev
+ * server asks for). They grow with the levels met, never with the levels a
+ * payload claims. nx_grow_stack returns a copy of st (inline_st or malloc'ed)
+ * with twice the capacity, freeing st unless inline; NULL (st kept) when out
+ * of memory. */
+#define NX_STACK_INLINE (NX_MAX_DOC_DEPTH + 8)
+void *nx_grow_stack(void *st, const void *inline_st, size_t *cap, size_t elem);
+
 /* Checks the payload (nx_check_levels), copies it into `zone` and decodes
  * it there, at any depth the check allows (not msgpack-c's unpacker, whose
  * stack is 32 levels): the object's strings point into the zone, which owns
