@@ -4,8 +4,9 @@
 const { addon, INT64_MODES } = require('./native');
 const { TapeDecoder } = require('./tape');
 const {
-  NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, NexaAbortError, NexaProtocolError, fromCore,
+  NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, NexaProtocolError, fromCore,
 } = require('./errors');
+const { onAbort, abortError } = require('./abort');
 
 const EV_OPEN = 1;
 const EV_OPEN_FAILED = 2;
@@ -180,7 +181,7 @@ class Connection {
         reject(err);
         return;
       }
-      const p = { resolve, reject, context, timer: null, signal: null, onAbort: null };
+      const p = { resolve, reject, context, timer: null, unabort: null };
       const timeout = opts && opts.timeout;
       if (timeout > 0) {
         // The late answer is still matched (first-in, first-out) and dropped.
@@ -189,11 +190,7 @@ class Connection {
           { address: this.address, ...context })), timeout);
         p.timer.unref();
       }
-      if (signal) {
-        p.signal = signal;
-        p.onAbort = () => this._fail(reqId, abortError(signal, context));
-        signal.addEventListener('abort', p.onAbort, { once: true });
-      }
+      if (signal) p.unabort = onAbort(signal, () => this._fail(reqId, abortError(signal, context)));
       this._pending.set(reqId, p);
     });
   }
@@ -209,7 +206,7 @@ class Connection {
     if (p === undefined) return undefined;
     this._pending.delete(reqId);
     if (p.timer) clearTimeout(p.timer);
-    if (p.signal) p.signal.removeEventListener('abort', p.onAbort);
+    if (p.unabort) p.unabort();
     return p;
   }
 
@@ -288,11 +285,6 @@ function serverText(payload, fallback) {
   return payload && typeof payload.error === 'string' ? payload.error : fallback;
 }
 
-function abortError(signal, context) {
-  const what = (context && context.operation) || 'request';
-  return new NexaAbortError(`${what} was aborted`, { cause: signal.reason, ...context });
-}
-
 function noop() {}
 
-module.exports = { Connection, MSG, abortError };
+module.exports = { Connection, MSG };

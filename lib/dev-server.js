@@ -44,6 +44,9 @@ const DEFAULT_USERS = Object.freeze({ root: 'nexadb123' });
  *   Users made with CREATE_USER have no database permissions, as on the
  *   reference server: unless admins, they are refused every collection
  *   operation.
+ * @property {object} [store] the documents to serve: another server's
+ *   `store`, for a restart that keeps its data as the reference server keeps
+ *   its files (default: a new, empty one)
  * @property {boolean} [shuffleEvents=false] send the change events of one
  *   write (a BATCH_WRITE's burst) in a random order, as the reference
  *   server's one-thread-per-event delivery may (PROTOCOL.md, point 3)
@@ -56,7 +59,8 @@ const DEFAULT_USERS = Object.freeze({ root: 'nexadb123' });
 class DevServer {
   /** @param {DevServerOptions} [options] */
   constructor(options = {}) {
-    const { port = 0, host = '127.0.0.1', users = DEFAULT_USERS, shuffleEvents = false } = options;
+    const { port = 0, host = '127.0.0.1', users = DEFAULT_USERS, shuffleEvents = false, store } = options;
+    if (store !== undefined && !(store instanceof Store)) throw new TypeError("store must be another DevServer's store");
     /** @type {string} the host it listens on */
     this.host = host;
     /** @type {number} the port it listens on (known after listen()) */
@@ -71,11 +75,16 @@ class DevServer {
       this._users.set(name, newUser(password, role, databases));
     }
     this._shuffleEvents = Boolean(shuffleEvents);
-    this._store = new Store();
+    this._store = store || new Store();
     this._conns = new Set();
     this._pending = [];
     this._server = null;
     this._closing = null;
+  }
+
+  /** The documents this server holds: pass it to a new DevServer to restart with them. */
+  get store() {
+    return this._store;
   }
 
   /** @type {string} `host:port` */
