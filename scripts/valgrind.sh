@@ -13,8 +13,8 @@
 #       events, refused answers), then 1,000 connect / watch / disconnect
 #       cycles, printing open handles and RSS at the start/middle/end of the
 #       cycles. Fails on definite or indirect leaks whose stack goes through
-#       the addon, and on invalid
-#       reads/writes anywhere (scripts/valgrind-report.js reads the log).
+#       the addon, and on invalid reads/writes anywhere
+#       (scripts/valgrind-report.js reads the log).
 #       Uses build/Release/nexaclient.node: run `npm run build` first.
 # Environment: HARDENING_EVENTS, HARDENING_DEEP, HARDENING_CYCLES (smaller loads),
 # VALGRIND_LOGS=dir (default a temp dir, printed).
