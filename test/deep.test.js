@@ -5,12 +5,14 @@
 // limit are written by a raw client with msgpackr (the dev server stores any
 // depth, as the reference server does).
 const assert = require('assert');
+const net = require('net');
 const path = require('path');
-const { pack } = require('msgpackr');
+const { pack, unpack } = require('msgpackr');
 
 const NexaClient = require('..');
 const { NexaProtocolError } = NexaClient;
-const { Connection, MSG } = require('../lib/connection');
+const { Connection } = require('../lib/connection');
+const { MSG, MAGIC, VERSION, FrameReader } = require('../lib/dev-server/protocol');
 const { parseOptions } = require('../lib/options');
 const { devServerSuite, rawRequests, waitFor } = require('./fixtures/helpers');
 const { createProcess, explain } = require('./helpers/scenario');
@@ -31,44 +33,75 @@ function depth(v) {
   return d;
 }
 
-/** A frame (12-byte header + payload) encoded by msgpackr, not by the addon under test. */
-function msgpackrFrame(type, payload) {
-  const body = pack(payload);
-  const h = Buffer.alloc(12);
-  h.writeUInt32BE(0x4e455841, 0);
-  h[4] = 1;
-  h[5] = type;
-  h.writeUInt32BE(body.length, 8);
-  return Buffer.concat([h, body]);
-}
-
-/** CREATE over a raw socket, the frame built by msgpackr; resolves with the new _id. */
-async function rawCreate(port, collection, data) {
-  const net = require('net');
-  const { FrameReader } = require('../lib/dev-server/protocol');
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    const reader = new FrameReader();
-    const answers = [];
-    sock.on('error', reject);
-    sock.on('connect', () => {
-      sock.write(msgpackrFrame(MSG.CONNECT || 0x01, { username: 'root', password: 'nexadb123' }));
-      sock.write(msgpackrFrame(MSG.CREATE, { collection, data }));
+/**
+ * A client of its own for documents deeper than the limit: its frames are
+ * built by msgpackr, not by the addon under test, and the dev server stores
+ * any depth, as the reference server does. Writes are pipelined.
+ */
+class RawWriter {
+  static open(port) {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1', () => {
+        const w = new RawWriter(sock);
+        w._send(MSG.CONNECT, { username: 'root', password: 'nexadb123' }).then(() => resolve(w), reject);
+      });
+      sock.once('error', reject);
     });
+  }
+
+  constructor(sock) {
+    this.sock = sock;
+    this.reader = new FrameReader();
+    this.waiting = []; // answers come in request order
     sock.on('data', (chunk) => {
-      reader.push(chunk);
-      for (let f = reader.next(); f !== null; f = reader.next()) {
-        answers.push(f);
-        if (answers.length === 2) {
-          sock.destroy();
-          const { unpack } = require('msgpackr');
-          const a = unpack(f.payload);
-          if (f.type !== MSG.SUCCESS) reject(new Error(`raw CREATE answered ${f.type}: ${JSON.stringify(a)}`));
-          else resolve(a.document_id);
-        }
+      this.reader.push(chunk);
+      for (let f = this.reader.next(); f !== null; f = this.reader.next()) {
+        const w = this.waiting.shift();
+        const answer = unpack(f.payload);
+        if (f.type === MSG.SUCCESS) w.resolve(answer);
+        else w.reject(new Error(`raw request answered 0x${f.type.toString(16)}: ${JSON.stringify(answer)}`));
       }
     });
-  });
+  }
+
+  _send(type, payload) {
+    const body = pack(payload);
+    const header = Buffer.alloc(12);
+    header.writeUInt32BE(MAGIC, 0);
+    header[4] = VERSION;
+    header[5] = type;
+    header.writeUInt32BE(body.length, 8);
+    this.sock.write(Buffer.concat([header, body]));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  /** Resolves with the new document's _id. */
+  async create(collection, data) {
+    return (await this._send(MSG.CREATE, { collection, data })).document_id;
+  }
+
+  close() {
+    this.sock.destroy();
+  }
+}
+
+/** One CREATE by a RawWriter of its own. */
+async function rawCreate(port, collection, data) {
+  const w = await RawWriter.open(port);
+  try {
+    return await w.create(collection, data);
+  } finally {
+    w.close();
+  }
+}
+
+/** 300 documents too deep to read, each followed by a good one ({i}), pipelined. */
+async function writeMixed(port, collection) {
+  const w = await RawWriter.open(port);
+  const writes = [];
+  for (let i = 0; i < 300; i++) writes.push(w.create(collection, nest(MAX + 1)), w.create(collection, { i }));
+  await Promise.all(writes);
+  w.close();
 }
 
 const PAST = [['one past the limit', MAX + 1], ['far past it (1,000 levels)', 1000]];
@@ -169,7 +202,7 @@ async function watchConnection(port, collection, { ackEach = false, ...opts } = 
   };
   conn.onUndecodable = (message) => seen.push({ undecodable: message });
   await conn.open();
-  await conn.request(MSG.SUBSCRIBE, { collection, operations: ['insert', 'update', 'delete'] });
+  await conn.request(MSG.SUBSCRIBE_CHANGES, { collection, operations: ['insert', 'update', 'delete'] });
   return { conn, seen };
 }
 
@@ -258,16 +291,7 @@ describe('deep documents: change events', function () {
     const coll = 'gap_ledger';
     const stream = c.watch(coll, { gaps: true, highWaterMark: 4 });
     await stream.ready;
-    const net = require('net');
-    const sock = net.connect(suite.srv.port, '127.0.0.1');
-    await new Promise((r) => sock.once('connect', r));
-    const frames = [msgpackrFrame(0x01, { username: 'root', password: 'nexadb123' })];
-    for (let i = 0; i < 300; i++) {
-      frames.push(msgpackrFrame(MSG.CREATE, { collection: coll, data: nest(MAX + 1) }));
-      frames.push(msgpackrFrame(MSG.CREATE, { collection: coll, data: { i } }));
-    }
-    sock.write(Buffer.concat(frames));
-    sock.resume();
+    const writing = writeMixed(suite.srv.port, coll);
     const good = [];
     let gaps = 0;
     for await (const item of stream) {
@@ -276,7 +300,7 @@ describe('deep documents: change events', function () {
       if (good.length + gaps === 600) break;
       if (good.length % 50 === 0) await new Promise((r) => setTimeout(r, 5)); // a consumer slower than the writer
     }
-    sock.destroy();
+    await writing;
     assert.deepStrictEqual(good, Array.from({ length: 300 }, (_, i) => i));
     assert.strictEqual(gaps, 300);
   });
@@ -285,19 +309,8 @@ describe('deep documents: change events', function () {
     const coll = 'ev_ledger';
     const { conn, seen } = await watchConnection(suite.srv.port, coll, { highWaterMark: 4, ackEach: true });
     try {
-      const net = require('net');
-      // One raw writer, pipelined: the events arrive in bursts, paused at the bound.
-      const sock = net.connect(suite.srv.port, '127.0.0.1');
-      await new Promise((r) => sock.once('connect', r));
-      const frames = [msgpackrFrame(0x01, { username: 'root', password: 'nexadb123' })];
-      for (let i = 0; i < 300; i++) {
-        frames.push(msgpackrFrame(MSG.CREATE, { collection: coll, data: nest(MAX + 1) }));
-        frames.push(msgpackrFrame(MSG.CREATE, { collection: coll, data: { i } }));
-      }
-      sock.write(Buffer.concat(frames));
-      sock.resume();
+      await writeMixed(suite.srv.port, coll);
       await waitFor(() => seen.length === 600, `600 reports (have ${seen.length})`, 20000);
-      sock.destroy();
       const good = seen.filter((e) => !e.undecodable).map((e) => e.fullDocument.i);
       assert.deepStrictEqual(good, Array.from({ length: 300 }, (_, i) => i), 'every good event, in order');
       assert.strictEqual(seen.filter((e) => e.undecodable).length, 300);
