@@ -12,9 +12,9 @@ const { pack, unpack } = require('msgpackr');
 const NexaClient = require('..');
 const { NexaProtocolError } = NexaClient;
 const { Connection } = require('../lib/connection');
-const { MSG, MAGIC, VERSION, FrameReader } = require('../lib/dev-server/protocol');
+const { MSG, MAGIC, VERSION, MAX_LEVELS, FrameReader, encodeFrame } = require('../lib/dev-server/protocol');
 const { parseOptions } = require('../lib/options');
-const { devServerSuite, rawRequests, waitFor } = require('./fixtures/helpers');
+const { devServerSuite, rawRequests, waitFor, RawClient } = require('./fixtures/helpers');
 const { createProcess, explain } = require('./helpers/scenario');
 
 const MAX = NexaClient.MAX_DEPTH;
@@ -316,6 +316,53 @@ describe('deep documents: change events', function () {
       assert.strictEqual(seen.filter((e) => e.undecodable).length, 300);
     } finally {
       await conn.close();
+    }
+  });
+});
+
+/** A raw protocol client of the dev server (frames by the dev server's own codec). */
+class Raw extends RawClient {
+  request(type, payload) {
+    this.socket.write(encodeFrame(type, payload));
+    return this.take((f) => f.type !== MSG.CHANGE_EVENT, 'an answer', 10000);
+  }
+}
+
+describe('deep documents: the dev server stores and sends far deeper ones', function () {
+  this.timeout(30000);
+  const suite = devServerSuite();
+
+  it(`a document of ${MAX_LEVELS - 2} levels: create, get, query, update and the change events, each whole; a request past ${MAX_LEVELS} levels is an ERROR and the connection stays`, async () => {
+    const levels = MAX_LEVELS - 2; // {collection, data: doc} is one level more: the deepest request it takes, less one
+    const c = await Raw.open(suite.srv);
+    const watcher = await Raw.open(suite.srv);
+    try {
+      for (const r of [c, watcher]) assert.strictEqual((await r.request(MSG.CONNECT, { username: 'root', password: 'nexadb123' })).type, MSG.SUCCESS);
+      assert.strictEqual((await watcher.request(MSG.SUBSCRIBE_CHANGES, { collection: 'dev_deep' })).type, MSG.SUCCESS);
+      const created = await c.request(MSG.CREATE, { collection: 'dev_deep', data: nest(levels) });
+      assert.strictEqual(created.type, MSG.SUCCESS, JSON.stringify(created.payload));
+      const id = created.payload.document_id;
+      const got = await c.request(MSG.READ, { collection: 'dev_deep', key: id });
+      assert.strictEqual(depth(got.payload.document), levels);
+      const queried = await c.request(MSG.QUERY, { collection: 'dev_deep', filters: {} });
+      assert.strictEqual(depth(queried.payload.documents[0]), levels);
+      const updated = await c.request(MSG.UPDATE, { collection: 'dev_deep', key: id, updates: { also: nest(levels - 1) } });
+      assert.strictEqual(updated.type, MSG.SUCCESS, JSON.stringify(updated.payload));
+      const [insert, update] = await watcher.until(() => {
+        const evs = watcher.frames.filter((f) => f.type === MSG.CHANGE_EVENT);
+        return evs.length >= 2 ? evs : undefined;
+      }, 'two events', 10000);
+      assert.strictEqual(depth(insert.payload.fullDocument), levels);
+      assert.strictEqual(depth(update.payload.updateDescription.updatedFields.also), levels - 1);
+      assert.strictEqual(depth(update.payload.fullDocument.also), levels - 1);
+      // Past its bound: refused as the reference refuses what it cannot decode, the connection stays.
+      const refused = await c.request(MSG.CREATE, { collection: 'dev_deep', data: nest(MAX_LEVELS) });
+      assert.strictEqual(refused.type, MSG.ERROR);
+      assert.match(refused.payload.error, /^Invalid MessagePack: MessagePack nested more than 4096 levels deep at byte \d+$/);
+      assert.strictEqual((await c.request(MSG.PING, {})).type, MSG.PONG);
+    } finally {
+      c.end();
+      watcher.end();
     }
   });
 });
