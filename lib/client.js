@@ -5,7 +5,7 @@ const { ChangeStream, parseOperations } = require('./change-stream');
 const {
   parseOptions, validateStreamOptions, rejectUnknown, callTimeout, checkSignal, STREAM_OPTIONS, WATCH_OPTIONS,
 } = require('./options');
-const { onAbort, abortError } = require('./abort');
+const { bound, abortError } = require('./abort');
 
 /** What every request's options object may hold; some calls take a few more (their `extra`). */
 const CALL_OPTIONS = Object.freeze(['database', 'signal', 'timeout']);
@@ -196,17 +196,14 @@ class NexaClient {
       return ch.conn.request(type, payload, context, { timeout, signal });
     }
     return new Promise((resolve, reject) => {
-      const item = { ch, type, payload, context, signal, timeout, resolve, reject, started: Date.now(), timer: null, unabort: null };
+      const item = { ch, type, payload, context, signal, timeout, resolve, reject, started: Date.now(), unbound: null };
       const drop = (err) => {
         const i = this._queue.indexOf(item);
         if (i >= 0) this._queue.splice(i, 1);
-        unhook(item);
+        item.unbound();
         reject(err);
       };
-      if (timeout > 0) {
-        item.timer = setTimeout(() => drop(ch.waitTimeoutError(timeout, context)), timeout);
-      }
-      if (signal) item.unabort = onAbort(signal, () => drop(abortError(signal, context)));
+      item.unbound = bound(timeout, signal, () => drop(ch.waitTimeoutError(timeout, context)), () => drop(abortError(signal, context)));
       this._queue.push(item);
       if (!ch.flushPending) {
         ch.flushPending = true;
@@ -228,7 +225,7 @@ class NexaClient {
       ch.flushPending = false;
       const items = this._take(ch);
       for (const it of items) {
-        unhook(it);
+        it.unbound();
         const left = it.timeout > 0 ? Math.max(1, it.timeout - (Date.now() - it.started)) : 0;
         conn.request(it.type, it.payload, it.context, { timeout: left, signal: it.signal, configuredTimeout: it.timeout })
           .then(it.resolve, it.reject);
@@ -237,7 +234,7 @@ class NexaClient {
       ch.flushPending = false;
       const items = this._take(ch);
       for (const it of items) {
-        unhook(it);
+        it.unbound();
         it.reject(err);
       }
     });
@@ -538,13 +535,6 @@ class NexaClient {
   [Symbol.for('nodejs.util.inspect.custom')]() {
     return `NexaClient { ${this.host}:${this.port}, ${this.connected ? 'connected' : 'not connected'}, streams: ${this._streams.size} }`;
   }
-}
-
-function unhook(item) {
-  if (item.timer) clearTimeout(item.timer);
-  if (item.unabort) item.unabort();
-  item.timer = null;
-  item.unabort = null;
 }
 
 const LIMIT = Object.freeze(['limit']);

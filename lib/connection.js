@@ -4,9 +4,9 @@
 const { addon, INT64_MODES } = require('./native');
 const { TapeDecoder } = require('./tape');
 const {
-  NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, NexaProtocolError, fromCore,
+  NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, NexaProtocolError, fromCore, serverText,
 } = require('./errors');
-const { onAbort, abortError } = require('./abort');
+const { bound, abortError } = require('./abort');
 
 const EV_OPEN = 1;
 const EV_OPEN_FAILED = 2;
@@ -181,16 +181,12 @@ class Connection {
         reject(err);
         return;
       }
-      const p = { resolve, reject, context, timer: null, unabort: null };
-      const timeout = opts && opts.timeout;
-      if (timeout > 0) {
-        // The late answer is still matched (first-in, first-out) and dropped.
-        p.timer = setTimeout(() => this._fail(reqId, new NexaTimeoutError(
-          `${(context && context.operation) || 'request'} timed out after ${opts.configuredTimeout || timeout} ms (${this.address})`,
-          { address: this.address, ...context })), timeout);
-        p.timer.unref();
-      }
-      if (signal) p.unabort = onAbort(signal, () => this._fail(reqId, abortError(signal, context)));
+      const p = { resolve, reject, context, unbound: null };
+      const timeout = (opts && opts.timeout) || 0;
+      // A late answer is still matched (first-in, first-out) and dropped.
+      p.unbound = bound(timeout, signal, () => this._fail(reqId, new NexaTimeoutError(
+        `${(context && context.operation) || 'request'} timed out after ${opts.configuredTimeout || timeout} ms (${this.address})`,
+        { address: this.address, ...context })), () => this._fail(reqId, abortError(signal, context)));
       this._pending.set(reqId, p);
     });
   }
@@ -205,8 +201,7 @@ class Connection {
     const p = this._pending.get(reqId);
     if (p === undefined) return undefined;
     this._pending.delete(reqId);
-    if (p.timer) clearTimeout(p.timer);
-    if (p.unabort) p.unabort();
+    p.unbound();
     return p;
   }
 
@@ -279,10 +274,6 @@ class Connection {
     this._closeWaiters = [];
     this.onEnd(wasClosing ? null : err);
   }
-}
-
-function serverText(payload, fallback) {
-  return payload && typeof payload.error === 'string' ? payload.error : fallback;
 }
 
 function noop() {}

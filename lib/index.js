@@ -15,5 +15,5 @@ module.exports.ChangeStream = ChangeStream;
 /** Documents nest at most this many levels of objects and arrays, written and read. */
 module.exports.MAX_DEPTH = addon.MAX_DEPTH;
 for (const [name, value] of Object.entries(errors)) {
-  if (name !== 'fromCore') module.exports[name] = value;
+  if (name !== 'fromCore' && name !== 'serverText') module.exports[name] = value;
 }
