@@ -364,11 +364,23 @@ export interface UserInfo {
 export type Role = 'admin' | 'write' | 'read' | 'guest';
 
 /**
+ * Documents nest at most this many levels of objects and arrays (`{}` is one
+ * level, `{ a: [1] }` two), written and read. Deeper ones are refused by
+ * create / update / batchWrite with a TypeError before anything is sent; an
+ * answer holding one (written by another client) rejects that request alone
+ * with NexaProtocolError; a change event holding one is reported by its
+ * stream as undecodable and the stream goes on.
+ */
+export declare const MAX_DEPTH: 100;
+
+/**
  * Emits 'connect', 'disconnect' ({error}; null after disconnect()),
  * 'reconnect' ({attempts, downtimeMs}) for its request connection, and
  * 'error' once reconnecting failed for good, only when listened to.
  */
 export declare class NexaClient extends EventEmitter {
+  /** The documents' nesting limit: see {@link MAX_DEPTH}. */
+  static readonly MAX_DEPTH: 100;
   /** An options object, or a connection string `nexadb://user:password@host:port/database?requestTimeout=5000`. */
   constructor(options?: NexaClientOptions | string, extra?: NexaClientOptions);
   readonly host: string;
@@ -403,14 +415,21 @@ export declare class NexaClient extends EventEmitter {
   /** Options known only at run time: every kind of item. */
   watch<T = Record<string, unknown>>(collection: string | null | undefined, options: WatchOptions): ChangeStream<T, ChangeEvent<T> | GapItem | CatchUpItem<T>>;
 
+  /** A document nested more than MAX_DEPTH levels rejects with TypeError, before anything is sent. */
   create(collection: string, data: Record<string, unknown>, options?: CallOptions): Promise<WriteAnswer>;
-  /** The document, or null when there is none. */
+  /**
+   * The document, or null when there is none. A document nested more than
+   * MAX_DEPTH levels (written by another client) rejects with
+   * NexaProtocolError; the connection and other requests are unaffected.
+   */
   get<T = Record<string, unknown>>(collection: string, key: string, options?: CallOptions): Promise<(T & Document) | null>;
-  /** Rejects with NexaNotFoundError for a missing key. */
+  /** Rejects with NexaNotFoundError for a missing key; `updates` nested more than MAX_DEPTH levels with TypeError. */
   update(collection: string, key: string, updates: Record<string, unknown>, options?: CallOptions): Promise<WriteAnswer>;
   /** Rejects with NexaNotFoundError for a missing key. */
   delete(collection: string, key: string, options?: CallOptions): Promise<WriteAnswer>;
+  /** Documents matching `filters`; one nested more than MAX_DEPTH levels rejects the query with NexaProtocolError. */
   query<T = Record<string, unknown>>(collection: string, filters?: Filters, limit?: number | LimitOptions, options?: CallOptions): Promise<Array<T & Document>>;
+  /** A document nested more than MAX_DEPTH levels rejects with TypeError, before anything is sent. */
   batchWrite(collection: string, documents: Array<Record<string, unknown>>, options?: CallOptions): Promise<BatchWriteAnswer>;
   vectorSearch<T = Record<string, unknown>>(collection: string, vector: number[], limit?: number | VectorSearchOptions, dimensions?: number | VectorSearchOptions, options?: VectorSearchOptions): Promise<Array<VectorResult<T>>>;
   ping(options?: CallOptions): Promise<{ status: 'ok'; timestamp: number }>;
@@ -464,6 +483,11 @@ export declare class NexaAbortError extends NexaError { readonly code: 'ABORT_ER
 /** No answer within requestTimeout (or the call's timeout). */
 export declare class NexaTimeoutError extends NexaError { readonly code: 'NEXA_TIMEOUT'; }
 export declare class NexaClosedError extends NexaError { readonly code: 'NEXA_CLOSED'; }
+/**
+ * The server sent what the client cannot read. A broken frame closes that
+ * connection; a well-framed answer that cannot be decoded (e.g. a document
+ * deeper than MAX_DEPTH) rejects only its own request.
+ */
 export declare class NexaProtocolError extends NexaError { readonly code: 'NEXA_PROTOCOL'; }
 /** A network failure; `code` is the system code (ECONNREFUSED, ECONNRESET, ENOTFOUND, ETIMEDOUT, ...). */
 export declare class NexaConnectionError extends NexaError {}

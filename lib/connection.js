@@ -3,7 +3,9 @@
 // first-in first-out; the core matches them, this side keeps the promises.
 const { addon, INT64_MODES } = require('./native');
 const { TapeDecoder } = require('./tape');
-const { NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, fromCore, serverText } = require('./errors');
+const {
+  NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, NexaProtocolError, fromCore, serverText,
+} = require('./errors');
 const { bound, abortError } = require('./abort');
 const { channels, publish, debug } = require('./diagnostics');
 
@@ -12,6 +14,8 @@ const EV_OPEN_FAILED = 2;
 const EV_REPLY = 3;
 const EV_CHANGE = 4;
 const EV_CLOSED = 5;
+const EV_UNDECODABLE = 6; // a change event that could not be decoded: value says why
+const EV_REPLY_FAILED = 7; // an answer that could not be decoded: value says why
 
 const MSG = {
   CREATE: 0x02, READ: 0x03, UPDATE: 0x04, DELETE: 0x05, QUERY: 0x06, VECTOR_SEARCH: 0x07,
@@ -79,6 +83,8 @@ function dispatch(n, values, str) {
     try {
       switch (kind) {
         case EV_REPLY: conn._reply(head[h + 2], head[h + 3], value); break;
+        case EV_UNDECODABLE: conn.onUndecodable(value); break;
+        case EV_REPLY_FAILED: conn._replyFailed(head[h + 2], value); break;
         case EV_OPEN: conn._opened(value); break;
         case EV_OPEN_FAILED:
         case EV_CLOSED:
@@ -106,6 +112,13 @@ class Connection {
     this.hello = null;
     /** @type {(events: object[], bytes: number) => void} a run of events and its payload bytes */
     this.onChanges = noop;
+    /**
+     * A change event arrived that could not be decoded (e.g. a document
+     * nested deeper than MAX_DEPTH); the connection reads on. It is not
+     * counted for backpressure: do not ack() it.
+     * @type {(message: string) => void}
+     */
+    this.onUndecodable = noop;
     /** @type {(err: Error|null) => void} called once when the connection ends */
     this.onEnd = noop;
     this.#opts = o;
@@ -238,6 +251,13 @@ class Connection {
       p.reject(new NexaServerError(serverText(payload, `server answered type 0x${type.toString(16)}`),
         { address: this.address, ...p.context }));
     }
+  }
+
+  /** The answer to reqId could not be decoded: only that request fails. */
+  _replyFailed(reqId, message) {
+    const p = this._take(reqId);
+    if (p === undefined) return;
+    p.reject(new NexaProtocolError(`${message} (${this.address})`, { address: this.address, ...p.context }));
   }
 
   [Symbol.for('nodejs.util.inspect.custom')]() {

@@ -19,7 +19,7 @@
 const net = require('net');
 const crypto = require('crypto');
 const { decode } = require('./native');
-const { MSG, encodeFrame, FrameReader } = require('./dev-server/protocol');
+const { MSG, MAX_LEVELS, encodeFrame, FrameReader } = require('./dev-server/protocol');
 const { Store } = require('./dev-server/store');
 const { handleRequest } = require('./dev-server/handlers');
 const { pyTruthy } = require('./dev-server/query');
@@ -208,7 +208,7 @@ class DevServer {
     let answer;
     let decoded;
     try {
-      decoded = decode(frame.payload, { int64: 'auto' });
+      decoded = decode(frame.payload, { int64: 'auto', maxLevels: MAX_LEVELS });
     } catch (err) {
       // The codec's messages start with "invalid MessagePack: " already.
       const reason = String(err && err.message ? err.message : '').replace(/^invalid messagepack:\s*/i, '');
