@@ -51,6 +51,10 @@ function needed(file) {
 }
 
 function main() {
+  if (!process.env.npm_config_node_gyp) {
+    console.error('prebuild: run it as `npm run prebuilds` (it builds with the node-gyp npm provides)');
+    process.exit(1);
+  }
   const { strip, env } = crossEnv();
   Object.assign(process.env, env, { NEXACLIENT_MSGPACK_STATIC: '1' });
   copySources();
@@ -64,7 +68,7 @@ function main() {
     stripBin: strip,
     tagLibc: true,
     targets: [process.versions.node], // Node-API: the headers' version does not matter; these are at hand
-    nodeGyp: process.env.npm_config_node_gyp || 'node-gyp',
+    nodeGyp: process.env.npm_config_node_gyp,
   }, (err) => {
     if (err) {
       console.error(`prebuild: ${err.message}`);

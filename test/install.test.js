@@ -54,6 +54,17 @@ describe('the npm package, installed without a toolchain', function () {
     assert.deepStrictEqual(seen.msgpackLibraries, []);
   });
 
+  it('with its install script not run (npm 11 blocks it until approved), the prebuilt addon still loads', async () => {
+    const project = fs.mkdtempSync(path.join(path.dirname(p.dir), 'scripts-blocked-'));
+    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ private: true }));
+    const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', p.tarball], { cwd: project, env: p.env });
+    assert.strictEqual(install.code, 0, install.out);
+    fs.copyFileSync(path.join(__dirname, 'fixtures', 'packed-consumer.js'), path.join(project, 'consumer.js'));
+    const r = await run('node', ['consumer.js'], { cwd: project, env: p.env, timeout: 30000 });
+    assert.strictEqual(r.code, 0, r.out);
+    assert.deepStrictEqual(lastJson(r.out).change, { operationType: 'insert', coll: 'orders', item: 'tea' });
+  });
+
   it('building from source without msgpack-c stops with one line naming the package to install', async () => {
     const project = fs.mkdtempSync(path.join(path.dirname(p.dir), 'from-source-'));
     fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ private: true }));
