@@ -44,7 +44,8 @@ function staticLibs(name) {
     }
     archives.push(path.normalize(found));
   }
-  return [...archives, '-Wl,--exclude-libs,ALL'].join(' ');
+  // Keep msgpack-c's symbols out of the addon's exports (GNU ld; macOS's ld hides nothing this way).
+  return [...archives, ...(process.platform === 'linux' ? ['-Wl,--exclude-libs,ALL'] : [])].join(' ');
 }
 
 const name = find();
