@@ -1,8 +1,8 @@
 'use strict';
 // The package as a user gets it: the prebuilt addon (built when missing or
 // older than the sources), `npm pack`, and the tarball installed into an
-// empty project by an npm that finds nothing but `node` and `npm` on its PATH
-// (no cc, make, python3 or pkg-config). Built once per test process and
+// empty project by an npm that finds nothing but `node`, `npm` and `npx` on
+// its PATH (no cc, make, python3 or pkg-config). Built once per test process and
 // shared by the suites that need it (install, types).
 const { spawn } = require('child_process');
 const fs = require('fs');
@@ -52,11 +52,12 @@ async function ensurePrebuild() {
   return { built: true, ms: r.ms };
 }
 
-/** A directory holding only `node` (this test's) and `npm`. */
+/** A directory holding only `node` (this test's) and npm (`npm`, `npx`). */
 function bareBin(dir) {
   fs.mkdirSync(dir);
   fs.symlinkSync(process.execPath, path.join(dir, 'node'));
   fs.symlinkSync(npmCli(), path.join(dir, 'npm'));
+  fs.symlinkSync(path.join(path.dirname(npmCli()), 'npx-cli.js'), path.join(dir, 'npx'));
   return dir;
 }
 
