@@ -2,14 +2,16 @@
 'use strict';
 // `npm run prebuilds [-- --arch arm64]` (not `prebuild`: npm would run that
 // before every `npm run build`): the prebuilt addon that ships inside the
-// npm package, prebuilds/<platform>-<arch>/nexaclient.napi.<libc>.node (the
-// layout node-gyp-build loads). One Node-API build serves every Node version.
-// msgpack-c is linked statically (its symbols hidden), the binary is stripped,
-// and the result is checked: no shared msgpack-c among its dependencies.
+// npm package, prebuilds/<platform>-<arch>/nexaclient.<libc>.node (the layout
+// node-gyp-build loads; with Node-API the name carries no ABI). One build
+// serves every Node version. msgpack-c is linked statically (its symbols
+// hidden), and the result is checked: stripped, no shared msgpack-c among its
+// dependencies. `npm publish` runs it first (prepublishOnly).
 //
 // It builds in build-prebuild/ (a copy of the sources), so build/Release, the
 // development build, is left as it is. --arch arm64 cross-compiles on an x64
-// Debian host (gcc-aarch64-linux-gnu, g++-aarch64-linux-gnu, libmsgpack-dev:arm64).
+// Debian host (gcc-aarch64-linux-gnu, g++-aarch64-linux-gnu, libmsgpack-dev:arm64);
+// that binary is not shipped yet: it has not run (Node under qemu-user did not start).
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
@@ -80,6 +82,10 @@ function main() {
       const libs = needed(file);
       if (libs.some((l) => /msgpack/.test(l))) {
         console.error(`prebuild: ${file} still needs a shared msgpack-c (${libs.join(', ')})`);
+        process.exit(1);
+      }
+      if (/\.symtab\b/.test(execFileSync('readelf', ['-S', file]).toString())) {
+        console.error(`prebuild: ${file} is not stripped`);
         process.exit(1);
       }
       const state = before.has(name) ? 'rebuilt' : 'built';
