@@ -75,7 +75,7 @@ function runTypeCheck() {
 }
 
 /** Suites whose outcome does not depend on the Node that runs them: run once. */
-const NODE_INDEPENDENT = new Set(['types.test.js', 'runtimes.test.js']);
+const NODE_INDEPENDENT = new Set(['hardening-native.test.js', 'runtimes.test.js', 'types.test.js']);
 
 function runMocha({ all }) {
   const Mocha = require('mocha');
