@@ -65,6 +65,16 @@ describe('the npm package, installed without a toolchain', function () {
     assert.deepStrictEqual(lastJson(r.out).change, { operationType: 'insert', coll: 'orders', item: 'tea' });
   });
 
+  it('where no prebuilt addon fits and none was built, require() says how to build it', async () => {
+    // node-gyp-build takes the architecture from npm_config_arch: ask for one nexaclient ships no binary for.
+    const r = await run('node', ['-e', "try { require('nexaclient') } catch (e) { console.log(JSON.stringify({ message: e.message })) }"],
+      { cwd: p.dir, env: { ...p.env, npm_config_arch: 'riscv64' } });
+    assert.strictEqual(r.code, 0, r.out);
+    const { message } = lastJson(r.out);
+    assert.match(message, /^nexaclient: no native addon for linux-x64: no prebuilt binary fits and none was built from source \(No native build was found for platform=linux arch=riscv64 /);
+    assert.match(message, /install msgpack-c .*then `npm rebuild nexaclient` \(npm 11 .*`npm install-scripts approve nexaclient`\)\.$/);
+  });
+
   it('building from source without msgpack-c stops with one line naming the package to install', async () => {
     const project = fs.mkdtempSync(path.join(path.dirname(p.dir), 'from-source-'));
     fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ private: true }));
