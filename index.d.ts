@@ -1,4 +1,5 @@
 // Type definitions for nexaclient.
+/// <reference types="node" />
 
 import { EventEmitter } from 'events';
 import { Readable } from 'stream';
