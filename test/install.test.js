@@ -9,8 +9,7 @@ const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
-const { packAndInstall, shipsPrebuild, run, PREBUILD } = require('./helpers/packed');
-const { lastJson } = require('./fixtures/helpers');
+const { packAndInstall, shipsPrebuild, run, lastJson, PREBUILD } = require('./helpers/packed');
 
 describe('the npm package, installed without a toolchain', function () {
   this.timeout(180000); // the first run builds the prebuilt addon
@@ -24,7 +23,7 @@ describe('the npm package, installed without a toolchain', function () {
   it('packs the prebuilt addon and the runtime files, no build output or tests', () => {
     const files = p.pack.files.map((f) => f.path);
     assert.ok(files.includes(PREBUILD), files.join(' '));
-    for (const f of ['lib/index.js', 'lib/index.mjs', 'lib/dev-server.js', 'index.d.ts', 'index.d.mts', 'bin/nexa-dev-server.js', 'binding.gyp', 'scripts/find-msgpack.js']) {
+    for (const f of ['lib/index.js', 'lib/index.mjs', 'lib/dev-server.js', 'index.d.ts', 'index.d.mts', 'bin/nexa-dev-server.js', 'bin/nexaclient.js', 'lib/cli/demo.js', 'examples/order-processing.js', 'binding.gyp', 'scripts/find-msgpack.js']) {
       assert.ok(files.includes(f), `${f} missing from the tarball`);
     }
     assert.deepStrictEqual(files.filter((f) => /^(build|test|prebuilds\/.*\.o$)/.test(f)), []);
@@ -52,6 +51,15 @@ describe('the npm package, installed without a toolchain', function () {
     assert.strictEqual(seen.esmDefaultIsTheClass, true);
     assert.deepStrictEqual(seen.addons, [fs.realpathSync(path.join(p.dir, 'node_modules', 'nexaclient', PREBUILD))]);
     assert.deepStrictEqual(seen.msgpackLibraries, []);
+  });
+
+  it('npx nexaclient demo runs from the packed package with nothing but node on the PATH, and ends by itself', async () => {
+    const sh = fs.mkdtempSync(path.join(path.dirname(p.dir), 'sh-'));
+    fs.symlinkSync('/bin/sh', path.join(sh, 'sh')); // npx runs its command through the sh it finds on PATH
+    const r = await run('npx', ['--no-install', 'nexaclient', 'demo'], { cwd: p.dir, env: { ...p.env, PATH: `${p.bin}:${sh}` }, timeout: 60000 });
+    assert.strictEqual(r.code, 0, r.out);
+    assert.match(r.out, /^nexaclient demo: change streams on an order-processing workload$/m);
+    assert.match(r.out, /^ {2}change events seen by the watcher: [\d,]+$/m);
   });
 
   it('with its install script not run (npm 11 blocks it until approved), the prebuilt addon still loads', async () => {

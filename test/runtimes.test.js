@@ -8,8 +8,7 @@
 const assert = require('assert');
 const path = require('path');
 
-const { run } = require('./helpers/packed');
-const { lastJson } = require('./fixtures/helpers');
+const { run, lastJson } = require('./helpers/packed');
 
 const fixture = path.join(__dirname, 'fixtures', 'foreign-runtime.cjs');
 const RUNTIMES = [

@@ -100,4 +100,11 @@ function packAndInstall() {
   return packed;
 }
 
-module.exports = { packAndInstall, shipsPrebuild, run, PREBUILD };
+/** The last line of `out` that is a JSON object or array, parsed: what a packed program reports. */
+function lastJson(out) {
+  const lines = out.trim().split('\n').filter((l) => l.startsWith('{') || l.startsWith('['));
+  if (lines.length === 0) throw new Error(`no JSON in the output: ${out.slice(-2000)}`);
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+module.exports = { packAndInstall, shipsPrebuild, run, lastJson, PREBUILD };
