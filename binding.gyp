@@ -10,6 +10,7 @@
         "src/core/worker.c",
         "src/core/tape.c",
         "src/binding/addon.cc",
+        "src/binding/constants.cc",
         "src/binding/to_js.cc",
         "src/binding/to_msgpack.cc",
         "src/binding/strcache.cc"

@@ -8,7 +8,7 @@
 // of every event. It sends one result object to its parent (or prints it).
 const fs = require('fs');
 const net = require('net');
-const { MSG, frame, FrameReader, monoMs, epochClock } = require('./protocol');
+const { MSG, frame, frameListener, monoMs, epochClock } = require('./protocol');
 
 const cfg = JSON.parse(process.argv[2]);
 const CLK_TCK = cfg.clkTck || 100;
@@ -87,7 +87,7 @@ function openPlain(port, decode, encode) {
   let step = 0;
   let settle;
   const ready = new Promise((resolve, reject) => { settle = { resolve, reject }; });
-  const reader = new FrameReader((type, payload) => {
+  const onData = frameListener((type, payload) => {
     if (type === MSG.CHANGE_EVENT) {
       stream.push(decode(payload));
       return;
@@ -97,14 +97,14 @@ function openPlain(port, decode, encode) {
       settle.reject(new Error(`server answered 0x${type.toString(16)}: ${JSON.stringify(answer)}`));
     } else if (step === 0) {
       step = 1;
-      sock.write(frame(MSG.SUBSCRIBE, encode({ collection: 'orders', operations: ['insert', 'update', 'delete'] })));
+      sock.write(frame(MSG.SUBSCRIBE_CHANGES, encode({ collection: 'orders', operations: ['insert', 'update', 'delete'] })));
     } else if (step === 1) {
       step = 2;
       settle.resolve(answer);
     }
   });
   sock.on('connect', () => sock.write(frame(MSG.CONNECT, encode({ username: 'root', password: 'nexadb123' }))));
-  sock.on('data', (d) => reader.push(d));
+  sock.on('data', (d) => onData(d));
   sock.on('error', (err) => {
     settle.reject(err);
     stream.end(err);

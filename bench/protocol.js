@@ -1,18 +1,15 @@
 'use strict';
 // What the bench's source and pure-JS consumers share: the NexaDB frame
 // header, a small MessagePack encoder (float64 for every non-integer, the way
-// the reference server encodes), the two event payloads, a minimal frame
-// reader, and a clock every process on this machine reads alike.
+// the reference server encodes), the two event payloads, the frames of a
+// socket (the project's frame reader), and a clock every process on this
+// machine reads alike.
 const fs = require('fs');
 const path = require('path');
 
-const MAGIC = 0x4e455841;
-const VERSION = 1;
-const HEADER = 12;
-const MSG = {
-  CONNECT: 0x01, PING: 0x09, DISCONNECT: 0x0a, SUBSCRIBE: 0x30, UNSUBSCRIBE: 0x31,
-  SUCCESS: 0x81, ERROR: 0x82, PONG: 0x88, CHANGE_EVENT: 0x90,
-};
+// The protocol's facts as the core defines them (src/core/frame.h, via the addon).
+const { magic: MAGIC, version: VERSION, headerSize: HEADER, msg: MSG } = require('../lib/native').constants;
+const { FrameReader } = require('../lib/frame-reader');
 
 /** A whole frame: 12-byte header + payload. */
 function frame(type, payload) {
@@ -160,33 +157,6 @@ function timestampOffset(payload) {
   return at + key.length;
 }
 
-// --- A minimal frame reader (the pure-JS consumers) -------------------------
-
-/**
- * Feeds socket chunks, calls onFrame(type, payload) for every whole frame.
- * The tail of a chunk waits for the next one (one concat, as a minimal reader would).
- */
-class FrameReader {
-  constructor(onFrame) {
-    this.onFrame = onFrame;
-    this.tail = null;
-  }
-
-  push(chunk) {
-    const buf = this.tail === null ? chunk : Buffer.concat([this.tail, chunk]);
-    let off = 0;
-    const end = buf.length;
-    while (end - off >= HEADER) {
-      if (buf.readUInt32BE(off) !== MAGIC) throw new Error('bad magic');
-      const len = buf.readUInt32BE(off + 8);
-      if (end - off - HEADER < len) break;
-      this.onFrame(buf[off + 5], buf.subarray(off + HEADER, off + HEADER + len));
-      off += HEADER + len;
-    }
-    this.tail = off === end ? null : buf.subarray(off);
-  }
-}
-
 // --- One clock for every process ---------------------------------------------
 // CLOCK_MONOTONIC is system-wide on Linux, so its readings compare across
 // processes with no offset error. process.hrtime.bigint() reads it but
@@ -225,4 +195,20 @@ function epochClock(epochOffsetMs) {
   return () => performance.now() + off;
 }
 
-module.exports = { MSG, HEADER, MAGIC, frame, encode, smallEvent, largeEvent, timestampOffset, FrameReader, monoMs, epochClock };
+/**
+ * Calls onFrame(type, payload) for every whole frame of a socket's bytes,
+ * read with the project's one frame reader (lib/frame-reader.js).
+ * @returns {(chunk: Buffer) => void} the socket's 'data' listener
+ */
+function frameListener(onFrame) {
+  const reader = new FrameReader();
+  return (chunk) => {
+    reader.push(chunk);
+    for (let f = reader.next(); f !== null; f = reader.next()) {
+      if (f.fatal) throw new Error(f.fatal);
+      onFrame(f.type, f.payload);
+    }
+  };
+}
+
+module.exports = { MSG, HEADER, MAGIC, frame, encode, smallEvent, largeEvent, timestampOffset, frameListener, monoMs, epochClock };

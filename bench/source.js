@@ -16,7 +16,7 @@
 // Run under fork() it sends {port} to its parent and exits when the parent
 // disconnects; run alone it prints the port.
 const net = require('net');
-const { MSG, HEADER, frame, encode, smallEvent, largeEvent, timestampOffset, monoMs, epochClock, FrameReader } = require('./protocol');
+const { MSG, HEADER, frame, encode, smallEvent, largeEvent, timestampOffset, monoMs, epochClock, frameListener } = require('./protocol');
 
 function parseArgs(argv) {
   const o = { mode: 'flood', kind: 'small', events: 1000000, rate: 10000, duration: 5, port: 0, epochOffsetMs: Date.now() - monoMs() };
@@ -39,19 +39,19 @@ const server = net.createServer((sock) => {
   sock.setNoDelay(true);
   sock.on('error', () => {});
   let stop = null; // stops this connection's pump
-  const reader = new FrameReader((type) => {
+  const onData = frameListener((type) => {
     switch (type) {
       case MSG.CONNECT:
         sock.write(answer(MSG.SUCCESS, { status: 'connected', server: 'NexaDB Binary Protocol', version: '1.0.0',
           authenticated: true, username: 'root', role: 'admin' }));
         break;
-      case MSG.SUBSCRIBE:
+      case MSG.SUBSCRIBE_CHANGES:
         sock.write(answer(MSG.SUCCESS, { subscribed: true, collection: 'orders', operations: ['insert', 'update', 'delete'],
           message: 'Subscribed to change stream for orders' }));
         if (stop) stop();
         stop = opts.mode === 'flood' ? flood(sock) : opts.mode === 'rate' ? atRate(sock) : null;
         break;
-      case MSG.UNSUBSCRIBE:
+      case MSG.UNSUBSCRIBE_CHANGES:
         if (stop) stop();
         stop = null;
         sock.write(answer(MSG.SUCCESS, { unsubscribed: true, message: 'Unsubscribed from change stream' }));
@@ -70,7 +70,7 @@ const server = net.createServer((sock) => {
   });
   sock.on('data', (d) => {
     try {
-      reader.push(d);
+      onData(d);
     } catch {
       sock.destroy();
     }

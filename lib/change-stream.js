@@ -106,7 +106,7 @@ class ChangeStream extends EventEmitter {
     const context = { operation: 'watch', collection };
     this._channel = new Channel({ ...opts, stream: true }, {
       // Bounded like every request: a server that never answers must not hang `ready` or a reconnect.
-      onOpen: (conn) => traceRequest(() => conn.request(MSG.SUBSCRIBE, { collection, operations }, context, { timeout: opts.requestTimeout }),
+      onOpen: (conn) => traceRequest(() => conn.request(MSG.SUBSCRIBE_CHANGES, { collection, operations }, context, { timeout: opts.requestTimeout }),
         () => ({ operation: 'subscribe', collection, address: conn.address, requestId: nextRequestId() }))
         .then((answer) => this._subscribed(conn, answer)),
       onChanges: (evs, conn, bytes) => this._arrive(evs, conn, bytes),
@@ -499,7 +499,7 @@ class ChangeStream extends EventEmitter {
     this._finish();
     this._closing = this._channel.close(true, (conn) => {
       const context = { operation: 'unwatch', collection: this.collection };
-      traceRequest(() => conn.request(MSG.UNSUBSCRIBE, {}, context, { timeout: this._requestTimeout }),
+      traceRequest(() => conn.request(MSG.UNSUBSCRIBE_CHANGES, {}, context, { timeout: this._requestTimeout }),
         () => ({ ...context, address: conn.address, requestId: nextRequestId() })).catch(() => {});
     });
     return this._closing;

@@ -1,103 +1,16 @@
 'use strict';
 // One NexaDB connection owned by the native core. Requests are answered
 // first-in first-out; the core matches them, this side keeps the promises.
-const { addon, INT64_MODES } = require('./native');
-const { TapeDecoder } = require('./tape');
+const { addon, constants, INT64_MODES } = require('./native');
+const { batches } = require('./batches');
 const {
   NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, NexaProtocolError, fromCore, serverText,
 } = require('./errors');
 const { bound, abortError } = require('./abort');
 const { channels, publish, debug } = require('./diagnostics');
 
-const EV_OPEN = 1;
-const EV_OPEN_FAILED = 2;
-const EV_REPLY = 3;
-const EV_CHANGE = 4;
-const EV_CLOSED = 5;
-const EV_UNDECODABLE = 6; // a change event that could not be decoded: value says why
-const EV_REPLY_FAILED = 7; // an answer that could not be decoded: value says why
-
-const MSG = {
-  CREATE: 0x02, READ: 0x03, UPDATE: 0x04, DELETE: 0x05, QUERY: 0x06, VECTOR_SEARCH: 0x07,
-  BATCH_WRITE: 0x08, PING: 0x09, QUERY_TOON: 0x0b, EXPORT_TOON: 0x0c, IMPORT_TOON: 0x0d,
-  CREATE_USER: 0x0e, DELETE_USER: 0x0f, LIST_USERS: 0x10, CHANGE_PASSWORD: 0x11,
-  LIST_COLLECTIONS: 0x20, DROP_COLLECTION: 0x21, GET_VECTORS: 0x23,
-  SUBSCRIBE: 0x30, UNSUBSCRIBE: 0x31, LIST_DATABASES: 0x40, DROP_DATABASE: 0x42, BUILD_HNSW_INDEX: 0x45,
-  SUCCESS: 0x81, ERROR: 0x82, NOT_FOUND: 0x83, PONG: 0x88,
-};
-
-const live = new Map(); // id -> Connection: every connection without its terminal item
-let nextId = 1;
-let handlerSet = false;
-
-const tape = new TapeDecoder();
-
-/** The typed arrays the addon hands batches over in (reused from batch to batch). */
-let head = null;
-
-/**
- * The one handler of every batch the core delivers (src/binding/addon.cc,
- * CallJs): n entries, entry i being head[5i .. 5i+4] = kind, connId, reqId,
- * msgType, count; values[i] is the value of an entry that is not a change
- * run; a change run's events are next on the batch's tape.
- */
-function onBatch(n, values, str, arrays) {
-  if (arrays !== undefined) {
-    head = arrays[0];
-    tape.arrays(arrays[1], arrays[2], arrays[3]);
-  }
-  try {
-    dispatch(n, values, str);
-  } finally {
-    tape.end(); // the batch's text is the events' now, not the decoder's
-    if (arrays !== undefined && arrays[4]) {
-      // Made for this batch alone (too large to reuse): not kept past it.
-      head = null;
-      tape.arrays(null, null, null);
-    }
-  }
-}
-
-function dispatch(n, values, str) {
-  if (str !== undefined) tape.begin(str);
-  for (let i = 0; i < n; i++) {
-    const h = 5 * i;
-    const kind = head[h];
-    const conn = live.get(head[h + 1]);
-    if (kind === EV_CHANGE) {
-      // Read even when nobody wants them: the tape announces table entries.
-      const count = head[h + 4];
-      const mode = conn === undefined ? 0 : conn.int64Mode;
-      const evs = new Array(count);
-      for (let k = 0; k < count; k++) evs[k] = tape.event(mode);
-      if (conn === undefined) continue;
-      try {
-        conn.onChanges(evs, head[h + 2]); // [h + 2]: the run's payload bytes
-      } catch (err) {
-        process.nextTick(() => { throw err; });
-      }
-      continue;
-    }
-    if (conn === undefined) continue;
-    const value = values[i];
-    try {
-      switch (kind) {
-        case EV_REPLY: conn._reply(head[h + 2], head[h + 3], value); break;
-        case EV_UNDECODABLE: conn.onUndecodable(value); break;
-        case EV_REPLY_FAILED: conn._replyFailed(head[h + 2], value); break;
-        case EV_OPEN: conn._opened(value); break;
-        case EV_OPEN_FAILED:
-        case EV_CLOSED:
-          live.delete(conn.id);
-          conn._terminal(value);
-          break;
-      }
-    } catch (err) {
-      // A bug in a callback must not lose the rest of the batch.
-      process.nextTick(() => { throw err; });
-    }
-  }
-}
+const MSG = constants.msg;
+const { maxRequestId } = constants;
 
 class Connection {
   #opts; // holds the credentials: private, so no inspect or log shows them
@@ -109,7 +22,8 @@ class Connection {
     this.id = 0;
     this.address = `${o.host}:${o.port}`;
     this.state = 'new';
-    this.hello = null;
+    /** The server's answer to CONNECT. */
+    this.connectAnswer = null;
     /** @type {(events: object[], bytes: number) => void} a run of events and its payload bytes */
     this.onChanges = noop;
     /**
@@ -135,15 +49,9 @@ class Connection {
 
   /** Dials and authenticates. Resolves with the server's CONNECT answer. */
   open() {
-    if (!handlerSet) {
-      addon.setHandler(onBatch);
-      handlerSet = true;
-    }
     const o = this.#opts;
-    this.id = nextId++;
-    if (nextId > 0xfffffff0) nextId = 1;
+    this.id = batches.add(this);
     this.state = 'opening';
-    live.set(this.id, this);
     debug('connection #%d: connecting to %s as %s (%s)', this.id, this.address, o.username, this.stream ? 'stream' : 'requests');
     return new Promise((resolve, reject) => {
       this._openWaiters = { resolve, reject };
@@ -151,11 +59,14 @@ class Connection {
         // A stream's connection stops reading at its high-water mark; the
         // request connection carries no events and has no bound.
         const bounded = o.stream === true;
-        addon.open(this.id, o.host, o.port, o.username, o.password, o.connectTimeout,
-          o.maxFrameBytes, INT64_MODES[o.int64], o.keepAliveMs, o.keepAliveTimeoutMs,
-          bounded ? o.highWaterMark : 0, bounded ? o.highWaterMarkBytes : 0);
+        addon.open(this.id, {
+          host: o.host, port: o.port, username: o.username, password: o.password, connectTimeout: o.connectTimeout,
+          maxFrameBytes: o.maxFrameBytes, int64Mode: INT64_MODES[o.int64], keepAliveMs: o.keepAliveMs,
+          keepAliveTimeoutMs: o.keepAliveTimeoutMs, highWaterMark: bounded ? o.highWaterMark : 0,
+          highWaterMarkBytes: bounded ? o.highWaterMarkBytes : 0,
+        });
       } catch (err) {
-        live.delete(this.id);
+        batches.remove(this.id);
         this.state = 'closed';
         this._openWaiters = null;
         reject(err);
@@ -178,7 +89,7 @@ class Connection {
     const signal = opts && opts.signal;
     if (signal && signal.aborted) return Promise.reject(abortError(signal, context));
     const reqId = this._nextReq++;
-    if (this._nextReq > 0xfffffff0) this._nextReq = 1;
+    if (this._nextReq > maxRequestId) this._nextReq = 1; // the ids above are the core's own
     return new Promise((resolve, reject) => {
       try {
         addon.request(this.id, reqId, type, payload);
@@ -226,18 +137,22 @@ class Connection {
     return p;
   }
 
-  _opened(hello) {
+  // --- what the core reports (lib/batches.js) ---------------------------------
+
+  /** The handshake succeeded. */
+  opened(connectAnswer) {
     this.state = this.state === 'closing' ? 'closing' : 'open';
-    this.hello = hello;
+    this.connectAnswer = connectAnswer;
     this._wasOpen = true;
     debug('connection #%d: open to %s', this.id, this.address);
     publish(channels.connectionOpen, () => ({ connectionId: this.id, address: this.address, stream: this.stream }));
     const w = this._openWaiters;
     this._openWaiters = null;
-    if (w) w.resolve(hello);
+    if (w) w.resolve(connectAnswer);
   }
 
-  _reply(reqId, type, payload) {
+  /** The answer to request reqId: message type and payload. */
+  answered(reqId, type, payload) {
     const p = this._take(reqId);
     if (p === undefined) return;
     if (type === MSG.SUCCESS || type === MSG.PONG) {
@@ -254,7 +169,7 @@ class Connection {
   }
 
   /** The answer to reqId could not be decoded: only that request fails. */
-  _replyFailed(reqId, message) {
+  answerFailed(reqId, message) {
     const p = this._take(reqId);
     if (p === undefined) return;
     p.reject(new NexaProtocolError(`${message} (${this.address})`, { address: this.address, ...p.context }));
@@ -264,7 +179,8 @@ class Connection {
     return `Connection { #${this.id} ${this.address}, ${this.state}, pending: ${this._pending.size} }`;
   }
 
-  _terminal([code, message, payload]) {
+  /** The connection's last report: [code, message, payload]; code null when it was closed as asked. */
+  ended([code, message, payload]) {
     const wasClosing = this.state === 'closing';
     this.state = 'closed';
     const address = this.address;

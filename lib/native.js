@@ -35,12 +35,19 @@ function load() {
 
 const addon = load();
 
-/** int64 option names to the addon's numeric modes. */
-const INT64_MODES = { number: 0, bigint: 1, auto: 2, string: 3 };
+/**
+ * What JS and the core agree on, from the C headers (src/binding/constants.cc):
+ * `msg` message types, `item` the kinds of item a batch holds, `tape` the
+ * event tape's ops, `int64` the option's modes, `maxRequestId`, and the
+ * frame header's `headerSize`, `magic`, `version`.
+ */
+const { constants } = addon;
 
 module.exports = {
   addon,
-  INT64_MODES,
+  constants,
+  /** int64 option names to the addon's numeric modes. */
+  INT64_MODES: constants.int64,
   /**
    * @param {*} value
    * @param {number} [maxLevels] levels the value may nest; default: documents
@@ -54,7 +61,7 @@ module.exports = {
    *   maxLevels: levels the value may nest; default: documents at most
    *   MAX_DEPTH, as the client reads them
    */
-  decode: (buf, opts) => addon.decode(buf, INT64_MODES[(opts && opts.int64) || 'number'], opts && opts.maxLevels),
+  decode: (buf, opts) => addon.decode(buf, constants.int64[(opts && opts.int64) || 'number'], opts && opts.maxLevels),
   /** A whole frame (header + payload). */
   frame: (type, value) => addon.frame(type, value),
 };

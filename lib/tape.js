@@ -6,32 +6,35 @@
 // Objects of a known shape come from a generated function whose body is an
 // object literal, so V8 gives every event of a shape the same hidden class.
 
-const T_STR = 1;
-const T_NUM = 2;
-const T_U64 = 3;
-const T_I64 = 4;
-const T_TRUE = 5;
-const T_FALSE = 6;
-const T_NULL = 7;
-const T_BIN = 8;
-const T_ARR = 9;
-const T_MAP = 10;
-const T_MAPK = 11;
-const T_KEY = 12;
-const T_VAL = 13;
-const T_NEWKEY = 20;
-const T_NEWSHAPE = 21;
-const T_NEWVAL = 22;
-const T_SEG = 23;
+// The ops and modes as the core numbers them (src/core/tape.h, src/binding/convert.h),
+// copied into constants once so that the switch below and the generated
+// builders compare with plain numbers.
+const { tape: T, int64: MODE } = require('./native').constants;
+
+const T_STR = T.STR;
+const T_NUM = T.NUM;
+const T_U64 = T.U64;
+const T_I64 = T.I64;
+const T_TRUE = T.TRUE;
+const T_FALSE = T.FALSE;
+const T_NULL = T.NULL;
+const T_BIN = T.BIN;
+const T_ARR = T.ARR;
+const T_MAP = T.MAP;
+const T_MAPK = T.MAPK;
+const T_KEY = T.KEY;
+const T_VAL = T.VAL;
+const T_NEWKEY = T.NEWKEY;
+const T_NEWSHAPE = T.NEWSHAPE;
+const T_NEWVAL = T.NEWVAL;
+const T_SEG = T.SEG;
 
 const TWO32 = 4294967296;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
-/** int64 modes, as the addon numbers them (lib/native.js). */
-const MODE_NUMBER = 0;
-const MODE_BIGINT = 1;
-const MODE_AUTO = 2;
-const MODE_STRING = 3;
+const MODE_NUMBER = MODE.number;
+const MODE_BIGINT = MODE.bigint;
+const MODE_STRING = MODE.string;
 
 /**
  * A shape's builder: `{"k0": <value>, "k1": <value>, ...}`, values read in
@@ -42,11 +45,11 @@ const MODE_STRING = 3;
  * an own property instead of setting the prototype.
  */
 function shapeBuilder(keys) {
-  const value = '((op = o[p++]) === 13 ? vals[o[p++]]' +
-    ' : op === 1 ? (a = o[p], p += 2, s.slice(a, a + o[p - 1]))' +
-    ' : op === 2 ? d.nums[d.np++]' +
-    ' : op === 10 ? (d.p = p + 1, x = d.shapes[o[p]](d), p = d.p, x)' +
-    ' : op === 5 ? true : op === 6 ? false : op === 7 ? null' +
+  const value = `((op = o[p++]) === ${T_VAL} ? vals[o[p++]]` +
+    ` : op === ${T_STR} ? (a = o[p], p += 2, s.slice(a, a + o[p - 1]))` +
+    ` : op === ${T_NUM} ? d.nums[d.np++]` +
+    ` : op === ${T_MAP} ? (d.p = p + 1, x = d.shapes[o[p]](d), p = d.p, x)` +
+    ` : op === ${T_TRUE} ? true : op === ${T_FALSE} ? false : op === ${T_NULL} ? null` +
     ' : (d.p = p - 1, x = d.v(), p = d.p, x))';
   const parts = keys.map((k) => `${k === '__proto__' ? '["__proto__"]' : JSON.stringify(k)}: ${value}`);
   // eslint-disable-next-line no-new-func
@@ -219,4 +222,4 @@ class TapeDecoder {
   }
 }
 
-module.exports = { TapeDecoder, MODE_NUMBER, MODE_BIGINT, MODE_AUTO, MODE_STRING };
+module.exports = { TapeDecoder };

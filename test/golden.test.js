@@ -11,6 +11,8 @@ const crypto = require('crypto');
 const net = require('net');
 const NexaClient = require('..');
 const native = require('../lib/native');
+const { FrameReader } = require('../lib/frame-reader');
+const MSG = native.constants.msg;
 const { load, assertSame, DIR } = require('./helpers/transcripts');
 
 const scenarios = load();
@@ -60,7 +62,7 @@ function replayServer(frames) {
   const problems = [];
   let pos = 0;
   const server = net.createServer((sock) => {
-    let buf = Buffer.alloc(0);
+    const reader = new FrameReader();
     const sendUntilNextRequest = () => {
       while (pos < frames.length && frames[pos].dir !== 'c2s') {
         const f = frames[pos++];
@@ -69,13 +71,10 @@ function replayServer(frames) {
       }
     };
     sock.on('data', (chunk) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 12) {
-        const len = buf.readUInt32BE(8);
-        if (buf.length < 12 + len) break;
-        const type = buf[5];
-        const payload = native.decode(buf.subarray(12, 12 + len), { int64: 'auto' });
-        buf = buf.subarray(12 + len);
+      reader.push(chunk);
+      for (let f = reader.next(); f !== null; f = reader.next()) {
+        const { type } = f;
+        const payload = native.decode(f.payload, { int64: 'auto' });
         seen.push({ type, payload });
         const want = frames[pos];
         if (want && want.dir === 'c2s') {
@@ -87,8 +86,8 @@ function replayServer(frames) {
           }
           pos++;
           sendUntilNextRequest();
-        } else if (type === 0x0a) {
-          sock.end(native.frame(0x81, { status: 'goodbye' }));
+        } else if (type === MSG.DISCONNECT) {
+          sock.end(native.frame(MSG.SUCCESS, { status: 'goodbye' }));
         } else {
           problems.push(new Error(`unexpected request type ${type} after the script: ${JSON.stringify(payload)}`));
         }

@@ -178,7 +178,7 @@ describe('no silent loss', function () {
   describe('SUBSCRIBE and UNSUBSCRIBE are bounded by requestTimeout', () => {
     it('a server that never answers SUBSCRIBE (keepalive off): ready rejects with NexaTimeoutError, the loop ends with it', async () => {
       const p = await proxy();
-      p.swallow(MSG.SUBSCRIBE);
+      p.swallow(MSG.SUBSCRIBE_CHANGES);
       const c = client({ keepAliveMs: 0, requestTimeout: 200 }, p);
       const s = c.watch('orders');
       const col = collect(s);
@@ -189,7 +189,7 @@ describe('no silent loss', function () {
       assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
       await col.ended();
       assert.strictEqual(col.error, err);
-      assert.strictEqual(p.swallowedFrames[MSG.SUBSCRIBE], 1);
+      assert.strictEqual(p.swallowedFrames[MSG.SUBSCRIBE_CHANGES], 1);
     });
 
     it('during a reconnect a SUBSCRIBE that times out is a failed attempt: backoff, retry, then the stream ends with the error', async () => {
@@ -202,12 +202,12 @@ describe('no silent loss', function () {
       await w.create('orders', { n: 1 });
       await col.untilDoc('n', 1);
       const disconnected = once(s, 'disconnect');
-      p.swallow(MSG.SUBSCRIBE);
+      p.swallow(MSG.SUBSCRIBE_CHANGES);
       p.cut();
       await disconnected;
       await col.ended(5000);
       assert.ok(col.error instanceof NexaTimeoutError, String(col.error));
-      assert.strictEqual(p.swallowedFrames[MSG.SUBSCRIBE], 3, 'three attempts, each subscribing');
+      assert.strictEqual(p.swallowedFrames[MSG.SUBSCRIBE_CHANGES], 3, 'three attempts, each subscribing');
       assert.strictEqual(p.accepted, 4);
       assert.strictEqual(s.closed, true);
     });
@@ -217,11 +217,11 @@ describe('no silent loss', function () {
       const c = client({ requestTimeout: 200 }, p);
       const s = c.watch('orders');
       await s.ready;
-      p.swallow(MSG.UNSUBSCRIBE);
+      p.swallow(MSG.UNSUBSCRIBE_CHANGES);
       const t0 = Date.now();
       await Promise.race([s.close(), sleep(5000).then(() => assert.fail('close() did not settle within 5 s'))]);
       assert.ok(Date.now() - t0 < 5000);
-      assert.strictEqual(p.swallowedFrames[MSG.UNSUBSCRIBE], 1);
+      assert.strictEqual(p.swallowedFrames[MSG.UNSUBSCRIBE_CHANGES], 1);
     });
   });
 

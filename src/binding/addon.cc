@@ -3,11 +3,14 @@
 // thread-safe function, one call per batch.
 #include <napi.h>
 
+#include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "codec.h"
+#include "constants.h"
 #include "convert.h"
 #include "nx.h"
 
@@ -26,13 +29,14 @@ class Addon : public Napi::Addon<Addon> {
                              InstanceMethod("encode", &Addon::Encode),
                              InstanceMethod("decode", &Addon::Decode),
                              InstanceMethod("frame", &Addon::Frame),
-                             InstanceMethod("setHandler", &Addon::SetHandler),
+                             InstanceMethod("start", &Addon::Start),
                              InstanceMethod("open", &Addon::Open),
                              InstanceMethod("request", &Addon::Request),
                              InstanceMethod("close", &Addon::Close),
                              InstanceMethod("ack", &Addon::Ack),
                              // The documents' nesting limit, both ways (codec.h).
                              InstanceValue("MAX_DEPTH", Napi::Number::New(env, NX_MAX_DOC_DEPTH), napi_enumerable),
+                             InstanceValue("constants", MakeConstants(env), napi_enumerable),
                          });
   }
 
@@ -91,14 +95,15 @@ class Addon : public Napi::Addon<Addon> {
 
   static void CleanupHook(void *arg) { static_cast<Addon *>(arg)->Shutdown(); }
 
-  Napi::Value SetHandler(const Napi::CallbackInfo &info) {
+  // start(handler): starts the worker thread; every batch goes to handler.
+  Napi::Value Start(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (worker_) {
-      Napi::Error::New(env, "handler already set").ThrowAsJavaScriptException();
+      Napi::Error::New(env, "nexaclient: already started").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     if (!info[0].IsFunction()) {
-      Napi::TypeError::New(env, "setHandler(fn)").ThrowAsJavaScriptException();
+      Napi::TypeError::New(env, "start(handler): handler must be a function").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     tsfn_ = Tsfn::New(env, info[0].As<Napi::Function>(), "nexaclient", 0, 1, this);
@@ -115,30 +120,44 @@ class Addon : public Napi::Addon<Addon> {
     return env.Undefined();
   }
 
+  // open(connId, {host, port, username, password, connectTimeout,
+  // maxFrameBytes, int64Mode, keepAliveMs, keepAliveTimeoutMs, highWaterMark,
+  // highWaterMarkBytes}): every field is checked (lib/options.js has
+  // validated them for users; this guards the core against its own caller).
   Napi::Value Open(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (!worker_) {
-      Napi::Error::New(env, "setHandler first").ThrowAsJavaScriptException();
+      Napi::Error::New(env, "nexaclient: open() before start()").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-    std::string host = info[1].As<Napi::String>().Utf8Value();
-    uint32_t port = info[2].As<Napi::Number>().Uint32Value();
-    std::string user = info[3].As<Napi::String>().Utf8Value();
-    std::string pass = info[4].As<Napi::String>().Utf8Value();
+    if (!info[0].IsNumber() || !info[1].IsObject()) {
+      Napi::TypeError::New(env, "open(connId, options)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Object opts = info[1].As<Napi::Object>();
+    std::string host, user, pass;
+    double port, connect_timeout, max_frame, mode, keepalive, keepalive_timeout, hwm, hwm_bytes;
+    if (!Text(opts, "host", &host) || !Text(opts, "username", &user) || !Text(opts, "password", &pass) ||
+        !Whole(opts, "port", 1, 65535, &port) || !Whole(opts, "connectTimeout", 0, UINT32_MAX, &connect_timeout) ||
+        !Whole(opts, "maxFrameBytes", 1, kMaxSafe, &max_frame) || !Whole(opts, "int64Mode", 0, INT64_STRING, &mode) ||
+        !Whole(opts, "keepAliveMs", 0, UINT32_MAX, &keepalive) || !Whole(opts, "keepAliveTimeoutMs", 0, UINT32_MAX, &keepalive_timeout) ||
+        !Whole(opts, "highWaterMark", 0, UINT32_MAX, &hwm) || !Whole(opts, "highWaterMarkBytes", 0, kMaxSafe, &hwm_bytes)) {
+      pass.assign(pass.size(), '\0');
+      return env.Undefined();
+    }
     nx_conn_opts o{};
     o.host = host.c_str();
     o.port = (uint16_t)port;
     o.user = user.c_str();
     o.pass = pass.c_str();
-    o.connect_timeout_ms = info[5].As<Napi::Number>().Uint32Value();
-    o.max_frame = (size_t)info[6].As<Napi::Number>().DoubleValue();
-    o.conn_flags = (uint8_t)info[7].As<Napi::Number>().Uint32Value();
-    o.keepalive_ms = info[8].As<Napi::Number>().Uint32Value();
-    o.keepalive_timeout_ms = info[9].As<Napi::Number>().Uint32Value();
-    o.hwm_events = info[10].As<Napi::Number>().Uint32Value();
-    o.hwm_bytes = (size_t)info[11].As<Napi::Number>().DoubleValue();
-    int rc = nx_worker_open(worker_, id, &o);
+    o.connect_timeout_ms = (uint32_t)connect_timeout;
+    o.max_frame = (size_t)max_frame;
+    o.conn_flags = (uint8_t)mode;
+    o.keepalive_ms = (uint32_t)keepalive;
+    o.keepalive_timeout_ms = (uint32_t)keepalive_timeout;
+    o.hwm_events = (uint32_t)hwm;
+    o.hwm_bytes = (size_t)hwm_bytes;
+    int rc = nx_worker_open(worker_, info[0].As<Napi::Number>().Uint32Value(), &o);
     pass.assign(pass.size(), '\0');
     if (rc) {
       Napi::Error::New(env, "nexaclient: could not queue the connection").ThrowAsJavaScriptException();
@@ -147,6 +166,31 @@ class Addon : public Napi::Addon<Addon> {
     open_++;
     UpdateRef(env);
     return env.Undefined();
+  }
+
+  // A string field of open()'s options; false (a TypeError thrown) if it is not one.
+  static bool Text(Napi::Object o, const char *name, std::string *out) {
+    Napi::Value v = o.Get(name);
+    if (!v.IsString()) {
+      Napi::TypeError::New(o.Env(), std::string("open(): options.") + name + " must be a string").ThrowAsJavaScriptException();
+      return false;
+    }
+    *out = v.As<Napi::String>().Utf8Value();
+    return true;
+  }
+
+  static constexpr double kMaxSafe = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
+
+  // A whole-number field of open()'s options within [lo, hi].
+  static bool Whole(Napi::Object o, const char *name, double lo, double hi, double *out) {
+    Napi::Value v = o.Get(name);
+    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!v.IsNumber() || d != d || d < lo || d > hi || d != std::floor(d)) {
+      Napi::TypeError::New(o.Env(), std::string("open(): options.") + name + " must be a whole number in range").ThrowAsJavaScriptException();
+      return false;
+    }
+    *out = d;
+    return true;
   }
 
   // request(connId, reqId, type, payload): encodes on this thread (the

@@ -82,6 +82,7 @@ struct nx_worker {
 
 #define NX_FIFO_DISCONNECT UINT32_MAX
 #define NX_FIFO_KEEPALIVE (UINT32_MAX - 1)
+_Static_assert(NX_FIFO_KEEPALIVE > NX_REQ_ID_MAX, "the core's own request ids lie above the owner's");
 
 /* worker.c: queueing items for the owner. Return NULL / -1 on out of memory. */
 nx_item *nx_emit(nx_worker *w, nx_conn *c, uint8_t kind);

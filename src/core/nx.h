@@ -30,6 +30,10 @@ typedef enum {
   NX_EV_REPLY_FAILED  /* the answer to req_id could not be decoded (7) */
 } nx_event_kind;
 
+/* An owner numbers its requests 1..NX_REQ_ID_MAX (nx_worker_send); the ids
+ * above are the core's, for requests of its own (DISCONNECT, keepalive PING). */
+#define NX_REQ_ID_MAX 0xFFFFFFF0u
+
 typedef struct nx_item {
   uint8_t kind;
   uint8_t msg_type;

@@ -18,6 +18,7 @@
 // client's frames of one message type (a server that never answers, say,
 // SUBSCRIBE); refuse() closes new connections at once until accept().
 const net = require('net');
+const { FrameReader } = require('../../lib/frame-reader');
 
 /** One direction of a pair: from `src` to `dst`, with holding and delay. */
 class Lane {
@@ -167,17 +168,13 @@ class FaultProxy {
 
   /** The client's bytes less the frames of swallowed types (whole frames only; a partial one waits). */
   _filterUp(pair, d) {
-    let buf = pair.upRest ? Buffer.concat([pair.upRest, d]) : d;
+    if (!pair.upFrames) pair.upFrames = new FrameReader();
+    pair.upFrames.push(d);
     const kept = [];
-    while (buf.length >= 12) {
-      const end = 12 + buf.readUInt32BE(8);
-      if (buf.length < end) break;
-      const type = buf[5];
-      if (this._swallowed.has(type)) this.swallowedFrames[type] = (this.swallowedFrames[type] || 0) + 1;
-      else kept.push(buf.subarray(0, end));
-      buf = buf.subarray(end);
+    for (let f = pair.upFrames.next(); f !== null && !f.fatal; f = pair.upFrames.next()) {
+      if (this._swallowed.has(f.type)) this.swallowedFrames[f.type] = (this.swallowedFrames[f.type] || 0) + 1;
+      else kept.push(f.raw);
     }
-    pair.upRest = buf.length ? buf : null;
     return Buffer.concat(kept);
   }
 

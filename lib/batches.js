@@ -1,0 +1,104 @@
+'use strict';
+// The one receiver of the core's batches (src/binding/addon.cc hands each
+// over on the main thread, CallJs). It owns what every connection of this
+// environment shares: the table of live connections, the tape decoder and
+// the typed arrays batches arrive in; it tells each connection what is its
+// own through the connection's public methods.
+const { addon, constants } = require('./native');
+const { TapeDecoder } = require('./tape');
+
+const ITEM = constants.item;
+const MAX_CONN_ID = 0xffffffff;
+
+class BatchDispatcher {
+  constructor() {
+    this._live = new Map(); // id -> Connection without its terminal item
+    this._nextId = 1;
+    this._started = false;
+    this._tape = new TapeDecoder();
+    /** Uint32Array: entry i is entries[5i .. 5i+4] = kind, connId, reqId, msgType, count (reused from batch to batch). */
+    this._entries = null;
+  }
+
+  /** Gives `conn` an id and routes its items to it; starts the core's thread on first use. */
+  add(conn) {
+    if (!this._started) {
+      addon.start((n, values, str, arrays) => this._onBatch(n, values, str, arrays));
+      this._started = true;
+    }
+    const id = this._nextId;
+    this._nextId = id === MAX_CONN_ID ? 1 : id + 1;
+    this._live.set(id, conn);
+    return id;
+  }
+
+  /** `conn` will get no more items (its open failed before reaching the core). */
+  remove(id) {
+    this._live.delete(id);
+  }
+
+  /**
+   * n entries; values[i] is the value of an entry that is not a change run
+   * (values is undefined when every entry is one);
+   * a change run's events are next on the batch's tape (str: its text
+   * segments). arrays: new typed arrays when they changed, arrays[4] true
+   * when made for this batch alone.
+   */
+  _onBatch(n, values, str, arrays) {
+    if (arrays !== undefined) {
+      this._entries = arrays[0];
+      this._tape.arrays(arrays[1], arrays[2], arrays[3]);
+    }
+    try {
+      if (str !== undefined) this._tape.begin(str);
+      for (let i = 0; i < n; i++) this._entry(i, values);
+    } finally {
+      this._tape.end(); // the batch's text is the events' now, not the decoder's
+      if (arrays !== undefined && arrays[4]) {
+        // Made for this batch alone (too large to reuse): not kept past it.
+        this._entries = null;
+        this._tape.arrays(null, null, null);
+      }
+    }
+  }
+
+  /** Entry i: a change run (its events from the tape), or an item whose value is values[i]. */
+  _entry(i, values) {
+    const e = this._entries;
+    const at = 5 * i;
+    const kind = e[at];
+    const conn = this._live.get(e[at + 1]);
+    try {
+      if (kind === ITEM.CHANGE) {
+        // Read even when nobody wants them: the tape announces table entries.
+        const count = e[at + 4];
+        const mode = conn === undefined ? 0 : conn.int64Mode;
+        const evs = new Array(count);
+        for (let k = 0; k < count; k++) evs[k] = this._tape.event(mode);
+        if (conn !== undefined) conn.onChanges(evs, e[at + 2]); // reqId slot: the run's payload bytes
+        return;
+      }
+      if (conn === undefined) return;
+      const value = values[i];
+      switch (kind) {
+        case ITEM.REPLY: conn.answered(e[at + 2], e[at + 3], value); break;
+        case ITEM.REPLY_FAILED: conn.answerFailed(e[at + 2], value); break;
+        case ITEM.UNDECODABLE: conn.onUndecodable(value); break;
+        case ITEM.OPEN: conn.opened(value); break;
+        case ITEM.OPEN_FAILED:
+        case ITEM.CLOSED:
+          this._live.delete(e[at + 1]);
+          conn.ended(value);
+          break;
+      }
+    } catch (err) {
+      // A bug in a callback must not lose the rest of the batch.
+      process.nextTick(() => { throw err; });
+    }
+  }
+}
+
+/** This environment's dispatcher (the addon, and so this module, is per environment). */
+const batches = new BatchDispatcher();
+
+module.exports = { batches };
