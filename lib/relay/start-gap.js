@@ -1,0 +1,54 @@
+'use strict';
+// Whether a starting relay must record a gap: were changes missed while no
+// relay was running?
+//
+// Every running relay keeps a record in the sink, refreshed every heartbeat:
+//   { since, seen, covered, streams }  (epoch ms)
+//   since    when its subscription was acknowledged
+//   seen     its last heartbeat
+//   covered  every change before this time is appended (or was a gap entry)
+//   streams  the streams it appended to (where gaps for every collection go)
+// A starting relay, subscribed already (so nothing after t0 is missed),
+// looks at the others' records before it writes its own:
+//   - none at all: the first relay on this stream; nothing was missed;
+//   - one heartbeats after t0: a relay is running, and it recorded any hole
+//     before its own start when it started: no gap;
+//   - none does within `staleMs`: the gap runs from the newest `covered` of
+//     them all to t0.
+// Two relays starting together both record the gap; its key is (reason,
+// since), the same for both, so the stream gets one entry.
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * @param {object} sink records() -> Map<id, record>
+ * @param {object} how
+ * @param {string} how.relayId this relay (a record under its own id is a previous run)
+ * @param {number} how.t0 when this relay's subscription was acknowledged (ms)
+ * @param {number} how.staleMs a record not refreshed for this long is a dead relay's
+ * @param {number} how.pollMs
+ * @param {() => boolean} [how.cancelled]
+ * @returns {Promise<{gap: {since: number, until: number}|null, streams: string[], dead: string[]}>}
+ *   since/until in seconds since the epoch
+ */
+async function startGap(sink, { relayId, t0, staleMs, pollMs, cancelled = () => false }) {
+  for (;;) {
+    const records = await sink.records();
+    const others = [...records].filter(([id]) => id !== relayId);
+    const streams = new Set();
+    for (const [, r] of records) for (const s of r.streams || []) streams.add(s);
+    const dead = [...records].filter(([id, r]) => id === relayId || r.seen < t0 - staleMs).map(([id]) => id);
+    if (records.size === 0) return { gap: null, streams: [], dead };
+    if (others.some(([, r]) => r.seen > t0)) return { gap: null, streams: [...streams], dead: [] };
+    const undecided = others.some(([, r]) => r.seen >= t0 - staleMs);
+    if (!undecided || Date.now() >= t0 + staleMs || cancelled()) {
+      let since = 0;
+      for (const [, r] of records) since = Math.max(since, r.covered || 0);
+      since = Math.min(since, t0);
+      return { gap: { since: since / 1000, until: t0 / 1000 }, streams: [...streams], dead: [...records.keys()] };
+    }
+    await sleep(pollMs);
+  }
+}
+
+module.exports = { startGap };
