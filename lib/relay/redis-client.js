@@ -13,6 +13,15 @@ try {
 }
 
 /**
+ * Reconnects once connected (100 ms doubling to 5 s, with jitter); the
+ * first connection is not retried, as NexaClient's first connect() is not:
+ * a Redis that is not there is an error at once.
+ */
+function reconnectStrategy(state) {
+  return (retries, cause) => (state.connected ? Math.min(100 * 2 ** Math.min(retries, 6), 5000) * (0.5 + Math.random() / 2) : cause);
+}
+
+/**
  * A connected node-redis client for the `redis` option: a URL string
  * (redis://host:port), createClient() options, or a client of yours (then
  * `duplicate()`d when `ownConnection`, else used as it is and never closed).
@@ -24,19 +33,23 @@ try {
  */
 async function redisClient(given, { ownConnection = false, onError }) {
   let client;
-  let owned = true;
+  const owned = true;
+  const state = { connected: false };
   if (given && typeof given === 'object' && typeof given.sendCommand === 'function') {
     if (!ownConnection) return { client: given, owned: false };
     client = given.duplicate({ disableOfflineQueue: true });
   } else if (typeof given === 'string') {
-    client = redis.createClient({ url: given, disableOfflineQueue: true });
+    client = redis.createClient({ url: given, disableOfflineQueue: true, socket: { reconnectStrategy: reconnectStrategy(state) } });
   } else if (given && typeof given === 'object') {
-    client = redis.createClient({ disableOfflineQueue: true, ...given });
+    client = redis.createClient({
+      disableOfflineQueue: true, ...given, socket: { reconnectStrategy: reconnectStrategy(state), ...given.socket },
+    });
   } else {
     throw new TypeError('redis must be a redis:// URL, createClient() options or a node-redis client');
   }
   client.on('error', onError); // node-redis emits every socket error; unlistened it would throw
   await client.connect();
+  state.connected = true;
   return { client, owned };
 }
 

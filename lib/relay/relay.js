@@ -27,6 +27,8 @@ class Relay extends EventEmitter {
     this._o = o;
     /** This relay's id: in its gap entries and its record in Redis. */
     this.id = o.relayId;
+    /** The stream it appends to (a name template when it holds '{collection}'). */
+    this.stream = o.stream;
     this._template = o.stream.includes('{collection}');
     this._streams = new Set(this._template ? [] : [o.stream]);
     this._sink = o.sink || new RedisSink({
