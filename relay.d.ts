@@ -1,0 +1,190 @@
+// Type definitions for nexaclient/relay.
+
+import { EventEmitter } from 'events';
+import { NexaClient, NexaClientOptions, ChangeEvent, OperationType, Document } from './index';
+
+/** Where a gap item comes from. */
+export type GapReason = 'reconnect' | 'dropOldest' | 'undecodable' | 'restart' | 'relayStall';
+
+/**
+ * A hole in the relayed changes: changes between `since` and `until`
+ * (seconds since the epoch) may be missing. In order with the changes.
+ */
+export interface GapItem {
+  operationType: 'gap';
+  /** `coll` is null when the hole concerns every collection. */
+  ns: { db: 'nexadb'; coll: string | null };
+  reason: GapReason;
+  since: number;
+  until: number;
+  /** Changes known to be missing ('dropOldest', 'relayStall'). */
+  count?: number;
+}
+
+/** A document changed during a gap, read again after it (the relay's `catchUp` option). */
+export interface CatchUpItem<T = Record<string, unknown>> {
+  operationType: 'catchUp';
+  ns: { db: 'nexadb'; coll: string };
+  documentKey: { _id: string };
+  fullDocument: (T & Document) | null;
+}
+
+/** What a relayed stream holds: changes, gaps and catch-up documents. */
+export type RelayedItem<T = Record<string, unknown>> = ChangeEvent<T> | GapItem | CatchUpItem<T>;
+
+/** A node-redis client, a redis:// URL, or createClient() options. */
+export type RedisGiven = string | Record<string, unknown> | { sendCommand(args: string[]): Promise<unknown>; duplicate(options?: object): unknown };
+
+/** One entry for a sink: its stream, its de-duplication key, its fields (name, value, ...). */
+export interface SinkEntry {
+  stream: string;
+  key: string;
+  fields: string[];
+  /** The change's server timestamp (s), null for gaps and catch-ups. */
+  ts: number | null;
+  /** When the relay read it (epoch ms). */
+  at: number;
+}
+
+/** A relay's liveness record, kept in the sink (epoch ms). */
+export interface RelayRecord {
+  since: number;
+  seen: number;
+  covered: number;
+  streams: string[];
+}
+
+/** Where a relay appends: Redis Streams by default; any object with these methods. */
+export interface Sink {
+  open(): Promise<void>;
+  /** Appends in order, each key at most once within the de-duplication window; rejects when nothing may be assumed written. */
+  append(entries: SinkEntry[]): Promise<{ appended: number; duplicates: number }>;
+  putRecord(relayId: string, record: RelayRecord): Promise<void>;
+  records(): Promise<Map<string, RelayRecord>>;
+  removeRecords(relayIds: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RelayOptions {
+  /** A NexaClient (used as it is), its options or a nexadb:// URL (then a client of the relay's own). */
+  nexadb: NexaClient | NexaClientOptions | string;
+  /** Redis to append to; or give `sink`. */
+  redis?: RedisGiven;
+  sink?: Sink;
+  /** One collection; default null: every collection. */
+  collection?: string | null;
+  operations?: OperationType[];
+  /** Stream name; '{collection}' in it makes one stream per collection. Default 'nexadb:changes'. */
+  stream?: string;
+  /** Entries follow the server's timestamp order within this window. Default 50. */
+  reorderWindowMs?: number;
+  /** How long a change's de-duplication key is kept. Default 60000. */
+  dedupWindowMs?: number;
+  /** Trim the stream to about this many entries (MAXLEN ~). */
+  maxLen?: number;
+  /** Trim entries older than this many ms (MINID ~). */
+  retention?: number;
+  /** Entries waiting for the sink at most. Default 10000. */
+  maxQueue?: number;
+  /** How long a full queue may hold up reading NexaDB before the relay discards into a gap entry. Default 10000; Infinity: never. */
+  maxStallMs?: number;
+  /** Entries per append. Default 256. */
+  batchSize?: number;
+  /** How often the relay records that it is alive. Default 1000. */
+  heartbeatMs?: number;
+  /** After a gap, the documents changed during it follow as catch-up items. Default false. */
+  catchUp?: boolean;
+  /** Default: host name, pid and a random suffix. */
+  relayId?: string;
+  /** close(): how long to keep retrying what is queued. Default 10000. */
+  closeTimeoutMs?: number;
+}
+
+export interface RelayStats {
+  appended: number;
+  /** Appends skipped because another relay (or a retry) had appended the change. */
+  duplicates: number;
+  gaps: number;
+  /** Changes discarded into a 'relayStall' gap. */
+  discarded: number;
+  redisErrors: number;
+  queued: number;
+  /** The newest appended change's server timestamp (s). */
+  newestTimestamp: number | null;
+  /** Now minus newestTimestamp, in ms. */
+  lagMs: number | null;
+}
+
+export declare class Relay extends EventEmitter {
+  readonly id: string;
+  readonly stream: string;
+  /** Resolves once subscribed, connected to the sink and past the restart check. */
+  readonly ready: Promise<void>;
+  /** Resolves once the relay has ended (close(), or the change stream failed for good). */
+  readonly done: Promise<void>;
+  stats(): RelayStats;
+  /** Stops reading NexaDB, appends what is queued, ends. */
+  close(): Promise<void>;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: 'sinkError', listener: (err: Error) => void): this;
+  on(event: 'stall', listener: (info: { queued: number; stalledMs: number }) => void): this;
+}
+
+export declare function relay(options: RelayOptions): Relay;
+
+export interface ConsumeOptions {
+  redis: RedisGiven;
+  stream: string;
+  group: string;
+  /** Default: host name and pid. */
+  consumer?: string;
+  /** Where a new group starts: a stream id, a Date, '$' (new entries only, the default) or '0' (every retained entry). */
+  from?: string | Date;
+  /** Claim other consumers' messages pending this long (XAUTOCLAIM). Default 30000. */
+  claimIdleMs?: number;
+  /** Messages per read. Default 100. */
+  count?: number;
+  /** How long one blocking read waits. Default 2000. */
+  blockMs?: number;
+  /** Aborting ends the iterator; the loop throws NexaAbortError. */
+  signal?: AbortSignal;
+}
+
+export interface ConsumerStats {
+  delivered: number;
+  acknowledged: number;
+  /** Messages claimed from other consumers of the group. */
+  claimed: number;
+  redisErrors: number;
+  /** The group's messages delivered and not acknowledged (null once closed). */
+  pending: number | null;
+  /** The group's entries not yet delivered (null once closed). */
+  lag: number | null;
+}
+
+export declare class Consumer<T = Record<string, unknown>> implements AsyncIterableIterator<RelayedItem<T>> {
+  readonly stream: string;
+  readonly group: string;
+  readonly name: string;
+  /** The stream id of the item last yielded. */
+  readonly lastId: string | null;
+  next(): Promise<IteratorResult<RelayedItem<T>, undefined>>;
+  return(): Promise<IteratorResult<RelayedItem<T>, undefined>>;
+  [Symbol.asyncIterator](): this;
+  /** Acknowledges the item last yielded now (otherwise when the loop asks for the next). */
+  ack(): void;
+  stats(): Promise<ConsumerStats>;
+  close(): Promise<void>;
+}
+
+export declare function consume<T = Record<string, unknown>>(options: ConsumeOptions): Consumer<T>;
+
+export declare class RedisSink implements Sink {
+  constructor(options: { redis: RedisGiven; dedupWindowMs: number; maxLen?: number; retention?: number; stateKey: string });
+  open(): Promise<void>;
+  append(entries: SinkEntry[]): Promise<{ appended: number; duplicates: number }>;
+  putRecord(relayId: string, record: RelayRecord): Promise<void>;
+  records(): Promise<Map<string, RelayRecord>>;
+  removeRecords(relayIds: string[]): Promise<void>;
+  close(): Promise<void>;
+}
