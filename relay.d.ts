@@ -52,6 +52,8 @@ export interface RelayRecord {
   seen: number;
   covered: number;
   streams: string[];
+  /** Written by close(). */
+  stopped?: true;
 }
 
 /** Where a relay appends: Redis Streams by default; any object with these methods. */

@@ -244,6 +244,17 @@ describe('relay: NexaDB into Redis Streams', function () {
     assert.ok(Date.now() - t < 1000, 'abort cut the blocking read');
   });
 
+  it('examples/relay-services.js runs: two groups on one relayed stream, a gap after a restart', () => {
+    const run = spawnSync(process.execPath, [path.join(__dirname, '..', 'examples', 'relay-services.js'), '--redis', redisServer.url], { encoding: 'utf8', timeout: 30000 });
+    assert.strictEqual(run.status, 0, run.stderr);
+    const lines = run.stdout.split('\n');
+    const at = (re) => lines.findIndex((l) => re.test(l));
+    assert.ok(at(/notifications {2}e-mail to ada@example\.com: order \w+ shipped/) > 0, run.stdout);
+    assert.ok(at(/cache {10}delete \w+: invalidated/) > 0, run.stdout);
+    assert.ok(at(/cache {10}gap \(restart, [\d.]+ s\): whole cache dropped/) > at(/started again/), run.stdout);
+    assert.ok(at(/notifications {2}e-mail to bob@example\.com/) > at(/notifications {2}gap \(restart\)/), run.stdout);
+  });
+
   it('a deleted stream: the consumer re-creates its group and goes on', async () => {
     const stream = fresh('stream');
     const c = consume({ redis: redisServer.url, stream, group: 'g', from: '0', blockMs: 200 });

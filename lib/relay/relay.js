@@ -226,10 +226,10 @@ class Relay extends EventEmitter {
     return t - margin;
   }
 
-  _beat() {
-    return this._sink.putRecord(this.id, {
-      since: this._since, seen: Date.now(), covered: this._covered(), streams: [...this._streams].slice(0, 1000),
-    });
+  _beat(stopped = false) {
+    const record = { since: this._since, seen: Date.now(), covered: this._covered(), streams: [...this._streams].slice(0, 1000) };
+    if (stopped) record.stopped = true;
+    return this._sink.putRecord(this.id, record);
   }
 
   // --- the public side ----------------------------------------------------------
@@ -268,7 +268,7 @@ class Relay extends EventEmitter {
       await this._stream.close();
       this._wakeWriter();
       await Promise.all([this._reading, this._writing]);
-      await this._beat().catch(() => {});
+      await this._beat(true).catch(() => {});
       await this._teardown();
     })();
     return this._closing;

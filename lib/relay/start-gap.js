@@ -8,6 +8,7 @@
 //   seen     its last heartbeat
 //   covered  every change before this time is appended (or was a gap entry)
 //   streams  the streams it appended to (where gaps for every collection go)
+//   stopped  set by close(): nothing to wait for
 // A starting relay, subscribed already (so nothing after t0 is missed),
 // looks at the others' records before it writes its own:
 //   - none at all: the first relay on this stream; nothing was missed;
@@ -37,10 +38,11 @@ async function startGap(sink, { relayId, t0, staleMs, pollMs, cancelled = () => 
     const others = [...records].filter(([id]) => id !== relayId);
     const streams = new Set();
     for (const [, r] of records) for (const s of r.streams || []) streams.add(s);
-    const dead = [...records].filter(([id, r]) => id === relayId || r.seen < t0 - staleMs).map(([id]) => id);
+    const gone = (id, r) => id === relayId || r.stopped || r.seen < t0 - staleMs;
+    const dead = [...records].filter(([id, r]) => gone(id, r)).map(([id]) => id);
     if (records.size === 0) return { gap: null, streams: [], dead };
-    if (others.some(([, r]) => r.seen > t0)) return { gap: null, streams: [...streams], dead: [] };
-    const undecided = others.some(([, r]) => r.seen >= t0 - staleMs);
+    if (others.some(([, r]) => !r.stopped && r.seen > t0)) return { gap: null, streams: [...streams], dead: [] };
+    const undecided = others.some(([id, r]) => !gone(id, r));
     if (!undecided || Date.now() >= t0 + staleMs || cancelled()) {
       let since = 0;
       for (const [, r] of records) since = Math.max(since, r.covered || 0);
