@@ -8,9 +8,15 @@ const os = require('os');
 const path = require('path');
 const NexaClient = require('..');
 const { startDevServer } = require('../lib/dev-server');
-const { relay, consume } = require('../lib/relay');
+const relayModule = require('../lib/relay');
 const { startRedis } = require('./helpers/redis-server');
-const { writeChanges, redisFor, readEntries, keyOf, Child } = require('./helpers/relay-rig');
+const { writeChanges, redisFor, readEntries, keyOf, Child: ChildProcess, Live } = require('./helpers/relay-rig');
+
+// Everything a test opens is ended after it, also when it fails.
+const live = new Live();
+const relay = (o) => live.add(relayModule.relay(o));
+const consume = (o) => live.add(relayModule.consume(o));
+const Child = function Child(fixture, arg) { return live.add(new ChildProcess(fixture, arg)); };
 const { waitFor } = require('./fixtures/helpers');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -18,6 +24,7 @@ const lastStats = (child) => JSON.parse([...child.lines].reverse().find((l) => l
 
 describe('relay: faults', function () {
   this.timeout(60000);
+  afterEach(() => live.endAll());
   let server;
   let client;
 
@@ -103,7 +110,7 @@ describe('relay: faults', function () {
 
   it('Redis killed and restarted on the same port: the relay and a consumer recover, nothing lost', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexa-relay-redis-'));
-    const redisServer = await startRedis({ dir }); // appendfsync always: a crash loses nothing it acknowledged
+    const redisServer = live.add(await startRedis({ dir })); // appendfsync always: a crash loses nothing it acknowledged
     const coll = 'orders-outage';
     const stream = 'outage';
     const r = relay({ nexadb: { host: server.host, port: server.port }, redis: redisServer.url, stream, collection: coll, heartbeatMs: 200 });
@@ -146,6 +153,36 @@ describe('relay: faults', function () {
     console.log(`      Redis down ${upAt - downAt} ms during 3,000 changes: relay appended ${s.appended}, duplicates skipped ${s.duplicates}, ` +
       `Redis errors ${s.redisErrors}, gaps 0; consumer got all ${recoveredMs} ms after Redis was back, ` +
       `deliveries ${got.length} (duplicates ${got.length - new Set(got).size}), claimed ${cs.claimed}`);
+  });
+
+  it("the relay's NexaDB connection dropped: one gap entry between the changes before and after", async () => {
+    const redisServer = live.add(await startRedis());
+    const coll = 'orders-drop';
+    const r = relay({ nexadb: { host: server.host, port: server.port }, redis: redisServer.url, stream: 'drop', collection: coll, heartbeatMs: 200 });
+    await r.ready;
+    await writeChanges(client, coll, { docs: 100 });
+    await waitFor(() => r.stats().appended === 100, 'the first 100 appended');
+    const before = Date.now() / 1000;
+    server.dropConnections(); // the writer's connection too: it reconnects on its next request
+    await sleep(50);
+    await waitFor(async () => { try { await client.ping(); return true; } catch (_) { return false; } }, 'the writer back');
+    await waitFor(() => server.connections >= 2, 'the relay reconnected', 10000);
+    await sleep(100);
+    await writeChanges(client, coll, { docs: 100, from: 100 });
+    await waitFor(() => r.stats().appended === 201, 'a gap and the next 100 appended', 10000);
+    const redis = await redisFor(redisServer.url);
+    const entries = await readEntries(redis, 'drop');
+    await redis.close();
+    await r.close();
+    await redisServer.stop();
+    const gaps = entries.filter((e) => e.op === 'gap');
+    assert.strictEqual(gaps.length, 1);
+    assert.strictEqual(entries.indexOf(gaps[0]), 100);
+    assert.strictEqual(gaps[0].reason, 'reconnect');
+    assert.strictEqual(gaps[0].relay, r.id);
+    assert.ok(Number(gaps[0].since) >= Number(entries[99].ts) - 1 && Number(gaps[0].since) <= before + 0.001, 'since: the last change seen before the drop');
+    assert.ok(Number(gaps[0].until) <= Number(entries[101].ts), 'until: before the next change');
+    assert.strictEqual(r.stats().gaps, 1);
   });
 
   it('a sink down for longer than maxStallMs: the relay stops waiting and records what it discards as one gap entry, in its place', async () => {

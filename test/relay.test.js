@@ -7,9 +7,15 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 const NexaClient = require('..');
 const { startDevServer } = require('../lib/dev-server');
-const { relay, consume } = require('../lib/relay');
+const relayModule = require('../lib/relay');
 const { startRedis } = require('./helpers/redis-server');
-const { writeChanges, redisFor, readEntries, keyOf, Child } = require('./helpers/relay-rig');
+const { writeChanges, redisFor, readEntries, keyOf, Child: ChildProcess, Live } = require('./helpers/relay-rig');
+
+// Everything a test opens is ended after it, also when it fails.
+const live = new Live();
+const relay = (o) => live.add(relayModule.relay(o));
+const consume = (o) => live.add(relayModule.consume(o));
+const Child = function Child(fixture, arg) { return live.add(new ChildProcess(fixture, arg)); };
 const { waitFor } = require('./fixtures/helpers');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -21,6 +27,7 @@ async function drain(consumer, onChange) {
 
 describe('relay: NexaDB into Redis Streams', function () {
   this.timeout(60000);
+  afterEach(() => live.endAll());
   let redisServer;
   let server;
   let client;

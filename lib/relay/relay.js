@@ -16,6 +16,7 @@ const { relayOptions } = require('./options');
 const { RedisSink } = require('./redis-sink');
 const { toEntry } = require('./entry');
 const { startGap } = require('./start-gap');
+const { ReconnectGaps } = require('./reconnect-gaps');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -38,6 +39,7 @@ class Relay extends EventEmitter {
     this._client = null;
     this._ownsClient = false;
     this._stream = null;
+    this._reconnectGaps = null;
     this._queue = [];
     this._writerWake = null;
     this._spaceWake = null;
@@ -72,6 +74,11 @@ class Relay extends EventEmitter {
       if (o.catchUp) watchOptions.catchUp = true;
       if (o.operations) watchOptions.operations = o.operations;
       this._stream = this._client.watch(o.collection, watchOptions);
+      // A client that yields gap items in band has stream.lastTimestamp; for
+      // one that does not, they are built from its reconnect events.
+      if (!('lastTimestamp' in this._stream)) {
+        this._reconnectGaps = new ReconnectGaps(this._stream, o.collection, (gap) => this._take(gap));
+      }
       await this._stream.ready;
       const t0 = Date.now();
       this._since = t0;
@@ -97,12 +104,10 @@ class Relay extends EventEmitter {
     try {
       for await (const item of this._stream) {
         this._lastPulledAt = Date.now();
-        if (this._discard) {
-          this._discardOne(item);
-          continue;
-        }
-        this._enqueue(item);
-        if (this._queue.length >= this._o.maxQueue) await this._waitForSpace();
+        if (this._reconnectGaps) this._reconnectGaps.beforeItem();
+        this._take(item);
+        if (this._reconnectGaps) this._reconnectGaps.afterItem(item);
+        if (!this._discard && this._queue.length >= this._o.maxQueue) await this._waitForSpace();
       }
     } catch (err) {
       if (!this._ending) this._fail(err);
@@ -111,6 +116,11 @@ class Relay extends EventEmitter {
       this._giveUpAt = Math.min(this._giveUpAt, Date.now() + this._o.closeTimeoutMs);
       this._wakeWriter();
     }
+  }
+
+  _take(item) {
+    if (this._discard) this._discardOne(item);
+    else this._enqueue(item);
   }
 
   /** The queue is full: wait until the writer makes room, at most maxStallMs, then discard. */
@@ -133,6 +143,10 @@ class Relay extends EventEmitter {
 
   _discardOne(item) {
     const d = this._discard;
+    if (item.operationType === 'gap') { // a hole inside the one being recorded
+      d.since = Math.min(d.since, item.since);
+      return;
+    }
     d.count++;
     this._stats.discarded++;
     d.until = typeof item.timestamp === 'number' ? item.timestamp : Date.now() / 1000;

@@ -75,4 +75,21 @@ class Child {
   }
 }
 
-module.exports = { writeChanges, redisFor, readEntries, keyOf, Child };
+/**
+ * What a test opened, ended after it whether it passed or not (relays,
+ * consumers, child processes, servers): `live.add(x)` returns x.
+ */
+class Live {
+  constructor() { this.items = []; }
+  add(x) { this.items.push(x); return x; }
+  async endAll() {
+    const items = this.items.reverse();
+    this.items = [];
+    for (const x of items) {
+      const end = x.close ? x.close() : x.kill ? x.kill() : x.stop();
+      await Promise.resolve(end).catch(() => {});
+    }
+  }
+}
+
+module.exports = { writeChanges, redisFor, readEntries, keyOf, Child, Live };
