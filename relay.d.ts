@@ -157,6 +157,8 @@ export interface ConsumerStats {
   acknowledged: number;
   /** Messages claimed from other consumers of the group. */
   claimed: number;
+  /** Entries without a relay's `event` field (written by something else): acknowledged and skipped. */
+  skipped: number;
   redisErrors: number;
   /** The group's messages delivered and not acknowledged (null once closed). */
   pending: number | null;

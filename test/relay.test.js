@@ -262,7 +262,7 @@ describe('relay: NexaDB into Redis Streams', function () {
     assert.ok(at(/notifications {2}e-mail to bob@example\.com/) > at(/notifications {2}gap \(restart\)/), run.stdout);
   });
 
-  it('a deleted stream: the consumer re-creates its group and goes on', async () => {
+  it('a deleted stream: the consumer re-creates its group and goes on; a foreign entry is skipped', async () => {
     const stream = fresh('stream');
     const c = consume({ redis: redisServer.url, stream, group: 'g', from: '0', blockMs: 200 });
     await redis.sendCommand(['XADD', stream, '*', 'event', JSON.stringify({ operationType: 'insert', fullDocument: { k: 1 } })]);
@@ -270,10 +270,12 @@ describe('relay: NexaDB into Redis Streams', function () {
     await redis.sendCommand(['DEL', stream]);
     const after = c.next();
     await sleep(300);
+    await redis.sendCommand(['XADD', stream, '*', 'written-by', 'someone else']);
     await redis.sendCommand(['XADD', stream, '*', 'event', JSON.stringify({ operationType: 'insert', fullDocument: { k: 2 } })]);
     assert.strictEqual((await after).value.fullDocument.k, 2);
     const s = await c.stats();
     assert.strictEqual(s.delivered, 2);
+    assert.strictEqual(s.skipped, 1, 'an entry no relay wrote is skipped (and acknowledged)');
     await c.close();
   });
 });

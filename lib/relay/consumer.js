@@ -61,7 +61,7 @@ class Consumer {
     this._closed = false;
     this._closing = null;
     this._error = null;
-    this._stats = { delivered: 0, acknowledged: 0, claimed: 0, redisErrors: 0 };
+    this._stats = { delivered: 0, acknowledged: 0, claimed: 0, skipped: 0, redisErrors: 0 };
     this._signal = o.signal || null;
     if (this._signal) {
       this._onAbort = () => {
@@ -78,7 +78,13 @@ class Consumer {
       this._opening = (async () => {
         const onError = () => { this._stats.redisErrors++; };
         this._cmd = (await redisClient(this._o.redis, { ownConnection: true, onError })).client;
-        this._blocking = (await redisClient(this._o.redis, { ownConnection: true, onError })).client;
+        try {
+          this._blocking = (await redisClient(this._o.redis, { ownConnection: true, onError })).client;
+        } catch (err) {
+          await closeClient(this._cmd, { now: true });
+          this._cmd = null;
+          throw err;
+        }
         if (this._closed) await this._closeClients();
         else await this._createGroup(this._from);
       })();
@@ -122,10 +128,19 @@ class Consumer {
       }
     }
     const [id, flat] = this._buf.shift();
+    let item;
+    try {
+      item = fromFields(flat);
+    } catch (_) {
+      // Not an entry a relay wrote: acknowledged and counted, or it would come back for ever.
+      this._stats.skipped++;
+      this._ackId(id);
+      return this.next();
+    }
     this.lastId = id;
     this._unacked = id;
     this._stats.delivered++;
-    return { value: fromFields(flat), done: false };
+    return { value: item, done: false };
   }
 
   /** One read: own pending first, then idle messages of others (XAUTOCLAIM), then new ones. */
@@ -188,7 +203,7 @@ class Consumer {
   }
 
   /**
-   * @returns {Promise<{delivered: number, acknowledged: number, claimed: number,
+   * @returns {Promise<{delivered: number, acknowledged: number, claimed: number, skipped: number,
    *   redisErrors: number, pending: number|null, lag: number|null}>} pending: the group's
    *   messages delivered and not acknowledged; lag: entries not yet delivered to the group
    */

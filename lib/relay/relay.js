@@ -60,7 +60,7 @@ class Relay extends EventEmitter {
 
   async _start() {
     const o = this._o;
-    if (o.nexadb instanceof NexaClient) {
+    if (typeof o.nexadb === 'object' && typeof o.nexadb.watch === 'function') {
       this._client = o.nexadb;
     } else {
       this._client = typeof o.nexadb === 'string'
