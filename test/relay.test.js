@@ -62,6 +62,14 @@ describe('relay: NexaDB into Redis Streams', function () {
     assert.doesNotMatch(run.stdout.trim(), /\n/);
   });
 
+  it("is 'nexaclient/relay', from CommonJS and from ESM", () => {
+    assert.strictEqual(require('nexaclient/relay'), relayModule);
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e',
+      "import { relay, consume, RedisSink } from 'nexaclient/relay'; import m from 'nexaclient/relay';" +
+      'console.log([typeof relay, typeof consume, typeof RedisSink, m.relay === relay].join())'], { encoding: 'utf8', cwd: path.join(__dirname, '..') });
+    assert.strictEqual(run.stdout.trim(), 'function,function,function,true', run.stderr);
+  });
+
   it('refuses bad options with a TypeError naming the option', () => {
     const base = { nexadb: { port: 1 }, redis: 'redis://127.0.0.1:1' };
     assert.throws(() => relay({ ...base, nexadb: undefined }), { name: 'TypeError', message: /nexadb/ });
