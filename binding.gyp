@@ -5,6 +5,7 @@
       "sources": [
         "src/core/frame.c",
         "src/core/codec.c",
+        "src/core/decode.c",
         "src/core/conn.c",
         "src/core/worker.c",
         "src/core/tape.c",

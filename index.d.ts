@@ -48,6 +48,49 @@ export type ChangeEvent<T = Record<string, unknown>> =
   | DeleteEvent
   | DropCollectionEvent;
 
+/**
+ * With `watch(coll, { gaps: true })` (or `catchUp`): yielded in order with
+ * the events where changes were, or may have been, missed.
+ */
+export interface GapItem {
+  operationType: 'gap';
+  /** `coll` is null for a stream on every collection. */
+  ns: { db: 'nexadb'; coll: string | null };
+  /**
+   * 'reconnect': the connection was lost; changes between `since` and `until` were not received.
+   * 'dropOldest': `count` events were dropped under the 'dropOldest' policy.
+   * 'undecodable': the server sent an event the client could not decode (`message` says why).
+   */
+  reason: 'reconnect' | 'dropOldest' | 'undecodable';
+  /**
+   * Epoch seconds. 'reconnect': the newest event's `timestamp` received
+   * before the loss (the moment it was lost if none); 'dropOldest': the
+   * oldest dropped event's timestamp; 'undecodable': the newest event's.
+   */
+  since: number;
+  /** Epoch seconds: when the stream was subscribed again (client clock), the newest dropped event's timestamp, or when the undecodable event came. */
+  until: number;
+  /** 'dropOldest': how many events this item stands for. */
+  count?: number;
+  /** 'undecodable': why it could not be decoded. */
+  message?: string;
+  /** 'reconnect' with `catchUp`: how many catchUp items follow; `complete` false if a collection held 100,000 or more changed documents, or the read failed (`error`). */
+  catchUp?: { documents: number; complete: boolean; error?: Error };
+}
+
+/**
+ * With `watch(coll, { catchUp: true })`: a document the server says changed
+ * during a reconnect gap (its `_updated_at`), yielded after the gap item and
+ * before the new live events. It is the document as it is now; deletes
+ * during a gap cannot be seen.
+ */
+export interface CatchUpItem<T = Record<string, unknown>> {
+  operationType: 'catchUp';
+  ns: { db: 'nexadb'; coll: string };
+  documentKey: { _id: string };
+  fullDocument: T & Document;
+}
+
 export interface NexaClientOptions {
   /** Default 'localhost'. */
   host?: string;
@@ -102,7 +145,7 @@ export interface CallOptions {
   database?: string;
   /** Aborting rejects the request with NexaAbortError (code ABORT_ERR). */
   signal?: AbortSignal;
-  /** Milliseconds; overrides the client's requestTimeout (0 = none). */
+  /** Whole milliseconds up to 2147483647; overrides the client's requestTimeout (0 or Infinity: none). */
   timeout?: number;
 }
 
@@ -128,7 +171,12 @@ export interface WatchOptions {
   highWaterMarkBytes?: number;
   overflow?: OverflowPolicy;
   reorderWindowMs?: number;
+  /** Yield a GapItem where changes were or may have been missed. Default false. */
+  gaps?: boolean;
+  /** After a reconnect gap, yield CatchUpItems for the documents changed since (implies gaps). Default false. */
+  catchUp?: boolean;
 }
+
 
 export interface ReconnectInfo {
   /** Dial attempts it took. */
@@ -148,7 +196,7 @@ export interface SubscribeAnswer {
  * The events of one subscription, on a connection of its own. Consume it
  * with `for await`, with `on('change')`, or as a Readable (`stream()`).
  */
-export declare class ChangeStream<T = Record<string, unknown>> extends EventEmitter implements AsyncIterableIterator<ChangeEvent<T>> {
+export declare class ChangeStream<T = Record<string, unknown>, E = ChangeEvent<T>> extends EventEmitter implements AsyncIterableIterator<E> {
   readonly collection: string | null;
   readonly operations: OperationType[];
   /** True once the stream has ended. */
@@ -159,11 +207,13 @@ export declare class ChangeStream<T = Record<string, unknown>> extends EventEmit
   readonly dropped: number;
   /** How many times it has reconnected. */
   readonly reconnects: number;
+  /** The `timestamp` of the newest event delivered (epoch seconds); undefined before the first. */
+  readonly lastTimestamp: number | undefined;
   /** Resolves when the server has acknowledged the subscription; rejects if it could not. */
   readonly ready: Promise<SubscribeAnswer>;
-  next(): Promise<IteratorResult<ChangeEvent<T>, undefined>>;
+  next(): Promise<IteratorResult<E, undefined>>;
   /** Closes the stream (`break` in `for await` calls it). */
-  return(): Promise<IteratorResult<ChangeEvent<T>, undefined>>;
+  return(): Promise<IteratorResult<E, undefined>>;
   /** UNSUBSCRIBE and close its connection, also mid-reconnect; pending next() calls resolve done. */
   close(): Promise<void>;
   /** A Readable in object mode that pulls events only as fast as it is read. */
@@ -171,13 +221,16 @@ export declare class ChangeStream<T = Record<string, unknown>> extends EventEmit
   [Symbol.asyncIterator](): this;
   [Symbol.asyncDispose](): Promise<void>;
 
-  on(event: 'change', listener: (change: ChangeEvent<T>) => void): this;
+  on(event: 'change', listener: (change: E) => void): this;
+  /** Every gap, whether or not `gaps` puts it in-band. */
+  on(event: 'gap', listener: (gap: GapItem) => void): this;
   on(event: 'disconnect', listener: (info: { error: NexaError }) => void): this;
   on(event: 'reconnect', listener: (info: ReconnectInfo) => void): this;
   on(event: 'overflow', listener: (info: { dropped: number; total: number }) => void): this;
   on(event: 'error', listener: (err: NexaError) => void): this;
   on(event: 'close', listener: () => void): this;
-  once(event: 'change', listener: (change: ChangeEvent<T>) => void): this;
+  once(event: 'change', listener: (change: E) => void): this;
+  once(event: 'gap', listener: (gap: GapItem) => void): this;
   once(event: 'disconnect', listener: (info: { error: NexaError }) => void): this;
   once(event: 'reconnect', listener: (info: ReconnectInfo) => void): this;
   once(event: 'overflow', listener: (info: { dropped: number; total: number }) => void): this;
@@ -238,7 +291,19 @@ export interface UserInfo {
 
 export type Role = 'admin' | 'write' | 'read' | 'guest';
 
+/**
+ * Documents nest at most this many levels of objects and arrays (`{}` is one
+ * level, `{ a: [1] }` two), written and read. Deeper ones are refused by
+ * create / update / batchWrite with a TypeError before anything is sent; an
+ * answer holding one (written by another client) rejects that request alone
+ * with NexaProtocolError; a change event holding one is reported by its
+ * stream as undecodable and the stream goes on.
+ */
+export declare const MAX_DEPTH: 100;
+
 export declare class NexaClient {
+  /** The documents' nesting limit: see {@link MAX_DEPTH}. */
+  static readonly MAX_DEPTH: 100;
   /** An options object, or a connection string `nexadb://user:password@host:port/database?requestTimeout=5000`. */
   constructor(options?: NexaClientOptions | string, extra?: NexaClientOptions);
   readonly host: string;
@@ -250,16 +315,31 @@ export declare class NexaClient {
   connect(): Promise<void>;
   /** Ends every stream normally and closes every connection. */
   disconnect(): Promise<void>;
-  watch<T = Record<string, unknown>>(collection?: string | null, options?: WatchOptions | OperationType[]): ChangeStream<T>;
+  /**
+   * Watches changes (`null` or nothing: every collection). The stream yields
+   * GapItem and CatchUpItem only where the options ask for them.
+   */
+  watch<T = Record<string, unknown>>(collection: string | null | undefined, options: WatchOptions & { catchUp: true }): ChangeStream<T, ChangeEvent<T> | GapItem | CatchUpItem<T>>;
+  watch<T = Record<string, unknown>>(collection: string | null | undefined, options: WatchOptions & { gaps: true }): ChangeStream<T, ChangeEvent<T> | GapItem>;
+  watch<T = Record<string, unknown>>(collection?: string | null, options?: (WatchOptions & { gaps?: false; catchUp?: false }) | OperationType[]): ChangeStream<T>;
+  /** Options known only at run time: every kind of item. */
+  watch<T = Record<string, unknown>>(collection: string | null | undefined, options: WatchOptions): ChangeStream<T, ChangeEvent<T> | GapItem | CatchUpItem<T>>;
 
+  /** A document nested more than MAX_DEPTH levels rejects with TypeError, before anything is sent. */
   create(collection: string, data: Record<string, unknown>, options?: CallOptions): Promise<WriteAnswer>;
-  /** The document, or null when there is none. */
+  /**
+   * The document, or null when there is none. A document nested more than
+   * MAX_DEPTH levels (written by another client) rejects with
+   * NexaProtocolError; the connection and other requests are unaffected.
+   */
   get<T = Record<string, unknown>>(collection: string, key: string, options?: CallOptions): Promise<(T & Document) | null>;
-  /** Rejects with NexaNotFoundError for a missing key. */
+  /** Rejects with NexaNotFoundError for a missing key; `updates` nested more than MAX_DEPTH levels with TypeError. */
   update(collection: string, key: string, updates: Record<string, unknown>, options?: CallOptions): Promise<WriteAnswer>;
   /** Rejects with NexaNotFoundError for a missing key. */
   delete(collection: string, key: string, options?: CallOptions): Promise<WriteAnswer>;
+  /** Documents matching `filters`; one nested more than MAX_DEPTH levels rejects the query with NexaProtocolError. */
   query<T = Record<string, unknown>>(collection: string, filters?: Filters, limit?: number | LimitOptions, options?: CallOptions): Promise<Array<T & Document>>;
+  /** A document nested more than MAX_DEPTH levels rejects with TypeError, before anything is sent. */
   batchWrite(collection: string, documents: Array<Record<string, unknown>>, options?: CallOptions): Promise<BatchWriteAnswer>;
   vectorSearch<T = Record<string, unknown>>(collection: string, vector: number[], limit?: number | VectorSearchOptions, dimensions?: number | VectorSearchOptions, options?: VectorSearchOptions): Promise<Array<VectorResult<T>>>;
   ping(options?: CallOptions): Promise<{ status: 'ok'; timestamp: number }>;
@@ -313,6 +393,11 @@ export declare class NexaAbortError extends NexaError { readonly code: 'ABORT_ER
 /** No answer within requestTimeout (or the call's timeout). */
 export declare class NexaTimeoutError extends NexaError { readonly code: 'NEXA_TIMEOUT'; }
 export declare class NexaClosedError extends NexaError { readonly code: 'NEXA_CLOSED'; }
+/**
+ * The server sent what the client cannot read. A broken frame closes that
+ * connection; a well-framed answer that cannot be decoded (e.g. a document
+ * deeper than MAX_DEPTH) rejects only its own request.
+ */
 export declare class NexaProtocolError extends NexaError { readonly code: 'NEXA_PROTOCOL'; }
 /** A network failure; `code` is the system code (ECONNREFUSED, ECONNRESET, ENOTFOUND, ETIMEDOUT, ...). */
 export declare class NexaConnectionError extends NexaError {}

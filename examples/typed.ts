@@ -1,6 +1,6 @@
 // A typed consumer of nexaclient: change events narrow on operationType and
 // carry the document type. Checked by `tsc --noEmit` in `npm test`.
-import NexaClient, { NexaError, NexaNotFoundError, type ChangeEvent } from 'nexaclient';
+import NexaClient, { NexaError, NexaNotFoundError, type ChangeEvent, type GapItem, type CatchUpItem } from 'nexaclient';
 
 interface Order {
   customer: string;
@@ -54,8 +54,32 @@ export async function main(): Promise<void> {
   bounded.stream().on("data", (change: ChangeEvent<Order>) => console.log(describe(change)));
   for await (const change of stream) {
     console.log(describe(change));
+    // @ts-expect-error a stream without gaps or catchUp yields change events only
+    if (change.operationType === 'gap') break;
     break;
   }
+  // With gaps, the loop sees where changes were missed; with catchUp, what changed meanwhile.
+  for await (const item of client.watch<Order>('orders', { catchUp: true })) {
+    if (item.operationType === 'gap') {
+      const gap: GapItem = item;
+      console.log(`missed ${gap.since}..${gap.until} (${gap.reason})`);
+    } else if (item.operationType === 'catchUp') {
+      const doc: CatchUpItem<Order> = item;
+      console.log(doc.fullDocument.customer);
+      // @ts-expect-error a catchUp item has no timestamp
+      void item.timestamp;
+    } else {
+      console.log(describe(item));
+    }
+    break;
+  }
+  for await (const item of client.watch('orders', { gaps: true })) {
+    // @ts-expect-error gaps alone yields no catchUp items
+    if (item.operationType === 'catchUp') break;
+    if (item.operationType === 'gap' && item.reason === 'dropOldest') console.log(item.count);
+    break;
+  }
+  console.log(stream.lastTimestamp?.toFixed(3));
   await client.disconnect();
   await fromUrl.disconnect();
 }

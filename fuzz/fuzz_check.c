@@ -1,10 +1,14 @@
 /* libFuzzer target: nx_check and nx_decode on arbitrary payloads, against
  * msgpack-c itself.
  *
- *  - whatever nx_check accepts, msgpack-c decodes successfully and consumes
- *    every byte; with NX_CHECK_MAP the root is a map; the decoded object
- *    obeys the policy (depth <= NX_MAX_DEPTH, no ext, string keys, UTF-8);
- *  - nx_decode agrees with nx_check;
+ *  - whatever nx_check accepts within msgpack-c's 32-level stack, msgpack-c
+ *    decodes successfully and consumes every byte; with NX_CHECK_MAP the root
+ *    is a map; the decoded object obeys the policy (no ext, string keys,
+ *    UTF-8, documents at most NX_MAX_DOC_DEPTH levels inside their envelope);
+ *  - nx_decode agrees with nx_check, builds the very objects msgpack-c builds
+ *    (msgpack_object_equal) where msgpack-c can decode, and at any depth
+ *    builds an object that obeys the policy;
+ *  - a plain bound (nx_check_levels) refuses exactly what nests deeper;
  *  - the other way round: when msgpack-c decodes all the bytes into an object
  *    that obeys the policy, nx_check accepts it (no false refusals). */
 #include <stdint.h>
@@ -40,25 +44,88 @@ static int utf8_valid(const uint8_t *s, size_t n) {
   return 1;
 }
 
-/* 1 when the object obeys the policy. `depth` counts containers. */
-static int policy_ok(const msgpack_object *o, int depth) {
+/* Levels the server's payloads put above their documents, per root key:
+ * written out again here, not taken from the code under test. */
+static int envelope(const msgpack_object_str *k) {
+  static const struct { const char *key; int levels; } deeper[] = {
+    {"documents", 2}, {"updateDescription", 2}, {"filters", 2}, {"results", 3},
+  };
+  for (size_t i = 0; i < sizeof(deeper) / sizeof(deeper[0]); i++)
+    if (k->size == strlen(deeper[i].key) && memcmp(k->ptr, deeper[i].key, k->size) == 0) return deeper[i].levels;
+  return 1;
+}
+
+/* Levels of containers in o (0 for a scalar). */
+static int levels(const msgpack_object *o) {
+  int most = 0;
+  if (o->type == MSGPACK_OBJECT_ARRAY) {
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+      int l = levels(&o->via.array.ptr[i]);
+      if (l > most) most = l;
+    }
+    return most + 1;
+  }
+  if (o->type == MSGPACK_OBJECT_MAP) {
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+      int l = levels(&o->via.map.ptr[i].val);
+      if (l > most) most = l;
+    }
+    return most + 1;
+  }
+  return 0;
+}
+
+/* 1 when the object obeys the policy but for depth. */
+static int values_ok(const msgpack_object *o) {
   switch (o->type) {
     case MSGPACK_OBJECT_EXT: return 0;
     case MSGPACK_OBJECT_STR: return utf8_valid((const uint8_t *)o->via.str.ptr, o->via.str.size);
     case MSGPACK_OBJECT_ARRAY:
-      if (depth + 1 > NX_MAX_DEPTH) return 0;
       for (uint32_t i = 0; i < o->via.array.size; i++)
-        if (!policy_ok(&o->via.array.ptr[i], depth + 1)) return 0;
+        if (!values_ok(&o->via.array.ptr[i])) return 0;
       return 1;
     case MSGPACK_OBJECT_MAP:
-      if (depth + 1 > NX_MAX_DEPTH) return 0;
       for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
         if (kv->key.type != MSGPACK_OBJECT_STR) return 0;
-        if (!policy_ok(&kv->key, depth + 1) || !policy_ok(&kv->val, depth + 1)) return 0;
+        if (!values_ok(&kv->key) || !values_ok(&kv->val)) return 0;
       }
       return 1;
     default: return 1;
+  }
+}
+
+/* The document rule: a root-map value nests at most NX_MAX_DOC_DEPTH +
+ * envelope - 1 levels (the root is level 1); any other root value, and the
+ * values of any other root, at most NX_MAX_DOC_DEPTH. */
+static int depth_ok(const msgpack_object *o) {
+  if (o->type != MSGPACK_OBJECT_MAP) return levels(o) <= NX_MAX_DOC_DEPTH + 1;
+  for (uint32_t i = 0; i < o->via.map.size; i++) {
+    const msgpack_object_kv *kv = &o->via.map.ptr[i];
+    if (levels(&kv->val) > NX_MAX_DOC_DEPTH + envelope(&kv->key.via.str) - 1) return 0;
+  }
+  return 1;
+}
+
+static int policy_ok(const msgpack_object *o) { return values_ok(o) && depth_ok(o); }
+
+/* msgpack_object_equal, but floats compared bit for bit (NaN is itself). */
+static int same(const msgpack_object *a, const msgpack_object *b) {
+  if (a->type != b->type) return 0;
+  switch (a->type) {
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: return memcmp(&a->via.f64, &b->via.f64, sizeof(double)) == 0;
+    case MSGPACK_OBJECT_ARRAY:
+      if (a->via.array.size != b->via.array.size) return 0;
+      for (uint32_t i = 0; i < a->via.array.size; i++)
+        if (!same(&a->via.array.ptr[i], &b->via.array.ptr[i])) return 0;
+      return 1;
+    case MSGPACK_OBJECT_MAP:
+      if (a->via.map.size != b->via.map.size) return 0;
+      for (uint32_t i = 0; i < a->via.map.size; i++)
+        if (!same(&a->via.map.ptr[i].key, &b->via.map.ptr[i].key) || !same(&a->via.map.ptr[i].val, &b->via.map.ptr[i].val)) return 0;
+      return 1;
+    default: return msgpack_object_equal(*a, *b);
   }
 }
 
@@ -128,6 +195,8 @@ static void one(const uint8_t *data, size_t size, int flags) {
     }
     return;
   }
+  /* Within msgpack-c's 32-level stack, msgpack-c is the reference. */
+  int fits32 = nx_check_levels(data, size, flags, 32, NULL, 0) == 0;
   /* msgpack-c on an exact-size copy, so any over-read is caught. */
   char *copy = malloc(size ? size : 1);
   if (size) memcpy(copy, data, size);
@@ -137,7 +206,7 @@ static void one(const uint8_t *data, size_t size, int flags) {
   size_t off = 0;
   msgpack_unpack_return rc = size ? msgpack_unpack(copy, size, &off, &z, &o) : MSGPACK_UNPACK_CONTINUE;
   int whole = rc == MSGPACK_UNPACK_SUCCESS && off == size;
-  if (checked == 0) {
+  if (checked == 0 && fits32) {
     if (!whole) {
       fprintf(stderr, "nx_check accepted what msgpack-c refuses (rc %d, %zu of %zu bytes)\n", (int)rc, off, size);
       abort();
@@ -146,25 +215,48 @@ static void one(const uint8_t *data, size_t size, int flags) {
       fprintf(stderr, "NX_CHECK_MAP accepted a root of type %d\n", (int)o.type);
       abort();
     }
-    if (!policy_ok(&o, 0)) {
+    if (!policy_ok(&o)) {
       fprintf(stderr, "nx_check accepted an object outside the policy\n");
       abort();
     }
-  } else if (whole && policy_ok(&o, 0) && (!(flags & NX_CHECK_MAP) || o.type == MSGPACK_OBJECT_MAP)) {
+  } else if (checked != 0 && whole && policy_ok(&o) && (!(flags & NX_CHECK_MAP) || o.type == MSGPACK_OBJECT_MAP)) {
     fprintf(stderr, "nx_check refused a valid payload: %s\n", err);
     abort();
   }
-  msgpack_zone_destroy(&z);
-  free(copy);
+  if (whole && !fits32 && values_ok(&o) && (!(flags & NX_CHECK_MAP) || o.type == MSGPACK_OBJECT_MAP)) {
+    fprintf(stderr, "a plain bound of 32 levels refused what msgpack-c decodes\n");
+    abort();
+  }
 
-  /* nx_decode must agree with nx_check. */
-  msgpack_zone_init(&z, 2048);
-  int decoded = nx_decode(&z, data, size, flags, &o, err, sizeof(err));
+  /* nx_decode must agree with nx_check, and with msgpack-c's objects. */
+  msgpack_zone mine_z;
+  msgpack_zone_init(&mine_z, 2048);
+  msgpack_object mine;
+  int decoded = nx_decode(&mine_z, data, size, flags, &mine, err, sizeof(err));
   if ((decoded == 0) != (checked == 0)) {
     fprintf(stderr, "nx_decode (%d) disagrees with nx_check (%d): %s\n", decoded, checked, err);
     abort();
   }
+  if (decoded == 0 && whole && !same(&mine, &o)) {
+    fprintf(stderr, "nx_decode built other objects than msgpack-c\n");
+    abort();
+  }
+  if (decoded == 0 && (!policy_ok(&mine) || ((flags & NX_CHECK_MAP) && mine.type != MSGPACK_OBJECT_MAP))) {
+    fprintf(stderr, "nx_decode built an object outside the policy\n");
+    abort();
+  }
+  /* A plain bound: exactly the levels it says. */
+  int l = decoded == 0 ? levels(&mine) : 0;
+  if (l >= 1) { /* a bound of 0 would mean the document rule */
+    if (nx_check_levels(data, size, flags, (uint32_t)l, NULL, 0) != 0 ||
+        (l > 1 && nx_check_levels(data, size, flags, (uint32_t)l - 1, NULL, 0) == 0)) {
+      fprintf(stderr, "nx_check_levels disagrees with the %d levels decoded\n", l);
+      abort();
+    }
+  }
+  msgpack_zone_destroy(&mine_z);
   msgpack_zone_destroy(&z);
+  free(copy);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -67,7 +67,7 @@ static void check_str(uint32_t off, uint32_t len) {
 }
 
 static void value(reader *r, int depth) {
-  if (depth > 40) FAIL("nested deeper than the check allows");
+  if (depth > NX_MAX_DOC_DEPTH + 3) FAIL("nested deeper than the check allows");
   for (;;) {
     uint32_t op = next_op(r), a, b, n;
     switch (op) {

@@ -1,37 +1,61 @@
 'use strict';
 const { EventEmitter } = require('events');
 const { Readable } = require('stream');
-const { MSG, abortError } = require('./connection');
+const { MSG } = require('./connection');
 const { Channel } = require('./channel');
 const { NexaOverflowError } = require('./errors');
+const { onAbort, abortError } = require('./abort');
+const { EventBuffer } = require('./stream/event-buffer');
+const { ReorderWindow } = require('./stream/reorder-window');
+const { acksFor } = require('./stream/acks');
+const { Holdback } = require('./stream/holdback');
+const { gapItem, catchUpItem, newestUpdate, catchUpFrom, nowSeconds } = require('./stream/gaps');
 
 const OPERATIONS = ['insert', 'update', 'delete', 'dropCollection'];
 const DEFAULT_OPERATIONS = ['insert', 'update', 'delete'];
 const DONE = Object.freeze({ value: undefined, done: true });
 
+/** The ways to consume a stream: one per stream. */
+const MODE_NAMES = { iterator: 'iterated (for await, next() or stream())', emitter: "consumed by 'change' listeners" };
+
 /**
  * A change stream: the events of one subscription, on a connection of its
  * own (the server keeps one subscription per connection).
  *
- * Consume it with `for await` (or `next()`), with `on('change', fn)`, or as a
- * Readable (`stream()`) — one of them per stream. Events are buffered from
- * the moment the server acknowledged the subscription (`ready`).
+ * Consume it with `for await` (or `next()`, or as a Readable: `stream()`), or
+ * with `on('change', fn)`: one way per stream, mixing them throws. Events are
+ * buffered from the moment the server acknowledged the subscription (`ready`).
  *
  * Emits 'disconnect' ({error}) when its connection is lost and 'reconnect'
  * ({attempts, downtimeMs}) once it is re-subscribed; events of the gap are
- * not replayed (the server has no resume token). 'overflow' ({dropped,
+ * not replayed (the server has no resume token). 'gap' (the gap item) for
+ * every gap, whether or not `gaps` puts it in-band; 'overflow' ({dropped,
  * total}) under the 'dropOldest' policy, 'error' (only when listened to),
  * 'close' once it has ended.
+ *
+ * With `gaps`, items `{operationType: 'gap', reason, since, until}` are
+ * yielded in order with the events where changes were or may have been
+ * missed; with `catchUp`, a reconnect gap is followed by the documents the
+ * server says changed since (`{operationType: 'catchUp'}`), then the new
+ * live events.
+ *
+ * The pieces: EventBuffer (what waits for the consumer), ReorderWindow,
+ * acks (when the core may read on), Holdback (live events kept behind a
+ * catch-up); this class routes between them and owns the public face.
  */
 class ChangeStream extends EventEmitter {
   /**
    * @param {object} opts connection and stream options (lib/options.js)
    * @param {string|null} collection null: every collection
    * @param {string[]} operations
-   * @param {AbortSignal|undefined} signal
-   * @param {(s: ChangeStream) => void} onClosed told once when the stream ends
+   * @param {object} how
+   * @param {AbortSignal} [how.signal]
+   * @param {boolean} [how.gaps] yield gap items in-band
+   * @param {((coll: string|null, since: string|null) => Promise<{found: Array<{collection: string, document: object}>, complete: boolean}>)|null} [how.catchUp]
+   *   reads the documents changed since a mark (the server's `_updated_at` text; null: all)
+   * @param {(s: ChangeStream) => void} how.onClosed told once when the stream ends
    */
-  constructor(opts, collection, operations, signal, onClosed) {
+  constructor(opts, collection, operations, { signal, gaps = false, catchUp = null, onClosed }) {
     super();
     /** @type {string|null} */
     this.collection = collection;
@@ -43,41 +67,46 @@ class ChangeStream extends EventEmitter {
     this.dropped = 0;
     this._hwm = opts.highWaterMark;
     this._policy = opts.overflow;
-    this._window = opts.reorderWindowMs;
-    this._buf = [];
-    this._head = 0;
-    this._waiters = [];
-    this._error = null;
-    this._flowing = false;
+    this._requestTimeout = opts.requestTimeout;
     this._onClosed = onClosed;
-    this._closing = null;
-    // Backpressure: consumed events are acknowledged to the connection that
-    // delivered them ('pause'), or arrivals at once (the other policies).
-    this._segs = []; // [{conn, n}] delivered, not yet acknowledged, oldest first
-    this._consumed = 0;
-    this._ackEvery = Math.max(1, Math.floor(this._hwm / 4));
-    this._ackSoon = false;
+
+    this._buf = new EventBuffer();
+    this._acks = acksFor(opts.overflow, opts.highWaterMark);
+    this._window = opts.reorderWindowMs > 0 ? new ReorderWindow(opts.reorderWindowMs, (ev) => this._enqueue(ev)) : null;
+    this._holdback = new Holdback((evs, conn) => this._take(evs, conn), (items) => this._takeItems(items));
+    /** @type {null|'iterator'|'emitter'} */
+    this._mode = null;
+    this._waiters = [];
     this._turnPending = false;
-    this._arrivals = 0;
-    this._arrivalConn = null;
     this._dropReported = 0;
-    // Reorder window: events sorted by timestamp, and their arrivals in order.
-    this._ro = [];
-    this._roArrivals = [];
-    this._roHead = 0;
-    this._roTimer = null;
+    this._dropGap = null; // dropOldest: the gap item at the buffer's head, grown while not consumed
+
+    this._gaps = gaps;
+    this._catchUp = catchUp;
+    this._newest = -Infinity; // the newest timestamp delivered
+    this._mark = null; // catchUp: the newest _updated_at seen (the server's text)
+    this._lostAt = null; // {since, mark} while a lost connection is not yet re-subscribed
+    this._lastConn = null;
+
+    this._error = null; // for the consumer, once
+    this._endedWith = null;
+    this._closing = null;
 
     const context = { operation: 'watch', collection };
     this._channel = new Channel({ ...opts, stream: true }, {
-      onOpen: (conn) => conn.request(MSG.SUBSCRIBE, { collection, operations }, context),
+      // Bounded like every request: a server that never answers must not hang `ready` or a reconnect.
+      onOpen: (conn) => conn.request(MSG.SUBSCRIBE, { collection, operations }, context, { timeout: opts.requestTimeout }),
       onChanges: (evs, conn) => this._arrive(evs, conn),
-      onDown: (error) => this.emit('disconnect', { error }),
-      onReconnect: (info) => this.emit('reconnect', info),
+      onUndecodable: (message) => this._undecodable(message),
+      onDown: (error) => this._down(error),
+      onReconnect: (info) => {
+        this._resubscribed();
+        this.emit('reconnect', info);
+      },
       onFail: (err) => this._end(err),
     });
 
-    this._signal = signal || null;
-    this._onAbort = null;
+    this._unabort = null;
     /**
      * Resolves with the server's answer once it has acknowledged the
      * subscription; rejects if it could not connect or refused.
@@ -87,23 +116,30 @@ class ChangeStream extends EventEmitter {
       this.ready = Promise.reject(abortError(signal, context));
       this._end(abortError(signal, context));
     } else {
-      this.ready = this._channel.start();
-      if (signal) {
-        this._onAbort = () => this._end(abortError(signal, context));
-        signal.addEventListener('abort', this._onAbort, { once: true });
-      }
+      // Ended on purpose first (aborted, say): that is what `ready` reports, not the dial it cut short.
+      this.ready = this._channel.start().catch((err) => {
+        throw this._endedWith || err;
+      });
+      if (signal) this._unabort = onAbort(signal, () => this._end(abortError(signal, context)));
     }
-    // The failure also reaches the iterator; an unobserved `ready` must not
+    // The failure also reaches the consumer; an unobserved `ready` must not
     // become an unhandled rejection.
     this.ready.catch((err) => this._end(err));
     this.on('newListener', (name) => {
-      if (name === 'change' && !this._flowing) queueMicrotask(() => this._startFlowing());
+      if (name !== 'change' || this._mode === 'emitter') return;
+      this._setMode('emitter'); // throws out of on() if the stream is iterated
+      queueMicrotask(() => this._startFlowing());
     });
   }
 
-  /** How many events wait in the buffer. */
+  /** How many events wait to be consumed. */
   get buffered() {
-    return this._buf.length - this._head + (this._ro.length - this._roHead);
+    return this._buf.length + (this._window ? this._window.size : 0) + this._holdback.events;
+  }
+
+  /** The `timestamp` of the newest event delivered (epoch seconds); undefined before the first. */
+  get lastTimestamp() {
+    return this._newest === -Infinity ? undefined : this._newest;
   }
 
   /** How many times the stream has reconnected. */
@@ -116,44 +152,61 @@ class ChangeStream extends EventEmitter {
   /** A run of events from one connection. */
   _arrive(evs, conn) {
     if (this.closed) return;
-    const n = evs.length;
-    if (this._policy === 'pause') {
-      const last = this._segs[this._segs.length - 1];
-      if (last !== undefined && last.conn === conn) last.n += n;
-      else this._segs.push({ conn, n });
-    } else {
-      // Acknowledged once a turn, after the policy was applied (_turn): until
-      // then the core holds at highWaterMark, so what one turn can bring is
-      // bounded, and the policy bounds the buffer.
-      this._arrivals += n;
-      this._arrivalConn = conn;
-      this._turnSoon();
+    if (conn !== this._lastConn) {
+      this._lastConn = conn;
+      // The first events of a new subscription come before its reconnect is
+      // reported (they may share the answer's batch): the gap goes first.
+      if (this._lostAt !== null) this._resubscribed();
     }
-    if (this._window > 0) {
-      for (let i = 0; i < n; i++) this._reorder(evs[i]);
-    } else if (!this._flowing && this._waiters.length === 0) {
-      // The common case, consumer busy: append the run as it is (the run's
-      // array is this stream's alone: adopted when nothing is buffered).
-      const buf = this._buf;
-      if (buf.length === 0) this._buf = evs;
-      else for (let i = 0; i < n; i++) buf.push(evs[i]);
+    if (this._holdback.active) this._holdback.run(evs, conn);
+    else this._take(evs, conn);
+  }
+
+  /** Events join the buffer (or go straight to a waiting consumer). */
+  _take(evs, conn) {
+    this._acks.arrived(conn, evs.length);
+    if (this._policy !== 'pause') this._turnSoon();
+    if (this._catchUp !== null) this._mark = newestUpdate(this._mark, evs.map((e) => e.fullDocument));
+    if (this._window !== null) {
+      for (let i = 0; i < evs.length; i++) this._window.add(evs[i]);
+    } else if (this._mode !== 'emitter' && this._waiters.length === 0) {
+      this._buf.pushRun(evs); // the common case, consumer busy: the run's array is this stream's alone
     } else {
-      for (let i = 0; i < n; i++) this._enqueue(evs[i]);
+      for (let i = 0; i < evs.length; i++) this._enqueue(evs[i]);
     }
   }
 
-  _enqueue(ev) {
-    if (this._flowing) {
-      this._consumedOne();
-      this.emit('change', ev);
-      return;
+  /**
+   * Gap and catchUp items join in order with the events: after what the
+   * reorder window holds. No connection holds them: consuming them
+   * acknowledges nothing.
+   */
+  _takeItems(items) {
+    if (this.closed) return;
+    if (this._window !== null) this._window.flush();
+    this._acks.notices(items.length);
+    for (const item of items) this._enqueue(item);
+  }
+
+  /** One item to the consumer now if it waits, else to the buffer. */
+  _enqueue(item) {
+    if (this.closed) return;
+    if (this._mode === 'emitter' && this._buf.length === 0) {
+      this._delivered(item);
+      this.emit('change', item);
+    } else if (this._waiters.length) {
+      this._delivered(item);
+      this._waiters.shift().resolve({ value: item, done: false });
+    } else {
+      this._buf.push(item);
     }
-    if (this._waiters.length) {
-      this._consumedOne();
-      this._waiters.shift().resolve({ value: ev, done: false });
-      return;
-    }
-    this._buf.push(ev);
+  }
+
+  /** An item goes to the consumer. */
+  _delivered(item) {
+    const t = item.timestamp; // gap and catchUp items have none
+    if (t > this._newest) this._newest = t;
+    this._acks.consumedOne();
   }
 
   /**
@@ -166,17 +219,8 @@ class ChangeStream extends EventEmitter {
     this._turnPending = true;
     setImmediate(() => {
       this._turnPending = false;
-      while (this._buf.length - this._head > this._hwm && !this.closed) this._overflow();
-      if (this._head > 0 && this._head * 2 >= this._buf.length) {
-        // Drops only advance the head: without this a consumer that never
-        // reads would let the array grow without bound.
-        this._buf = this._buf.slice(this._head);
-        this._head = 0;
-      }
-      if (this._arrivals > 0) {
-        this._arrivalConn.ack(this._arrivals);
-        this._arrivals = 0;
-      }
+      if (this._buf.length > this._hwm && !this.closed) this._overflow();
+      this._acks.turn();
       if (this.dropped > this._dropReported) {
         const n = this.dropped - this._dropReported;
         this._dropReported = this.dropped;
@@ -185,111 +229,110 @@ class ChangeStream extends EventEmitter {
     });
   }
 
+  /** The buffer holds more than highWaterMark after the consumer's turn. */
   _overflow() {
     if (this._policy === 'error') {
       this._end(new NexaOverflowError(`change stream on ${this.collection === null ? 'every collection' : `'${this.collection}'`} ` +
         `holds more than highWaterMark (${this._hwm}) events: the consumer is too slow`, { collection: this.collection, highWaterMark: this._hwm }));
       return;
     }
-    this._buf[this._head++] = undefined; // dropOldest
-    this.dropped++;
+    // dropOldest: one gap item stands where the dropped events were; one not
+    // yet consumed at the head grows instead of being dropped itself.
+    const buf = this._buf;
+    const prev = this._dropGap !== null && buf.peek() === this._dropGap ? buf.shift() : null;
+    const { count, since: s, until: u } = buf.dropOldest(this._hwm);
+    if (count === 0) {
+      if (prev) buf.unshift(prev);
+      return;
+    }
+    this.dropped += count;
+    const since = s === Infinity ? nowSeconds() : s;
+    const until = u === -Infinity ? since : u;
+    this.emit('gap', gapItem(this.collection, 'dropOldest', since, until, { count }));
+    if (!this._gaps) return;
+    this._dropGap = prev === null ? gapItem(this.collection, 'dropOldest', since, until, { count })
+      : gapItem(this.collection, 'dropOldest', Math.min(prev.since, since), Math.max(prev.until, until), { count: prev.count + count });
+    buf.unshift(this._dropGap);
   }
 
-  _consumedOne() {
-    if (this._policy !== 'pause') return;
-    // Acknowledged in steps of a quarter of the bound, and in any case once an
-    // event-loop turn: the core may have paused at its byte bound before a
-    // quarter of the events was reached, and must hear of every consumption.
-    if (++this._consumed >= this._ackEvery) this._ack();
-    else if (!this._ackSoon) {
-      this._ackSoon = true;
-      setImmediate(() => {
-        this._ackSoon = false;
-        if (this._consumed > 0) this._ack();
-      });
-    }
+  // --- gaps ---------------------------------------------------------------------
+
+  /** The connection was lost: what arrives from now on was sent after a gap. */
+  _down(error) {
+    if (this._lostAt === null) this._lostAt = { since: this._newestSeen(), mark: this._mark };
+    this.emit('disconnect', { error });
   }
 
-  _ack() {
-    let n = this._consumed;
-    this._consumed = 0;
-    while (n > 0 && this._segs.length) {
-      const seg = this._segs[0];
-      const k = Math.min(n, seg.n);
-      seg.conn.ack(k);
-      seg.n -= k;
-      n -= k;
-      if (seg.n === 0) this._segs.shift();
-    }
+  /** The newest timestamp delivered or waiting to be, else now. */
+  _newestSeen() {
+    let t = this._buf.newestTimestamp(this._newest);
+    if (this._window !== null) t = this._window.newestTimestamp(t);
+    t = this._holdback.newestTimestamp(t);
+    return t === -Infinity ? nowSeconds() : t;
   }
 
-  // --- reorder window -----------------------------------------------------------
-
-  /**
-   * Holds events up to reorderWindowMs and releases them in timestamp order:
-   * once an event has waited the window, every held event with a timestamp
-   * up to its own goes out, smallest first.
-   */
-  _reorder(ev) {
-    const ts = typeof ev.timestamp === 'number' ? ev.timestamp : -Infinity;
-    const ro = this._ro;
-    let i = ro.length;
-    while (i > this._roHead && ro[i - 1].ts > ts) i--;
-    ro.splice(i, 0, { ts, ev });
-    this._roArrivals.push({ ts, at: Date.now() });
-    if (this._roTimer === null) this._armReorder();
+  /** Subscribed again after a loss: the gap is reported (and caught up) before anything newer. */
+  _resubscribed() {
+    const lost = this._lostAt;
+    if (lost === null) return;
+    this._lostAt = null;
+    const gap = gapItem(this.collection, 'reconnect', lost.since, nowSeconds());
+    if (this._catchUp === null) {
+      this._gap(gap);
+      return;
+    }
+    const fill = this._holdback.slot(); // live events wait behind it until the documents are read
+    this._catchUp(this.collection, catchUpFrom(lost.mark)).then(({ found, complete }) => {
+      gap.catchUp = { documents: found.length, complete };
+      this._mark = newestUpdate(this._mark, found.map((f) => f.document));
+      return found.map(({ collection, document }) => catchUpItem(collection, document));
+    }, (err) => {
+      gap.catchUp = { documents: 0, complete: false, error: err };
+      return [];
+    }).then((items) => {
+      if (this.closed) return;
+      this.emit('gap', gap);
+      fill(this._gaps ? [gap, ...items] : items);
+    });
   }
 
-  _armReorder() {
-    const first = this._roArrivals[0];
-    if (first === undefined) return;
-    const wait = Math.max(0, first.at + this._window - Date.now());
-    this._roTimer = setTimeout(() => {
-      this._roTimer = null;
-      this._releaseReordered(false);
-      this._armReorder();
-    }, wait);
-    this._roTimer.unref();
+  /** The server sent an event this client could not decode (the connection stays). */
+  _undecodable(message) {
+    if (this.closed) return;
+    this._gap(gapItem(this.collection, 'undecodable', this._newestSeen(), nowSeconds(), { message }));
   }
 
-  _releaseReordered(all) {
-    const now = Date.now();
-    let upTo = -Infinity;
-    const arr = this._roArrivals;
-    let k = 0;
-    while (k < arr.length && (all || arr[k].at + this._window <= now)) {
-      if (arr[k].ts > upTo) upTo = arr[k].ts;
-      k++;
-    }
-    if (k > 0) arr.splice(0, k);
-    const ro = this._ro;
-    while (this._roHead < ro.length && (all || ro[this._roHead].ts <= upTo)) {
-      const { ev } = ro[this._roHead];
-      ro[this._roHead++] = undefined;
-      if (this.closed) continue;
-      this._enqueue(ev);
-    }
-    if (this._roHead === ro.length) {
-      this._ro = [];
-      this._roHead = 0;
-    }
+  /** A gap: told to 'gap' listeners; in-band too with `gaps`, behind anything held. */
+  _gap(gap) {
+    this.emit('gap', gap);
+    if (!this._gaps) return;
+    if (this._holdback.active) this._holdback.items([gap]);
+    else this._takeItems([gap]);
   }
 
   // --- consuming ----------------------------------------------------------------
 
+  /** One way to consume a stream: the first fixes it, another throws. */
+  _setMode(mode) {
+    if (this._mode === mode) return;
+    if (this._mode !== null) {
+      throw new TypeError(`this ChangeStream is ${MODE_NAMES[this._mode]}: it cannot also be ${MODE_NAMES[mode]} (one way to consume a stream)`);
+    }
+    this._mode = mode;
+  }
+
   /** @returns {Promise<IteratorResult<object>>} */
   next() {
-    if (this._head < this._buf.length) {
-      const value = this._buf[this._head];
-      this._buf[this._head++] = undefined;
-      if (this._head === this._buf.length) {
-        this._buf = [];
-        this._head = 0;
-      } else if (this._head >= 1024 && this._head * 2 >= this._buf.length) {
-        this._buf = this._buf.slice(this._head);
-        this._head = 0;
+    if (this._mode !== 'iterator') {
+      try {
+        this._setMode('iterator');
+      } catch (err) {
+        return Promise.reject(err);
       }
-      this._consumedOne();
+    }
+    if (this._buf.length > 0) {
+      const value = this._buf.shift();
+      this._delivered(value);
       return Promise.resolve({ value, done: false });
     }
     if (this._error) {
@@ -302,16 +345,12 @@ class ChangeStream extends EventEmitter {
   }
 
   _startFlowing() {
-    if (this._flowing || this.listenerCount('change') === 0) return;
-    this._flowing = true;
-    while (this._head < this._buf.length && this._flowing) {
-      const ev = this._buf[this._head];
-      this._buf[this._head++] = undefined;
-      this._consumedOne();
+    if (this.listenerCount('change') === 0) return;
+    while (this._buf.length > 0 && this._mode === 'emitter') {
+      const ev = this._buf.shift();
+      this._delivered(ev);
       this.emit('change', ev);
     }
-    this._buf = [];
-    this._head = 0;
     if (this.closed && this._error) this._emitError();
   }
 
@@ -322,6 +361,7 @@ class ChangeStream extends EventEmitter {
    * @returns {Readable}
    */
   stream(options = {}) {
+    this._setMode('iterator');
     return Readable.from(this, { objectMode: true, highWaterMark: options.highWaterMark || 16 });
   }
 
@@ -330,8 +370,10 @@ class ChangeStream extends EventEmitter {
   /** Ends the stream with an error (err) or because its connection closed. */
   _end(err) {
     if (this.closed) return;
-    if (this._window > 0) this._releaseReordered(true); // what arrived is not lost
+    this._holdback.release(true); // what arrived is not lost
+    if (this._window !== null) this._window.flush();
     if (err) this._error = err;
+    this._endedWith = err || null;
     this._finish();
     this._channel.close(false);
     if (err) this._emitError();
@@ -340,7 +382,7 @@ class ChangeStream extends EventEmitter {
   _emitError() {
     // Only to listeners: an unobserved error is the iterator's to report,
     // never an unhandled 'error' event that would take the process down.
-    if (this._flowing && this._error && this.listenerCount('error') > 0) {
+    if (this._mode === 'emitter' && this._error && this.listenerCount('error') > 0) {
       const err = this._error;
       this._error = null;
       this.emit('error', err);
@@ -350,11 +392,8 @@ class ChangeStream extends EventEmitter {
   _finish() {
     if (this.closed) return;
     this.closed = true;
-    if (this._roTimer) {
-      clearTimeout(this._roTimer);
-      this._roTimer = null;
-    }
-    if (this._signal && this._onAbort) this._signal.removeEventListener('abort', this._onAbort);
+    if (this._window !== null) this._window.clear();
+    if (this._unabort) this._unabort();
     // Waiters exist only while the buffer is empty.
     const ws = this._waiters;
     this._waiters = [];
@@ -379,15 +418,13 @@ class ChangeStream extends EventEmitter {
    */
   close() {
     if (this._closing) return this._closing;
-    this._buf = [];
-    this._head = 0;
-    this._ro = [];
-    this._roHead = 0;
-    this._roArrivals = [];
+    this._buf.clear();
+    if (this._window !== null) this._window.clear();
+    this._holdback.clear();
     this._error = null; // closing on purpose: waiters end, they do not throw
     this._finish();
     this._closing = this._channel.close(true, (conn) => {
-      conn.request(MSG.UNSUBSCRIBE, {}).catch(() => {});
+      conn.request(MSG.UNSUBSCRIBE, {}, { operation: 'unwatch', collection: this.collection }, { timeout: this._requestTimeout }).catch(() => {});
     });
     return this._closing;
   }

@@ -15,12 +15,15 @@ class Channel {
    * @param {object} hooks
    * @param {(conn: Connection) => Promise<*>|*} [hooks.onOpen] after each successful dial; a rejection counts as a failed dial
    * @param {(events: object[], conn: Connection) => void} [hooks.onChanges] a run of events of one connection
+   * @param {(message: string, conn: Connection) => void} [hooks.onUndecodable] an event the client could not decode
    * @param {(err: Error) => void} [hooks.onDown] a connection was lost; reconnecting
    * @param {(info: {attempts: number, downtimeMs: number}) => void} [hooks.onReconnect]
    * @param {(err: Error) => void} [hooks.onFail] lost for good (attempts exhausted, or not retryable)
+   * @param {(opts: object) => Connection} [makeConnection] how a dial gets its connection (a test passes a fake)
    */
-  constructor(opts, hooks = {}) {
+  constructor(opts, hooks = {}, makeConnection = (o) => new Connection(o)) {
     this.#opts = opts;
+    this._makeConnection = makeConnection;
     this.hooks = hooks;
     /** @type {'idle'|'connecting'|'open'|'backoff'|'failed'|'closed'} */
     this.state = 'idle';
@@ -52,8 +55,9 @@ class Channel {
   }
 
   async _dial() {
-    const conn = new Connection(this.#opts);
+    const conn = this._makeConnection(this.#opts);
     conn.onChanges = (evs) => this.hooks.onChanges && this.hooks.onChanges(evs, conn);
+    conn.onUndecodable = (message) => this.hooks.onUndecodable && this.hooks.onUndecodable(message, conn);
     conn.onEnd = (err) => this._ended(conn, err);
     this.conn = conn;
     await conn.open();
@@ -95,8 +99,7 @@ class Channel {
       return;
     }
     this._attempt++;
-    const base = Math.min(this.#opts.reconnectMaxDelayMs, this.#opts.reconnectDelayMs * 2 ** Math.min(this._attempt - 1, 30));
-    const delay = Math.round(base / 2 + Math.random() * (base / 2)); // "equal jitter"
+    const delay = backoffDelay(this._attempt, this.#opts.reconnectDelayMs, this.#opts.reconnectMaxDelayMs, Math.random());
     this.state = 'backoff';
     // Ref'd on purpose: a stream waiting to reconnect keeps the process alive, as its socket did.
     this._timer = setTimeout(() => {
@@ -192,9 +195,23 @@ class Channel {
   }
 }
 
+/**
+ * The wait before dial `attempt` (1, 2, ...): the delay doubles each attempt
+ * up to the cap, and half of it is random ("equal jitter"), so clients cut
+ * off together do not all come back at once.
+ * @param {number} attempt
+ * @param {number} first reconnectDelayMs
+ * @param {number} cap reconnectMaxDelayMs
+ * @param {number} random in [0, 1)
+ */
+function backoffDelay(attempt, first, cap, random) {
+  const base = Math.min(cap, first * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(base / 2 + random * (base / 2));
+}
+
 /** Wrong credentials stay wrong; everything else may heal. */
 function retryable(err) {
   return !err || err.code !== 'NEXA_AUTH';
 }
 
-module.exports = { Channel };
+module.exports = { Channel, backoffDelay };

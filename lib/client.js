@@ -1,14 +1,20 @@
 'use strict';
-const { MSG, abortError } = require('./connection');
+const { MSG } = require('./connection');
 const { Channel } = require('./channel');
 const { ChangeStream, parseOperations } = require('./change-stream');
-const { parseOptions, validateStreamOptions } = require('./options');
+const {
+  parseOptions, validateStreamOptions, rejectUnknown, callTimeout, checkSignal, STREAM_OPTIONS, WATCH_OPTIONS,
+} = require('./options');
+const { bound, abortError } = require('./abort');
+
+/** What every request's options object may hold; some calls take a few more (their `extra`). */
+const CALL_OPTIONS = Object.freeze(['database', 'signal', 'timeout']);
 
 /**
  * @typedef {object} CallOptions options every request takes as its last argument
  * @property {string} [database] the database (default: the client's, else the server's "default")
  * @property {AbortSignal} [signal] aborting rejects the request with NexaAbortError (code ABORT_ERR)
- * @property {number} [timeout] ms; overrides the client's requestTimeout (0: none)
+ * @property {number} [timeout] ms up to 2147483647; overrides the client's requestTimeout (0 or Infinity: none)
  */
 
 /**
@@ -105,19 +111,55 @@ class NexaClient {
    * @param {number} [options.highWaterMarkBytes] payload bytes held at most ('pause')
    * @param {'pause'|'error'|'dropOldest'} [options.overflow] what happens at the bound (client default 'pause')
    * @param {number} [options.reorderWindowMs] hold events this long and deliver them in timestamp order
+   * @param {boolean} [options.gaps=false] yield `{operationType: 'gap', ...}` items where changes were or may have been missed
+   * @param {boolean} [options.catchUp=false] after a reconnect gap, yield the documents changed since as
+   *   `{operationType: 'catchUp', ...}` items before the new live events (implies gaps)
    * @returns {ChangeStream}
    */
   watch(collection = null, options = {}) {
     if (collection !== null && typeof collection !== 'string') throw new TypeError('collection must be a string or null');
-    const given = Array.isArray(options) ? { operations: options } : options || {};
+    const given = Array.isArray(options) ? { operations: options } : options === null || options === undefined ? {} : options;
     if (typeof given !== 'object') throw new TypeError('watch options must be an object or an operations array');
+    rejectUnknown(given, WATCH_OPTIONS, 'watch option');
     const ops = parseOperations(given.operations);
     const o = { ...this.#opts };
-    for (const k of ['highWaterMark', 'highWaterMarkBytes', 'overflow', 'reorderWindowMs']) if (given[k] !== undefined) o[k] = given[k];
+    for (const k of STREAM_OPTIONS) if (given[k] !== undefined) o[k] = given[k];
     validateStreamOptions(o);
-    const stream = new ChangeStream(o, collection, ops, given.signal, (s) => this._streams.delete(s));
+    for (const k of ['gaps', 'catchUp']) {
+      if (given[k] !== undefined && typeof given[k] !== 'boolean') throw new TypeError(`watch option ${k} must be a boolean`);
+    }
+    const signal = checkSignal(given.signal, 'watch');
+    const catchUp = given.catchUp === true ? (coll, since) => this._changedSince(coll, since) : null;
+    const stream = new ChangeStream(o, collection, ops, {
+      signal,
+      gaps: given.gaps === true || catchUp !== null,
+      catchUp,
+      onClosed: (s) => this._streams.delete(s),
+    });
     if (!stream.closed) this._streams.add(stream);
     return stream;
+  }
+
+  /**
+   * The documents of `collection` (of every collection of the client's
+   * database when null) whose `_updated_at` is at or after `since` (the
+   * server's own text; null: every document), for a stream's catch-up.
+   * `complete` is false when a collection held CATCH_UP_LIMIT or more.
+   * @param {string|null} collection
+   * @param {string|null} since
+   * @returns {Promise<{found: Array<{collection: string, document: object}>, complete: boolean}>}
+   */
+  async _changedSince(collection, since) {
+    const names = collection !== null ? [collection] : await this.listCollections();
+    const filters = since === null ? {} : { _updated_at: { $gte: since } };
+    const found = [];
+    let complete = true;
+    for (const name of names) {
+      const docs = await this.query(name, filters, CATCH_UP_LIMIT);
+      if (docs.length >= CATCH_UP_LIMIT) complete = false;
+      for (const document of docs) found.push({ collection: name, document });
+    }
+    return { found, complete };
   }
 
   /**
@@ -131,40 +173,37 @@ class NexaClient {
    * @param {boolean} [withDatabase=true] add the database field
    * @returns {Promise<*>}
    */
-  _call(type, payload, call, context, withDatabase = true) {
-    const c = call || {};
-    if (typeof c !== 'object') return Promise.reject(new TypeError(`${context.operation}: options must be an object`));
+  _call(type, payload, call, context, withDatabase = true, extra = undefined) {
+    const op = context.operation;
+    const c = call === undefined ? {} : call;
+    if (c === null || typeof c !== 'object') throw new TypeError(`${op}: options must be an object`);
+    rejectUnknown(c, extra ? [...CALL_OPTIONS, ...extra] : CALL_OPTIONS, `${op} option`);
+    const timeout = c.timeout !== undefined ? callTimeout(c.timeout, op) : this.#opts.requestTimeout;
+    const signal = checkSignal(c.signal, op);
     if (withDatabase) {
       const database = c.database !== undefined ? c.database : this.#opts.database;
       if (database !== undefined) {
-        if (typeof database !== 'string' || database === '') return Promise.reject(new TypeError('database must be a non-empty string'));
+        if (typeof database !== 'string' || database === '') throw new TypeError(`${op}: database must be a non-empty string`);
         payload.database = database;
         context.database = database;
       }
     }
     // Settled before any connection work, as fetch() does.
-    if (c.signal && c.signal.aborted) return Promise.reject(abortError(c.signal, context));
-    const timeout = c.timeout !== undefined ? c.timeout : this.#opts.requestTimeout;
+    if (signal && signal.aborted) return Promise.reject(abortError(signal, context));
     if (!this._channel || this._channel.state === 'failed' || this._channel.state === 'closed') this.connect().catch(() => {});
     const ch = this._channel;
     if (ch.state === 'open' && !ch.flushPending) {
-      return ch.conn.request(type, payload, context, { timeout, signal: c.signal });
+      return ch.conn.request(type, payload, context, { timeout, signal });
     }
     return new Promise((resolve, reject) => {
-      const item = { ch, type, payload, context, signal: c.signal, timeout, resolve, reject, started: Date.now(), timer: null, onAbort: null };
+      const item = { ch, type, payload, context, signal, timeout, resolve, reject, started: Date.now(), unbound: null };
       const drop = (err) => {
         const i = this._queue.indexOf(item);
         if (i >= 0) this._queue.splice(i, 1);
-        unhook(item);
+        item.unbound();
         reject(err);
       };
-      if (timeout > 0) {
-        item.timer = setTimeout(() => drop(ch.waitTimeoutError(timeout, context)), timeout);
-      }
-      if (c.signal) {
-        item.onAbort = () => drop(abortError(c.signal, context));
-        c.signal.addEventListener('abort', item.onAbort, { once: true });
-      }
+      item.unbound = bound(timeout, signal, () => drop(ch.waitTimeoutError(timeout, context)), () => drop(abortError(signal, context)));
       this._queue.push(item);
       if (!ch.flushPending) {
         ch.flushPending = true;
@@ -186,7 +225,7 @@ class NexaClient {
       ch.flushPending = false;
       const items = this._take(ch);
       for (const it of items) {
-        unhook(it);
+        it.unbound();
         const left = it.timeout > 0 ? Math.max(1, it.timeout - (Date.now() - it.started)) : 0;
         conn.request(it.type, it.payload, it.context, { timeout: left, signal: it.signal, configuredTimeout: it.timeout })
           .then(it.resolve, it.reject);
@@ -195,7 +234,7 @@ class NexaClient {
       ch.flushPending = false;
       const items = this._take(ch);
       for (const it of items) {
-        unhook(it);
+        it.unbound();
         it.reject(err);
       }
     });
@@ -270,7 +309,7 @@ class NexaClient {
     checkName(collection, 'collection');
     [limit, options] = limitAndOptions(limit, options, 100);
     checkMap(filters, 'filters');
-    const r = await this._call(MSG.QUERY, { collection, filters, limit }, options, { operation: 'query', collection });
+    const r = await this._call(MSG.QUERY, { collection, filters, limit }, options, { operation: 'query', collection }, true, LIMIT);
     return r.documents || [];
   }
 
@@ -315,7 +354,7 @@ class NexaClient {
     checkCount(dimensions, 'dimensions');
     const payload = { collection, vector, limit, dimensions };
     if (o && o.filters !== undefined) payload.filters = checkMap(o.filters, 'filters');
-    const r = await this._call(MSG.VECTOR_SEARCH, payload, o, { operation: 'vectorSearch', collection });
+    const r = await this._call(MSG.VECTOR_SEARCH, payload, o, { operation: 'vectorSearch', collection }, true, ['limit', 'dimensions', 'filters']);
     return r.results || [];
   }
 
@@ -341,7 +380,7 @@ class NexaClient {
     checkName(collection, 'collection');
     [limit, options] = limitAndOptions(limit, options, 100);
     checkMap(filters, 'filters');
-    return this._call(MSG.QUERY_TOON, { collection, filters, limit }, options, { operation: 'queryToon', collection });
+    return this._call(MSG.QUERY_TOON, { collection, filters, limit }, options, { operation: 'queryToon', collection }, true, LIMIT);
   }
 
   /**
@@ -365,7 +404,7 @@ class NexaClient {
     if (typeof toonData !== 'string') throw new TypeError('toonData must be a string');
     const payload = { collection, toon_data: toonData };
     if (options && options.replace !== undefined) payload.replace = Boolean(options.replace);
-    return this._call(MSG.IMPORT_TOON, payload, options, { operation: 'importToon', collection });
+    return this._call(MSG.IMPORT_TOON, payload, options, { operation: 'importToon', collection }, true, ['replace']);
   }
 
   // --- collections and databases ---------------------------------------------------
@@ -441,7 +480,7 @@ class NexaClient {
     const payload = { collection };
     if (options && options.M !== undefined) payload.M = checkCount(options.M, 'M');
     if (options && options.efConstruction !== undefined) payload.ef_construction = checkCount(options.efConstruction, 'efConstruction');
-    return this._call(MSG.BUILD_HNSW_INDEX, payload, options, { operation: 'buildHnswIndex', collection });
+    return this._call(MSG.BUILD_HNSW_INDEX, payload, options, { operation: 'buildHnswIndex', collection }, true, ['M', 'efConstruction']);
   }
 
   // --- users (admin) -------------------------------------------------------------
@@ -498,12 +537,9 @@ class NexaClient {
   }
 }
 
-function unhook(item) {
-  if (item.timer) clearTimeout(item.timer);
-  if (item.onAbort) item.signal.removeEventListener('abort', item.onAbort);
-  item.timer = null;
-  item.onAbort = null;
-}
+const LIMIT = Object.freeze(['limit']);
+/** Documents one catch-up reads per collection at most (QUERY has no paging). */
+const CATCH_UP_LIMIT = 100000;
 
 /** `limit` may be the options object itself (`query(coll, filters, { limit, database })`). */
 function limitAndOptions(limit, options, dflt) {

@@ -4,14 +4,17 @@
 const { addon, INT64_MODES } = require('./native');
 const { TapeDecoder } = require('./tape');
 const {
-  NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, NexaAbortError, fromCore,
+  NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, NexaProtocolError, fromCore, serverText,
 } = require('./errors');
+const { bound, abortError } = require('./abort');
 
 const EV_OPEN = 1;
 const EV_OPEN_FAILED = 2;
 const EV_REPLY = 3;
 const EV_CHANGE = 4;
 const EV_CLOSED = 5;
+const EV_UNDECODABLE = 6; // a change event that could not be decoded: value says why
+const EV_REPLY_FAILED = 7; // an answer that could not be decoded: value says why
 
 const MSG = {
   CREATE: 0x02, READ: 0x03, UPDATE: 0x04, DELETE: 0x05, QUERY: 0x06, VECTOR_SEARCH: 0x07,
@@ -79,6 +82,8 @@ function dispatch(n, values, str) {
     try {
       switch (kind) {
         case EV_REPLY: conn._reply(head[h + 2], head[h + 3], value); break;
+        case EV_UNDECODABLE: conn.onUndecodable(value); break;
+        case EV_REPLY_FAILED: conn._replyFailed(head[h + 2], value); break;
         case EV_OPEN: conn._opened(value); break;
         case EV_OPEN_FAILED:
         case EV_CLOSED:
@@ -106,6 +111,13 @@ class Connection {
     this.hello = null;
     /** @type {(events: object[]) => void} */
     this.onChanges = noop;
+    /**
+     * A change event arrived that could not be decoded (e.g. a document
+     * nested deeper than MAX_DEPTH); the connection reads on. It is not
+     * counted for backpressure: do not ack() it.
+     * @type {(message: string) => void}
+     */
+    this.onUndecodable = noop;
     /** @type {(err: Error|null) => void} called once when the connection ends */
     this.onEnd = noop;
     this.#opts = o;
@@ -169,20 +181,12 @@ class Connection {
         reject(err);
         return;
       }
-      const p = { resolve, reject, context, timer: null, signal: null, onAbort: null };
-      const timeout = opts && opts.timeout;
-      if (timeout > 0) {
-        // The late answer is still matched (first-in, first-out) and dropped.
-        p.timer = setTimeout(() => this._fail(reqId, new NexaTimeoutError(
-          `${(context && context.operation) || 'request'} timed out after ${opts.configuredTimeout || timeout} ms (${this.address})`,
-          { address: this.address, ...context })), timeout);
-        p.timer.unref();
-      }
-      if (signal) {
-        p.signal = signal;
-        p.onAbort = () => this._fail(reqId, abortError(signal, context));
-        signal.addEventListener('abort', p.onAbort, { once: true });
-      }
+      const p = { resolve, reject, context, unbound: null };
+      const timeout = (opts && opts.timeout) || 0;
+      // A late answer is still matched (first-in, first-out) and dropped.
+      p.unbound = bound(timeout, signal, () => this._fail(reqId, new NexaTimeoutError(
+        `${(context && context.operation) || 'request'} timed out after ${opts.configuredTimeout || timeout} ms (${this.address})`,
+        { address: this.address, ...context })), () => this._fail(reqId, abortError(signal, context)));
       this._pending.set(reqId, p);
     });
   }
@@ -197,8 +201,7 @@ class Connection {
     const p = this._pending.get(reqId);
     if (p === undefined) return undefined;
     this._pending.delete(reqId);
-    if (p.timer) clearTimeout(p.timer);
-    if (p.signal) p.signal.removeEventListener('abort', p.onAbort);
+    p.unbound();
     return p;
   }
 
@@ -242,6 +245,13 @@ class Connection {
     }
   }
 
+  /** The answer to reqId could not be decoded: only that request fails. */
+  _replyFailed(reqId, message) {
+    const p = this._take(reqId);
+    if (p === undefined) return;
+    p.reject(new NexaProtocolError(`${message} (${this.address})`, { address: this.address, ...p.context }));
+  }
+
   [Symbol.for('nodejs.util.inspect.custom')]() {
     return `Connection { #${this.id} ${this.address}, ${this.state}, pending: ${this._pending.size} }`;
   }
@@ -266,15 +276,6 @@ class Connection {
   }
 }
 
-function serverText(payload, fallback) {
-  return payload && typeof payload.error === 'string' ? payload.error : fallback;
-}
-
-function abortError(signal, context) {
-  const what = (context && context.operation) || 'request';
-  return new NexaAbortError(`${what} was aborted`, { cause: signal.reason, ...context });
-}
-
 function noop() {}
 
-module.exports = { Connection, MSG, abortError };
+module.exports = { Connection, MSG };

@@ -19,7 +19,7 @@
 const net = require('net');
 const crypto = require('crypto');
 const { decode } = require('./native');
-const { MSG, encodeFrame, FrameReader } = require('./dev-server/protocol');
+const { MSG, MAX_LEVELS, encodeFrame, FrameReader } = require('./dev-server/protocol');
 const { Store } = require('./dev-server/store');
 const { handleRequest } = require('./dev-server/handlers');
 const { pyTruthy } = require('./dev-server/query');
@@ -44,6 +44,9 @@ const DEFAULT_USERS = Object.freeze({ root: 'nexadb123' });
  *   Users made with CREATE_USER have no database permissions, as on the
  *   reference server: unless admins, they are refused every collection
  *   operation.
+ * @property {object} [store] the documents to serve: another server's
+ *   `store`, for a restart that keeps its data as the reference server keeps
+ *   its files (default: a new, empty one)
  * @property {boolean} [shuffleEvents=false] send the change events of one
  *   write (a BATCH_WRITE's burst) in a random order, as the reference
  *   server's one-thread-per-event delivery may (PROTOCOL.md, point 3)
@@ -61,7 +64,8 @@ const DEFAULT_USERS = Object.freeze({ root: 'nexadb123' });
 class DevServer {
   /** @param {DevServerOptions} [options] */
   constructor(options = {}) {
-    const { port = 0, host = '127.0.0.1', users = DEFAULT_USERS, shuffleEvents = false, blockingDelivery = false } = options;
+    const { port = 0, host = '127.0.0.1', users = DEFAULT_USERS, shuffleEvents = false, blockingDelivery = false, store } = options;
+    if (store !== undefined && !(store instanceof Store)) throw new TypeError("store must be another DevServer's store");
     /** @type {string} the host it listens on */
     this.host = host;
     /** @type {number} the port it listens on (known after listen()) */
@@ -80,11 +84,16 @@ class DevServer {
     this._outbox = []; // blockingDelivery: events not yet sent to every subscriber, from _outboxHead
     this._outboxHead = 0;
     this._blockedOn = null; // blockingDelivery: the socket whose buffer is full
-    this._store = new Store();
+    this._store = store || new Store();
     this._conns = new Set();
     this._pending = [];
     this._server = null;
     this._closing = null;
+  }
+
+  /** The documents this server holds: pass it to a new DevServer to restart with them. */
+  get store() {
+    return this._store;
   }
 
   /** @type {string} `host:port` */
@@ -208,7 +217,7 @@ class DevServer {
     let answer;
     let decoded;
     try {
-      decoded = decode(frame.payload, { int64: 'auto' });
+      decoded = decode(frame.payload, { int64: 'auto', maxLevels: MAX_LEVELS });
     } catch (err) {
       // The codec's messages start with "invalid MessagePack: " already.
       const reason = String(err && err.message ? err.message : '').replace(/^invalid messagepack:\s*/i, '');

@@ -66,6 +66,15 @@ class NexaConnectionError extends NexaError {
 }
 
 /**
+ * The server's own text in an ERROR or NOT_FOUND answer (`{error: "..."}`), else `fallback`.
+ * @param {*} payload
+ * @param {string} fallback
+ */
+function serverText(payload, fallback) {
+  return payload && typeof payload.error === 'string' && payload.error !== '' ? payload.error : fallback;
+}
+
+/**
  * The error for a connection's terminal report from the core.
  * @param {string|null} code
  * @param {string|null} message
@@ -76,7 +85,7 @@ function fromCore(code, message, address, payload) {
   const props = { address };
   switch (code) {
     case 'NEXA_AUTH':
-      return new NexaAuthError((payload && typeof payload.error === 'string' && payload.error) || message, props);
+      return new NexaAuthError(serverText(payload, message), props);
     case 'NEXA_PROTOCOL':
       return new NexaProtocolError(`protocol error from ${address}: ${message}`, props);
     case 'NEXA_CLOSED':
@@ -98,4 +107,5 @@ module.exports = {
   NexaProtocolError,
   NexaConnectionError,
   fromCore,
+  serverText,
 };

@@ -6,11 +6,14 @@
 const { NexaClient } = require('./client');
 const { ChangeStream } = require('./change-stream');
 const errors = require('./errors');
+const { addon } = require('./native');
 
 module.exports = NexaClient;
 module.exports.NexaClient = NexaClient;
 module.exports.default = NexaClient;
 module.exports.ChangeStream = ChangeStream;
+/** Documents nest at most this many levels of objects and arrays, written and read. */
+module.exports.MAX_DEPTH = addon.MAX_DEPTH;
 for (const [name, value] of Object.entries(errors)) {
-  if (name !== 'fromCore') module.exports[name] = value;
+  if (name !== 'fromCore' && name !== 'serverText') module.exports[name] = value;
 }

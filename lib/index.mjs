@@ -14,5 +14,6 @@ export const {
   NexaClosedError,
   NexaProtocolError,
   NexaConnectionError,
+  MAX_DEPTH,
 } = NexaClient;
 export { NexaClient };

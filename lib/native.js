@@ -19,13 +19,20 @@ const INT64_MODES = { number: 0, bigint: 1, auto: 2, string: 3 };
 module.exports = {
   addon,
   INT64_MODES,
-  /** @param {*} value @returns {Buffer} MessagePack bytes */
-  encode: (value) => addon.encode(value),
+  /**
+   * @param {*} value
+   * @param {number} [maxLevels] levels the value may nest; default: documents
+   *   at most MAX_DEPTH, as the client sends them
+   * @returns {Buffer} MessagePack bytes
+   */
+  encode: (value, maxLevels) => addon.encode(value, maxLevels),
   /**
    * @param {Uint8Array} buf one MessagePack value
-   * @param {{int64?: 'number'|'bigint'|'auto'|'string'}} [opts]
+   * @param {{int64?: 'number'|'bigint'|'auto'|'string', maxLevels?: number}} [opts]
+   *   maxLevels: levels the value may nest; default: documents at most
+   *   MAX_DEPTH, as the client reads them
    */
-  decode: (buf, opts) => addon.decode(buf, INT64_MODES[(opts && opts.int64) || 'number']),
+  decode: (buf, opts) => addon.decode(buf, INT64_MODES[(opts && opts.int64) || 'number'], opts && opts.maxLevels),
   /** A whole frame (header + payload). */
   frame: (type, value) => addon.frame(type, value),
 };

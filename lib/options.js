@@ -27,6 +27,10 @@ const DEFAULTS = Object.freeze({
 const NUMERIC = ['port', 'connectTimeout', 'requestTimeout', 'maxFrameBytes', 'reconnectDelayMs', 'reconnectMaxDelayMs',
   'reconnectAttempts', 'keepAliveMs', 'keepAliveTimeoutMs', 'highWaterMark', 'highWaterMarkBytes', 'reorderWindowMs'];
 const OVERFLOW = ['pause', 'error', 'dropOldest'];
+const CLIENT_OPTIONS = Object.freeze(Object.keys(DEFAULTS));
+/** The options a watch() takes for itself (the stream options over the client's, and its own). */
+const STREAM_OPTIONS = Object.freeze(['highWaterMark', 'highWaterMarkBytes', 'overflow', 'reorderWindowMs']);
+const WATCH_OPTIONS = Object.freeze(['operations', 'signal', 'gaps', 'catchUp', ...STREAM_OPTIONS]);
 const MAX_FRAME = 512 * 1024 * 1024 - 64;
 
 /**
@@ -46,9 +50,9 @@ function fromConnectionString(url) {
   const o = {};
   if (u.hostname) o.host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   if (u.port) o.port = Number(u.port);
-  if (u.username) o.username = decodeURIComponent(u.username);
-  if (u.password) o.password = decodeURIComponent(u.password);
-  const db = decodeURIComponent(u.pathname.replace(/^\/+|\/+$/g, ''));
+  if (u.username) o.username = percentDecode(u.username, 'the username');
+  if (u.password) o.password = percentDecode(u.password, 'the password');
+  const db = percentDecode(u.pathname.replace(/^\/+|\/+$/g, ''), 'the database');
   if (db) o.database = db;
   for (const [k, v] of u.searchParams) {
     if (NUMERIC.includes(k)) o[k] = Number(v);
@@ -57,6 +61,83 @@ function fromConnectionString(url) {
     else throw new TypeError(`invalid connection string: unknown option ${JSON.stringify(k)}`);
   }
   return o;
+}
+
+/** decodeURIComponent, with the documented TypeError; the text itself is never echoed (it may be the password). */
+function percentDecode(text, what) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new TypeError(`invalid connection string: ${what} holds a malformed percent escape`);
+  }
+}
+
+/**
+ * Throws a TypeError for the first key of `given` that is not in `known`,
+ * naming the closest known name: a typo must not be ignored silently.
+ * @param {object} given
+ * @param {readonly string[]} known
+ * @param {string} what e.g. 'NexaClient option', 'watch option'
+ */
+function rejectUnknown(given, known, what) {
+  for (const k of Object.keys(given)) {
+    if (known.includes(k)) continue;
+    const near = closest(k, known);
+    throw new TypeError(`unknown ${what} ${JSON.stringify(k)}${near ? ` (did you mean '${near}'?)` : ''}`);
+  }
+}
+
+/** The known name within a third of its length in edits of `name` (case-insensitive), if any. */
+function closest(name, known) {
+  let best = null;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(name.toLowerCase(), k.toLowerCase());
+    if (d < bestD) {
+      best = k;
+      bestD = d;
+    }
+  }
+  return bestD <= Math.max(2, Math.ceil(best.length / 3)) ? best : null;
+}
+
+function editDistance(a, b) {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** Node's timers hold at most this many ms; a longer delay fires after 1 ms. */
+const MAX_TIMER_MS = 0x7fffffff;
+
+/**
+ * A per-call `timeout`: whole milliseconds up to the timer's range; 0 or
+ * Infinity mean no limit. Returns the ms to arm (0: none).
+ * @param {*} v
+ * @param {string} operation for the message
+ */
+function callTimeout(v, operation) {
+  if (typeof v !== 'number') throw new TypeError(`${operation}: timeout must be a number of milliseconds, not ${typeof v}`);
+  if (v === Infinity) return 0;
+  if (!Number.isInteger(v) || v < 0 || v > MAX_TIMER_MS) {
+    throw new RangeError(`${operation}: timeout must be a whole number of milliseconds from 0 to ${MAX_TIMER_MS}, or Infinity (0 and Infinity: no limit); got ${v}`);
+  }
+  return v;
+}
+
+/** An AbortSignal, or undefined. */
+function checkSignal(v, operation) {
+  if (v === undefined) return undefined;
+  if (v === null || typeof v !== 'object' || typeof v.aborted !== 'boolean' || typeof v.addEventListener !== 'function') {
+    throw new TypeError(`${operation}: signal must be an AbortSignal`);
+  }
+  return v;
 }
 
 /**
@@ -71,7 +152,8 @@ function parseOptions(options, extra) {
   if (extra !== undefined && (extra === null || typeof extra !== 'object')) throw new TypeError('the second argument must be an options object');
   const o = { ...DEFAULTS };
   for (const src of [given, extra || {}]) {
-    for (const k of Object.keys(DEFAULTS)) if (src[k] !== undefined) o[k] = src[k];
+    rejectUnknown(src, CLIENT_OPTIONS, 'NexaClient option');
+    for (const k of CLIENT_OPTIONS) if (src[k] !== undefined) o[k] = src[k];
   }
   validate(o);
   return o;
@@ -117,4 +199,7 @@ function validateStreamOptions(o) {
   }
 }
 
-module.exports = { parseOptions, fromConnectionString, validateStreamOptions, DEFAULTS };
+module.exports = {
+  parseOptions, fromConnectionString, validateStreamOptions, rejectUnknown, callTimeout, checkSignal,
+  DEFAULTS, STREAM_OPTIONS, WATCH_OPTIONS, MAX_TIMER_MS,
+};

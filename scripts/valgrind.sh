@@ -9,12 +9,14 @@
 #       every definite/indirect leak and every invalid access an error.
 # node: test/fixtures/hardening-valgrind.js under memcheck (the dev server
 #       runs in a forked child outside valgrind): 100,000 streamed events,
-#       then 1,000 connect / watch / disconnect cycles, printing open handles
-#       and RSS at the start/middle/end of the cycles. Fails on definite or
-#       indirect leaks whose stack goes through the addon, and on invalid
-#       reads/writes anywhere (scripts/valgrind-report.js reads the log).
+#       200 documents at the nesting limit and 200 past it (undecodable
+#       events, refused answers), then 1,000 connect / watch / disconnect
+#       cycles, printing open handles and RSS at the start/middle/end of the
+#       cycles. Fails on definite or indirect leaks whose stack goes through
+#       the addon, and on invalid reads/writes anywhere
+#       (scripts/valgrind-report.js reads the log).
 #       Uses build/Release/nexaclient.node: run `npm run build` first.
-# Environment: HARDENING_EVENTS, HARDENING_CYCLES (smaller loads),
+# Environment: HARDENING_EVENTS, HARDENING_DEEP, HARDENING_CYCLES (smaller loads),
 # VALGRIND_LOGS=dir (default a temp dir, printed).
 set -uo pipefail
 

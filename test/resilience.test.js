@@ -8,7 +8,8 @@ const NexaClient = require('..');
 const { NexaError, NexaConnectionError, NexaTimeoutError, NexaAbortError } = NexaClient;
 const { startDevServer } = require('../lib/dev-server');
 const { startFaultProxy } = require('./helpers/fault-proxy');
-const { waitFor, runFixture, explain, lastJson } = require('./fixtures/helpers');
+const { waitFor, collect } = require('./fixtures/helpers');
+const { createProcess, explain } = require('./helpers/scenario');
 
 const FAST = { reconnectDelayMs: 20, reconnectMaxDelayMs: 200 };
 
@@ -32,61 +33,6 @@ function once(emitter, name, ms = 5000) {
 /** Settles with the rejection reason; fails if `p` resolves. */
 function rejection(p, what = 'the promise') {
   return p.then((v) => assert.fail(`${what} resolved with ${JSON.stringify(v)}`), (e) => e);
-}
-
-/**
- * Consumes a stream with `for await` in the background, as an application
- * would, recording what arrives and how the loop ends.
- */
-function collect(stream) {
-  const col = { events: [], error: null, done: false, waiters: new Set() };
-  const poke = () => {
-    for (const w of col.waiters) {
-      if (w.pred()) {
-        col.waiters.delete(w);
-        clearTimeout(w.timer);
-        w.resolve();
-      } else if (col.done) {
-        col.waiters.delete(w);
-        clearTimeout(w.timer);
-        w.reject(new Error(`the stream ended (${col.error ? col.error.code : 'no error'}) before ${w.what}; ${col.events.length} events`));
-      }
-    }
-  };
-  col.loop = (async () => {
-    try {
-      for await (const ev of stream) {
-        col.events.push(ev);
-        poke();
-      }
-    } catch (err) {
-      col.error = err;
-    } finally {
-      col.done = true;
-      poke();
-    }
-  })();
-  /** Resolves once pred() holds (checked at every event), rejects after `ms` or if the loop ends first. */
-  col.until = (pred, what = 'the condition', ms = 5000) => {
-    if (pred()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const w = { pred, what, resolve, reject, timer: null };
-      w.timer = setTimeout(() => {
-        col.waiters.delete(w);
-        reject(new Error(`timed out waiting for ${what}; ${col.events.length} events`));
-      }, ms);
-      col.waiters.add(w);
-      if (col.done) poke();
-    });
-  };
-  /** Waits for an event whose fullDocument has field `k` equal to `v`. */
-  col.untilDoc = (k, v, ms) => col.until(() => col.events.some((e) => e.fullDocument && e.fullDocument[k] === v), `a document with ${k}=${v}`, ms);
-  /** Resolves once the loop has ended (normally or not). */
-  col.ended = (ms = 5000) => col.until(() => col.done, 'the end of the loop', ms).catch((err) => {
-    if (col.done) return;
-    throw err;
-  });
-  return col;
 }
 
 describe('resilience', function () {
@@ -581,27 +527,50 @@ describe('resilience', function () {
       assert.strictEqual(s.closed, true);
     });
 
-    it('disconnect() during backoff: the process then exits by itself (child process)', async () => {
-      const r = await runFixture('resilience-backoff-exit.js', ['disconnect'], { killAfter: 5000 });
-      assert.strictEqual(r.killed, false, `still running after 5 s: ${explain(r)}`);
-      assert.strictEqual(r.code, 0, explain(r));
-      assert.strictEqual(r.stderr, '', explain(r));
-      const out = lastJson(r.stdout);
-      assert.strictEqual(out.done, true, explain(r));
-      assert.ok(out.ms < 200, `disconnect() took ${out.ms} ms`);
-      assert.strictEqual(out.loopError, null);
-    });
+    /**
+     * A client whose server went away for good, waiting in backoff (1 s
+     * delays), is ended by `client.disconnect()` or, with no request ever
+     * made, by `stream.close()` on its only stream: that resolves promptly and
+     * no backoff timer or socket keeps the process alive (it never calls process.exit()).
+     */
+    async function endDuringBackoff({ NexaClient, startDevServer }, mode) {
+      const srv = await startDevServer({ port: 0 });
+      const client = new NexaClient({ host: '127.0.0.1', port: srv.port, reconnectDelayMs: 1000, reconnectMaxDelayMs: 1000 });
+      if (mode === 'disconnect') await client.ping();
+      const s = client.watch('exit');
+      await s.ready;
+      let loopError = null;
+      const loop = (async () => {
+        try {
+          for await (const ev of s) void ev;
+        } catch (err) {
+          loopError = `${err.name}: ${err.message}`;
+        }
+      })();
+      const disconnected = new Promise((resolve) => s.once('disconnect', resolve));
+      await srv.close();
+      await disconnected;
+      if (mode === 'disconnect') {
+        while (client.connected) await new Promise((r) => setImmediate(r));
+      }
+      const t0 = Date.now();
+      if (mode === 'disconnect') await client.disconnect();
+      else await s.close();
+      const ms = Date.now() - t0;
+      await loop;
+      return { ms, loopError };
+    }
 
-    it('stream.close() during backoff: the process then exits by itself (child process)', async () => {
-      const r = await runFixture('resilience-backoff-exit.js', ['close'], { killAfter: 5000 });
-      assert.strictEqual(r.killed, false, `still running after 5 s: ${explain(r)}`);
-      assert.strictEqual(r.code, 0, explain(r));
-      assert.strictEqual(r.stderr, '', explain(r));
-      const out = lastJson(r.stdout);
-      assert.strictEqual(out.done, true, explain(r));
-      assert.ok(out.ms < 200, `close() took ${out.ms} ms`);
-      assert.strictEqual(out.loopError, null);
-    });
+    for (const [mode, what] of [['disconnect', 'disconnect()'], ['close', 'stream.close()']]) {
+      it(`${what} during backoff: the process then exits by itself (child process)`, async () => {
+        const r = await createProcess(endDuringBackoff, mode, { killAfter: 5000 });
+        assert.strictEqual(r.killed, false, `still running after 5 s: ${explain(r)}`);
+        assert.strictEqual(r.code, 0, explain(r));
+        assert.strictEqual(r.stderr, '', explain(r));
+        assert.ok(r.result.ms < 200, `${what} took ${r.result.ms} ms`);
+        assert.strictEqual(r.result.loopError, null);
+      });
+    }
 
     it('stream.close() during backoff resolves promptly; the other streams carry on', async () => {
       const c = client({ reconnectDelayMs: 300, reconnectMaxDelayMs: 300 });

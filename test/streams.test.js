@@ -411,6 +411,33 @@ describe('change streams', function () {
     });
   });
 
+  describe('one way to consume a stream', () => {
+    it("a stream a loop iterates refuses 'change' listeners and stream(); one with listeners refuses next() and stream()", async () => {
+      const c = client();
+      const iterated = c.watch('modes');
+      await iterated.ready;
+      const w = client();
+      await w.create('modes', { n: 1 });
+      assert.strictEqual((await nextEvent(iterated)).fullDocument.n, 1);
+      assert.throws(() => iterated.on('change', () => {}), {
+        name: 'TypeError',
+        message: "this ChangeStream is iterated (for await, next() or stream()): it cannot also be consumed by 'change' listeners (one way to consume a stream)",
+      });
+      assert.doesNotThrow(() => iterated.stream(), 'stream() iterates too');
+
+      const flowing = c.watch('modes');
+      await flowing.ready;
+      const seen = [];
+      flowing.on('change', (e) => seen.push(e.fullDocument.n));
+      flowing.on('change', () => {}); // more listeners are fine
+      await assert.rejects(flowing.next(), /this ChangeStream is consumed by 'change' listeners: it cannot also be iterated/);
+      assert.throws(() => flowing.stream(), TypeError);
+      await w.create('modes', { n: 2 });
+      await waitFor(() => seen.length === 1, 'the listener to see the event');
+      assert.deepStrictEqual(seen, [2]);
+    });
+  });
+
   describe('ending streams', () => {
     it('break in for-await closes the stream; the server drops its connection; the client keeps working', async () => {
       const c = client();

@@ -39,10 +39,14 @@ function collName(value) {
   return typeof value === 'string' ? value : String(value);
 }
 
-function containsBinary(v) {
-  if (v instanceof Uint8Array) return true;
-  if (Array.isArray(v)) return v.some(containsBinary);
-  if (v !== null && typeof v === 'object') return Object.keys(v).some((k) => containsBinary(v[k]));
+function containsBinary(value) {
+  // A walk with a stack of its own: documents may nest thousands of levels.
+  const todo = [value];
+  while (todo.length) {
+    const v = todo.pop();
+    if (v instanceof Uint8Array) return true;
+    if (v !== null && typeof v === 'object') for (const k of Object.keys(v)) todo.push(v[k]);
+  }
   return false;
 }
 

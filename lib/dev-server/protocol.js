@@ -9,6 +9,21 @@
 
 const { encode } = require('../native');
 
+/**
+ * How deep a request may nest. The reference server stores documents of
+ * any depth its MessagePack and JSON libraries take, far past the client's
+ * MAX_DEPTH: so must the dev server, for the client's handling of them to
+ * be testable. The bound is the stack's: decoding and encoding recurse once
+ * a level.
+ */
+const MAX_LEVELS = 4096;
+/**
+ * How deep what it sends may nest: a request holds a document one level
+ * down (`{data: doc}`), an answer up to three (`{results: [{document: doc}]}`),
+ * so whatever it stored, it can send.
+ */
+const SEND_LEVELS = MAX_LEVELS + 2;
+
 const MAGIC = 0x4e455841;
 const VERSION = 1;
 const HEADER_SIZE = 12;
@@ -56,7 +71,7 @@ const MSG = Object.freeze({
  * @returns {Buffer}
  */
 function encodeFrame(type, payload) {
-  const body = encode(payload);
+  const body = encode(payload, SEND_LEVELS);
   const header = Buffer.allocUnsafe(HEADER_SIZE);
   header.writeUInt32BE(MAGIC, 0);
   header.writeUInt8(VERSION, 4);
@@ -148,4 +163,4 @@ class FrameReader {
   }
 }
 
-module.exports = { MAGIC, VERSION, HEADER_SIZE, MSG, encodeFrame, FrameReader };
+module.exports = { MAGIC, VERSION, HEADER_SIZE, MAX_LEVELS, SEND_LEVELS, MSG, encodeFrame, FrameReader };

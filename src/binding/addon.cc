@@ -31,6 +31,8 @@ class Addon : public Napi::Addon<Addon> {
                              InstanceMethod("request", &Addon::Request),
                              InstanceMethod("close", &Addon::Close),
                              InstanceMethod("ack", &Addon::Ack),
+                             // The documents' nesting limit, both ways (codec.h).
+                             InstanceValue("MAX_DEPTH", Napi::Number::New(env, NX_MAX_DOC_DEPTH), napi_enumerable),
                          });
   }
 
@@ -155,7 +157,7 @@ class Addon : public Napi::Addon<Addon> {
     uint32_t req = info[1].As<Napi::Number>().Uint32Value();
     uint32_t type = info[2].As<Napi::Number>().Uint32Value();
     msgpack_sbuffer sb;
-    if (!BuildFrame(env, &sb, type, info[3])) return env.Undefined();
+    if (!BuildFrame(env, &sb, type, info[3], 0)) return env.Undefined();
     size_t len = sb.size;
     if (!worker_ || nx_worker_send(worker_, conn, req, msgpack_sbuffer_release(&sb), len)) {
       Napi::Error::New(env, "nexaclient: the worker is not running").ThrowAsJavaScriptException();
@@ -175,7 +177,8 @@ class Addon : public Napi::Addon<Addon> {
     return env.Undefined();
   }
 
-  bool BuildFrame(Napi::Env env, msgpack_sbuffer *sb, uint32_t type, Napi::Value v) {
+  // max_levels: 0 the document rule, else a bound on the whole payload (PackPayload).
+  bool BuildFrame(Napi::Env env, msgpack_sbuffer *sb, uint32_t type, Napi::Value v, uint32_t max_levels) {
     if (nx_frame_begin(sb)) {
       msgpack_sbuffer_destroy(sb);
       Napi::Error::New(env, "out of memory").ThrowAsJavaScriptException();
@@ -183,7 +186,7 @@ class Addon : public Napi::Addon<Addon> {
     }
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    if (!PackJs(env, &pk, v, 0) || nx_frame_finish(sb, (uint8_t)type)) {
+    if (!PackPayload(env, &pk, v, max_levels) || nx_frame_finish(sb, (uint8_t)type)) {
       msgpack_sbuffer_destroy(sb);
       if (!env.IsExceptionPending()) Napi::Error::New(env, "could not encode the request").ThrowAsJavaScriptException();
       return false;
@@ -191,14 +194,20 @@ class Addon : public Napi::Addon<Addon> {
     return true;
   }
 
-  // encode(value) -> Buffer holding the MessagePack of value.
+  // An optional argument: the levels a payload may nest (0 or absent: the
+  // document rule, as the client sends and reads).
+  static uint32_t MaxLevels(const Napi::CallbackInfo &info, size_t i) {
+    return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Uint32Value() : 0;
+  }
+
+  // encode(value, maxLevels?) -> Buffer holding the MessagePack of value.
   Napi::Value Encode(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    if (!PackJs(env, &pk, info[0], 0)) {
+    if (!PackPayload(env, &pk, info[0], MaxLevels(info, 1))) {
       msgpack_sbuffer_destroy(&sb);
       if (!env.IsExceptionPending()) Napi::Error::New(env, "out of memory").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -208,18 +217,18 @@ class Addon : public Napi::Addon<Addon> {
     return out;
   }
 
-  // frame(type, value) -> Buffer holding a whole frame (header + payload).
+  // frame(type, value, maxLevels?) -> Buffer holding a whole frame (header + payload).
   Napi::Value Frame(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     msgpack_sbuffer sb;
-    if (!BuildFrame(env, &sb, info[0].As<Napi::Number>().Uint32Value(), info[1])) return env.Undefined();
+    if (!BuildFrame(env, &sb, info[0].As<Napi::Number>().Uint32Value(), info[1], MaxLevels(info, 2))) return env.Undefined();
     Napi::Buffer<char> out = Napi::Buffer<char>::Copy(env, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     return out;
   }
 
-  // decode(buffer, int64Mode = 0) -> value; throws on anything the core's
-  // check refuses.
+  // decode(buffer, int64Mode = 0, maxLevels?) -> value; throws on anything
+  // the core's check refuses.
   Napi::Value Decode(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (!info[0].IsTypedArray()) {
@@ -236,7 +245,7 @@ class Addon : public Napi::Addon<Addon> {
     msgpack_object obj;
     char err[160] = "could not build the JS value";
     napi_value out = nullptr;
-    if (nx_decode(&zone, buf.Data(), buf.ByteLength(), 0, &obj, err, sizeof(err)) == 0) {
+    if (nx_decode_levels(&zone, buf.Data(), buf.ByteLength(), 0, MaxLevels(info, 2), &obj, err, sizeof(err)) == 0) {
       interned_.keys.NewPass();
       interned_.values.NewPass();
       if (ToJs(env, &interned_, obj, mode, &out) != napi_ok) out = nullptr;
@@ -304,7 +313,8 @@ static void *Scratch(napi_env e, Addon::Slot &s, napi_typedarray_type type, size
 //           kind, connId, reqId, msgType, count (change runs)
 //   values  an array with entry i's value where it is not a change run
 //           (replies, OPEN's answer, [code, message, payload] for terminal
-//           items), or undefined when every entry is a change run
+//           items, the reason for undecodable events and answers), or
+//           undefined when every entry is a change run
 //   str     the strings of the batch's change events, as an array of
 //           segments (latin1 when all ASCII), or undefined when there are
 //           no change events
@@ -365,7 +375,12 @@ void CallJs(Napi::Env env, Napi::Function handler, Addon *addon, nx_batch *batch
       continue;
     }
     napi_value value;
-    if (ToJs(e, &addon->interned_, it.obj, it.conn_flags, &value) != napi_ok) napi_get_null(e, &value);
+    if (it.kind == NX_EV_UNDECODABLE || it.kind == NX_EV_REPLY_FAILED) {
+      // Why it could not be decoded.
+      if (!it.message || napi_create_string_utf8(e, it.message, NAPI_AUTO_LENGTH, &value) != napi_ok) napi_get_null(e, &value);
+    } else if (ToJs(e, &addon->interned_, it.obj, it.conn_flags, &value) != napi_ok) {
+      napi_get_null(e, &value);
+    }
     if (it.kind == NX_EV_OPEN_FAILED || it.kind == NX_EV_CLOSED) {
       napi_value triple, code, msg;
       napi_create_array_with_length(e, 3, &triple);

@@ -21,7 +21,11 @@ struct Interned {
 // msgpack object -> JS value. Depth is bounded by the core's check.
 napi_status ToJs(napi_env env, Interned *in, const msgpack_object &o, int mode, napi_value *out);
 
-// JS value -> MessagePack. Returns false with a JS exception pending.
-bool PackJs(napi_env env, msgpack_packer *pk, napi_value v, int depth);
+// JS value -> MessagePack, the value being a whole payload. max_levels 0:
+// the document rule of the core's check (codec.h NX_MAX_DOC_DEPTH under
+// nx_doc_envelope), so the client sends no document it could not read back;
+// otherwise the levels of the whole payload are bounded by max_levels. Too
+// deep (or a cycle) is a TypeError. Returns false with a JS exception pending.
+bool PackPayload(napi_env env, msgpack_packer *pk, napi_value v, uint32_t max_levels);
 
 #endif

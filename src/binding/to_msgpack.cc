@@ -3,9 +3,18 @@
 #include <ctime>
 #include <vector>
 
+#include "codec.h"
 #include "convert.h"
 
-static const int kMaxDepth = 64;  // deeper than this is almost surely a cycle
+// Where the value being packed sits: a container here would be at `level`
+// (the payload's root is 1) and may be at `limit` at most.
+struct Level {
+  uint32_t level;
+  uint32_t limit;
+  bool doc_rule;  // the root map's keys set the limit of their values
+};
+
+static bool PackJs(napi_env env, msgpack_packer *pk, napi_value v, Level at);
 
 static bool Fail(napi_env env, const char *msg) {
   bool pending = false;
@@ -69,7 +78,25 @@ static bool PackDate(napi_env env, msgpack_packer *pk, napi_value v) {
   return msgpack_pack_str_with_body(pk, buf, (size_t)n) == 0;
 }
 
-static bool PackObject(napi_env env, msgpack_packer *pk, napi_value v, int depth) {
+static bool TooDeep(napi_env env, Level at) {
+  char msg[160];
+  if (at.doc_rule)
+    snprintf(msg, sizeof(msg), "a document nested more than %d levels deep (NexaClient.MAX_DEPTH) cannot be sent; a cycle?", NX_MAX_DOC_DEPTH);
+  else
+    snprintf(msg, sizeof(msg), "a value nested more than %u levels deep cannot be sent; a cycle?", (unsigned)at.limit);
+  return Fail(env, msg);
+}
+
+// The limit under one key of the root map (the document rule).
+static bool KeyLimit(napi_env env, napi_value key, Level *child) {
+  char buf[24];  // longer than any key nx_doc_envelope names
+  size_t len = 0;
+  OK(napi_get_value_string_utf8(env, key, buf, sizeof(buf), &len));
+  child->limit = NX_MAX_DOC_DEPTH + nx_doc_envelope(buf, len);
+  return true;
+}
+
+static bool PackObject(napi_env env, msgpack_packer *pk, napi_value v, Level at) {
   bool flag = false;
   OK(napi_is_buffer(env, v, &flag));
   if (!flag) OK(napi_is_typedarray(env, v, &flag));
@@ -93,6 +120,9 @@ static bool PackObject(napi_env env, msgpack_packer *pk, napi_value v, int depth
   }
   OK(napi_is_date(env, v, &flag));
   if (flag) return PackDate(env, pk, v);
+  if (at.level > at.limit) return TooDeep(env, at);
+  Level child = at;
+  child.level++;
   OK(napi_is_array(env, v, &flag));
   if (flag) {
     uint32_t n;
@@ -101,7 +131,7 @@ static bool PackObject(napi_env env, msgpack_packer *pk, napi_value v, int depth
     for (uint32_t i = 0; i < n; i++) {
       napi_value e;
       OK(napi_get_element(env, v, i, &e));
-      if (!PackJs(env, pk, e, depth + 1)) return false;
+      if (!PackJs(env, pk, e, child)) return false;
     }
     return true;
   }
@@ -116,13 +146,13 @@ static bool PackObject(napi_env env, msgpack_packer *pk, napi_value v, int depth
     napi_value k, e;
     OK(napi_get_element(env, keys, i, &k));
     OK(napi_get_property(env, v, k, &e));
-    if (!PackString(env, pk, k) || !PackJs(env, pk, e, depth + 1)) return false;
+    if (at.doc_rule && at.level == 1 && !KeyLimit(env, k, &child)) return false;
+    if (!PackString(env, pk, k) || !PackJs(env, pk, e, child)) return false;
   }
   return true;
 }
 
-bool PackJs(napi_env env, msgpack_packer *pk, napi_value v, int depth) {
-  if (depth > kMaxDepth) return Fail(env, "a value nested more than 64 levels deep (a cycle?) cannot be sent");
+static bool PackJs(napi_env env, msgpack_packer *pk, napi_value v, Level at) {
   napi_valuetype t;
   OK(napi_typeof(env, v, &t));
   bool b;
@@ -140,8 +170,13 @@ bool PackJs(napi_env env, msgpack_packer *pk, napi_value v, int depth) {
     case napi_string:
       return PackString(env, pk, v);
     case napi_object:
-      return PackObject(env, pk, v, depth);
+      return PackObject(env, pk, v, at);
     default:
       return Fail(env, "functions and symbols cannot be sent");
   }
+}
+
+bool PackPayload(napi_env env, msgpack_packer *pk, napi_value v, uint32_t max_levels) {
+  Level root = {1, max_levels ? max_levels : NX_MAX_DOC_DEPTH + 1, max_levels == 0};
+  return PackJs(env, pk, v, root);
 }

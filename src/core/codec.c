@@ -62,37 +62,70 @@ static inline int utf8_ok_padded(const uint8_t *s, size_t n) {
   return utf8_strict(s, n);
 }
 
-/* The structural walk; `p` is padded (see utf8_ok_padded). */
-static int check_padded(const uint8_t *p, size_t len, int flags, char *err, size_t errlen) {
-  uint32_t left[NX_MAX_DEPTH + 1]; /* elements still to read (a map counts keys and values) */
-  uint8_t ismap[NX_MAX_DEPTH + 1];
-  int top = 0;
+uint32_t nx_doc_envelope(const char *k, size_t n) {
+  /* Only the keys whose documents sit deeper than one level are named: every
+   * other key (document, fullDocument, data, updates, ...) gets 1. */
+  if (n == 9 && memcmp(k, "documents", 9) == 0) return 2;
+  if (n == 17 && memcmp(k, "updateDescription", 17) == 0) return 2;
+  if (n == 7 && memcmp(k, "filters", 7) == 0) return 2;
+  if (n == 7 && memcmp(k, "results", 7) == 0) return 3;
+  return 1;
+}
+
+void *nx_grow_stack(void *st, const void *inline_st, size_t *cap, size_t elem) {
+  size_t ncap = *cap * 2;
+  void *p = malloc(ncap * elem);
+  if (!p) return NULL;
+  memcpy(p, st, *cap * elem);
+  if (st != inline_st) free(st);
+  *cap = ncap;
+  return p;
+}
+
+typedef struct {
+  uint32_t left; /* elements still to read (a map counts keys and values) */
+  uint8_t map;
+} check_level;
+
+int nx_check_padded(const uint8_t *p, size_t len, int flags, uint32_t max_levels, char *err, size_t errlen) {
+  check_level inline_st[NX_STACK_INLINE];
+  check_level *st = inline_st;
+  size_t cap = NX_STACK_INLINE;
+  size_t n = 1;          /* entries; the container read next is at level n */
   size_t pos = 0;
-  left[0] = 1; /* the root value */
-  ismap[0] = 0;
+  int doc_rule = max_levels == 0;
+  /* The levels allowed under the root-level value being read: its key says
+   * (nx_doc_envelope), under the document rule. */
+  size_t limit = doc_rule ? NX_MAX_DOC_DEPTH + 1 : max_levels;
+  int rc = 0;
+  st[0].left = 1; /* the root value */
+  st[0].map = 0;
   if ((flags & NX_CHECK_MAP) && len > 0) {
     uint8_t b = p[0];
     if (!((b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf))
       return bad(err, errlen, "payload is not a map", 0);
   }
-  while (top >= 0) {
-    if (left[top] == 0) { top--; continue; }
-    uint32_t l = --left[top];
+  while (n > 0) {
+    check_level *lv = &st[n - 1];
+    if (lv->left == 0) { n--; continue; }
+    uint32_t l = --lv->left;
     /* A map of n pairs counts 2n: a key is read while the count left is odd. */
-    int want_key = ismap[top] & (int)(l & 1);
-    if (pos >= len) return bad(err, errlen, "truncated MessagePack", pos);
+    int want_key = lv->map & (int)(l & 1);
+    int root_key = want_key && n == 2 && doc_rule;
+    if (pos >= len) { rc = bad(err, errlen, "truncated MessagePack", pos); break; }
     size_t at = pos;
     uint8_t b = p[pos++];
     size_t avail = len - pos;
     size_t skip;
     if (b >= 0xa0 && b <= 0xbf) { /* fixstr: keys and most values */
       skip = b & 0x1f;
-      if (skip > avail) return bad(err, errlen, "truncated MessagePack", at);
-      if (skip && !utf8_ok_padded(p + pos, skip)) return bad(err, errlen, "invalid UTF-8 in a string", at);
+      if (skip > avail) { rc = bad(err, errlen, "truncated MessagePack", at); break; }
+      if (skip && !utf8_ok_padded(p + pos, skip)) { rc = bad(err, errlen, "invalid UTF-8 in a string", at); break; }
+      if (root_key) limit = NX_MAX_DOC_DEPTH + nx_doc_envelope((const char *)p + pos, skip);
       pos += skip;
       continue;
     }
-    if (want_key && b != 0xd9 && b != 0xda && b != 0xdb) return bad(err, errlen, "map key is not a string", at);
+    if (want_key && b != 0xd9 && b != 0xda && b != 0xdb) { rc = bad(err, errlen, "map key is not a string", at); break; }
     if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) continue; /* fixint, nil, bool */
     uint32_t count;
     int is_map;
@@ -117,11 +150,12 @@ static int check_padded(const uint8_t *p, size_t len, int flags, char *err, size
         case 0xdd: lenbytes = 4; is_map = 0; break;
         case 0xde: lenbytes = 2; is_map = 1; break;
         case 0xdf: lenbytes = 4; is_map = 1; break;
-        case 0xc1: return bad(err, errlen, "reserved MessagePack byte 0xc1", at);
-        default: return bad(err, errlen, "MessagePack ext types are not accepted", at);
+        case 0xc1: rc = bad(err, errlen, "reserved MessagePack byte 0xc1", at); break;
+        default: rc = bad(err, errlen, "MessagePack ext types are not accepted", at); break;
       }
+      if (rc) break;
       if (lenbytes) {
-        if (avail < (size_t)lenbytes) return bad(err, errlen, "truncated MessagePack", at);
+        if (avail < (size_t)lenbytes) { rc = bad(err, errlen, "truncated MessagePack", at); break; }
         uint32_t v = rd_be(p + pos, lenbytes);
         pos += (size_t)lenbytes;
         avail -= (size_t)lenbytes;
@@ -129,8 +163,9 @@ static int check_padded(const uint8_t *p, size_t len, int flags, char *err, size
         else skip = v;
       }
       if (is_map < 0) {
-        if (skip > avail) return bad(err, errlen, "truncated MessagePack", at);
-        if (is_str && skip && !utf8_ok_padded(p + pos, skip)) return bad(err, errlen, "invalid UTF-8 in a string", at);
+        if (skip > avail) { rc = bad(err, errlen, "truncated MessagePack", at); break; }
+        if (is_str && skip && !utf8_ok_padded(p + pos, skip)) { rc = bad(err, errlen, "invalid UTF-8 in a string", at); break; }
+        if (root_key) limit = NX_MAX_DOC_DEPTH + nx_doc_envelope((const char *)p + pos, skip);
         pos += skip;
         continue;
       }
@@ -138,48 +173,48 @@ static int check_padded(const uint8_t *p, size_t len, int flags, char *err, size
     /* Every element takes at least one byte: a count the rest of the
      * payload cannot hold is a lie, refused before anything is allocated. */
     uint64_t elems = is_map ? (uint64_t)count * 2 : count;
-    if (elems > avail) return bad(err, errlen, "container count exceeds the payload", at);
-    /* msgpack-c counts empty containers against its 32-deep stack too. */
-    if (top + 1 > NX_MAX_DEPTH) return bad(err, errlen, "MessagePack nested too deeply", at);
+    if (elems > avail) { rc = bad(err, errlen, "container count exceeds the payload", at); break; }
+    if (n > limit) {
+      if (err && errlen) {
+        if (doc_rule) snprintf(err, errlen, "a document nested more than %d levels deep at byte %zu", NX_MAX_DOC_DEPTH, at);
+        else snprintf(err, errlen, "MessagePack nested more than %zu levels deep at byte %zu", limit, at);
+      }
+      rc = NX_DECODE_BAD;
+      break;
+    }
     if (elems == 0) continue;
-    top++;
-    left[top] = (uint32_t)elems;
-    ismap[top] = (uint8_t)is_map;
+    if (n == cap) {
+      check_level *grown = nx_grow_stack(st, inline_st, &cap, sizeof(*st));
+      if (!grown) {
+        bad(err, errlen, "out of memory checking a payload", at);
+        rc = NX_DECODE_NOMEM;
+        break;
+      }
+      st = grown;
+    }
+    st[n].left = (uint32_t)elems;
+    st[n].map = (uint8_t)is_map;
+    n++;
   }
+  if (st != inline_st) free(st);
+  if (rc) return rc;
   if (pos != len) return bad(err, errlen, "trailing bytes after the MessagePack value", pos);
   return 0;
 }
 
-int nx_check(const uint8_t *p, size_t len, int flags, char *err, size_t errlen) {
+int nx_check_levels(const uint8_t *p, size_t len, int flags, uint32_t max_levels, char *err, size_t errlen) {
   /* The walk reads a few bytes past short strings: give it a padded copy. */
   uint8_t *copy = malloc(len + NX_DECODE_SLACK);
   if (!copy) return bad(err, errlen, "out of memory checking a payload", 0);
   if (len) memcpy(copy, p, len);
   memset(copy + len, 0, NX_DECODE_SLACK);
-  int rc = check_padded(copy, len, flags, err, errlen);
+  int rc = nx_check_padded(copy, len, flags, max_levels, err, errlen);
   free(copy);
-  return rc;
+  return rc ? -1 : 0;
 }
 
-int nx_decode(msgpack_zone *zone, const uint8_t *payload, size_t len, int flags,
-              msgpack_object *out, char *err, size_t errlen) {
-  /* Strings decoded by msgpack-c point into the input: keep it in the zone,
-   * with NX_DECODE_SLACK zero bytes after it (see codec.h). */
-  char *copy = msgpack_zone_malloc(zone, len + NX_DECODE_SLACK);
-  if (!copy) {
-    snprintf(err, errlen, "out of memory decoding %zu bytes", len);
-    return -1;
-  }
-  if (len) memcpy(copy, payload, len);
-  memset(copy + len, 0, NX_DECODE_SLACK);
-  if (check_padded((const uint8_t *)copy, len, flags, err, errlen)) return -1; /* the zone keeps the copy: freed with it */
-  size_t off = 0;
-  msgpack_unpack_return rc = msgpack_unpack(copy, len, &off, zone, out);
-  if (rc != MSGPACK_UNPACK_SUCCESS || off != len) {
-    snprintf(err, errlen, "invalid MessagePack (msgpack-c error %d)", (int)rc);
-    return -1;
-  }
-  return 0;
+int nx_check(const uint8_t *p, size_t len, int flags, char *err, size_t errlen) {
+  return nx_check_levels(p, len, flags, 0, err, errlen);
 }
 
 int nx_frame_begin(msgpack_sbuffer *sb) {

@@ -12,23 +12,62 @@
 extern "C" {
 #endif
 
-/* Deepest nesting of containers accepted; msgpack-c's own stack allows 32. */
-#define NX_MAX_DEPTH 32
+/* Documents nest at most this many levels of maps and arrays: `{}` is one
+ * level, `{a: [1]}` two. The one bound for what the client sends
+ * (src/binding/to_msgpack.cc) and what it reads (nx_check): anything it
+ * writes, it can read back, whatever the server wraps around it. */
+#define NX_MAX_DOC_DEPTH 100
+
+/* The levels a payload puts above the documents under this key of its root
+ * map: 1 for `{document: doc}`, `{fullDocument: doc}`, `{data: doc}`,
+ * `{updates: doc}`; 2 for `{documents: [doc]}`, `{updateDescription:
+ * {updatedFields: doc}}`, `{filters: doc}` (an operator may wrap a value);
+ * 3 for `{results: [{document: doc}]}`; 1 for any other key. A value under
+ * the key may then reach level NX_MAX_DOC_DEPTH + that (the root map is
+ * level 1). */
+uint32_t nx_doc_envelope(const char *key, size_t len);
 
 #define NX_CHECK_MAP 1 /* the top-level value must be a map */
 
-/* Walks a payload without allocating. Rejects: truncated or trailing bytes,
- * container counts the remaining bytes cannot hold, nesting beyond
- * NX_MAX_DEPTH, ext types, the reserved byte 0xc1, non-string map keys and
- * invalid UTF-8 in strings. Returns 0, or -1 with a reason in err. */
+/* Walks a payload without allocating (but for nesting beyond what the
+ * document rule allows). Rejects: truncated or trailing bytes, container
+ * counts the remaining bytes cannot hold, ext types, the reserved byte 0xc1,
+ * non-string map keys, invalid UTF-8 in strings, and nesting: max_levels 0
+ * applies the document rule (NX_MAX_DOC_DEPTH under nx_doc_envelope), any
+ * other value bounds the levels of the whole payload. Returns 0, or -1 with
+ * a reason in err. */
+int nx_check_levels(const uint8_t *p, size_t len, int flags, uint32_t max_levels, char *err, size_t errlen);
+/* nx_check_levels under the document rule. */
 int nx_check(const uint8_t *p, size_t len, int flags, char *err, size_t errlen);
 
 /* Bytes readable (zeros) after a decoded payload: a string of the object
  * can be loaded 8 bytes at a time without reading out of bounds. */
 #define NX_DECODE_SLACK 16
 
-/* Checks the payload, copies it into `zone` and decodes it there: the
- * object's strings point into the zone, which owns everything. */
+#define NX_DECODE_BAD (-1)   /* the payload is refused: err says why */
+#define NX_DECODE_NOMEM (-2) /* out of memory */
+
+/* nx_check_levels without the copy: `p` has NX_DECODE_SLACK readable bytes
+ * after `len` (the walk loads short strings 8 bytes at a time). Returns 0,
+ * NX_DECODE_BAD or NX_DECODE_NOMEM. */
+int nx_check_padded(const uint8_t *p, size_t len, int flags, uint32_t max_levels, char *err, size_t errlen);
+
+/* The walks (check, decode) keep one entry a level: on the C stack up to
+ * what the document rule needs, on the heap beyond (a plain bound, as the dev
+ * server asks for). They grow with the levels met, never with the levels a
+ * payload claims. nx_grow_stack returns a copy of st (inline_st or malloc'ed)
+ * with twice the capacity, freeing st unless inline; NULL (st kept) when out
+ * of memory. */
+#define NX_STACK_INLINE (NX_MAX_DOC_DEPTH + 8)
+void *nx_grow_stack(void *st, const void *inline_st, size_t *cap, size_t elem);
+
+/* Checks the payload (nx_check_levels), copies it into `zone` and decodes
+ * it there, at any depth the check allows (not msgpack-c's unpacker, whose
+ * stack is 32 levels): the object's strings point into the zone, which owns
+ * everything. Returns 0, NX_DECODE_BAD or NX_DECODE_NOMEM, with err set. */
+int nx_decode_levels(msgpack_zone *zone, const uint8_t *payload, size_t len, int flags, uint32_t max_levels,
+                     msgpack_object *out, char *err, size_t errlen);
+/* nx_decode_levels under the document rule. */
 int nx_decode(msgpack_zone *zone, const uint8_t *payload, size_t len, int flags,
               msgpack_object *out, char *err, size_t errlen);
 

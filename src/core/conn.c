@@ -321,9 +321,10 @@ static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_
     finish(c, "ENOMEM", "out of memory", NULL);
     return 1;
   }
-  if (nx_emit_decode(w, it, p, len, err, sizeof(err))) {
+  int rc = nx_emit_decode(w, it, p, len, err, sizeof(err));
+  if (rc) {
     w->batch->n--; /* drop the half-made item */
-    finish(c, "NEXA_PROTOCOL", err, NULL);
+    finish(c, rc == NX_DECODE_NOMEM ? "ENOMEM" : "NEXA_PROTOCOL", err, NULL);
     return 1;
   }
   if (type != NX_MSG_SUCCESS) {
@@ -385,9 +386,22 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
     finish(c, "ENOMEM", "out of memory", NULL);
     return 1;
   }
-  if (nx_emit_decode(w, it, p, len, err, sizeof(err))) {
+  int rc = nx_emit_decode(w, it, p, len, err, sizeof(err));
+  if (rc == NX_DECODE_BAD) {
+    /* The frame was whole and the stream is in step: only this answer or
+     * event fails. Not counted against the high-water mark (nx.h). */
+    int event = it->kind == NX_EV_CHANGE;
+    char msg[256];
+    snprintf(msg, sizeof(msg), "could not decode %s (%zu bytes): %s", event ? "a change event" : "the answer", len, err);
+    it->kind = event ? NX_EV_UNDECODABLE : NX_EV_REPLY_FAILED;
+    it->obj.type = MSGPACK_OBJECT_NIL;
+    it->code = "NEXA_PROTOCOL";
+    it->message = nx_emit_str(w, msg);
+    return 0;
+  }
+  if (rc) {
     w->batch->n--;
-    finish(c, "NEXA_PROTOCOL", err, NULL);
+    finish(c, "ENOMEM", err, NULL);
     return 1;
   }
   if (it->kind == NX_EV_CHANGE && (c->hwm_events || c->hwm_bytes) && sizes_push(c, (uint32_t)len)) {

@@ -86,6 +86,7 @@ struct nx_worker {
 /* worker.c: queueing items for the owner. Return NULL / -1 on out of memory. */
 nx_item *nx_emit(nx_worker *w, nx_conn *c, uint8_t kind);
 const char *nx_emit_str(nx_worker *w, const char *s);
+/* Decodes a payload into the item: 0, NX_DECODE_BAD or NX_DECODE_NOMEM. */
 int nx_emit_decode(nx_worker *w, nx_item *it, const uint8_t *p, size_t len,
                    char *err, size_t errlen);
 void nx_flush_after_read(nx_worker *w);

@@ -20,8 +20,14 @@ typedef enum {
   NX_EV_OPEN = 1,     /* handshake done; obj = the CONNECT answer */
   NX_EV_OPEN_FAILED,  /* never opened: code + message; terminal */
   NX_EV_REPLY,        /* answer to req_id: msg_type + obj */
-  NX_EV_CHANGE,       /* a CHANGE_EVENT: obj */
-  NX_EV_CLOSED        /* closed after OPEN: code NULL when asked for, else why; terminal */
+  NX_EV_CHANGE,       /* a CHANGE_EVENT: on the batch's tape */
+  NX_EV_CLOSED,       /* closed after OPEN: code NULL when asked for, else why; terminal */
+  /* A well-framed payload that cannot be decoded (too deep, not strict
+   * MessagePack, ...) fails only itself; the connection reads on. `message`
+   * says why. Neither is counted against the high-water mark: acknowledge
+   * only NX_EV_CHANGE items (nx_worker_ack). */
+  NX_EV_UNDECODABLE,  /* a CHANGE_EVENT that could not be decoded (6) */
+  NX_EV_REPLY_FAILED  /* the answer to req_id could not be decoded (7) */
 } nx_event_kind;
 
 typedef struct nx_item {

@@ -132,7 +132,7 @@ const char *nx_emit_str(nx_worker *w, const char *s) {
 int nx_emit_decode(nx_worker *w, nx_item *it, const uint8_t *p, size_t len,
                    char *err, size_t errlen) {
   w->batch->bytes += len;
-  if (it->kind != NX_EV_CHANGE) return nx_decode(&w->batch->zone, p, len, NX_CHECK_MAP, &it->obj, err, errlen) ? -1 : 0;
+  if (it->kind != NX_EV_CHANGE) return nx_decode(&w->batch->zone, p, len, NX_CHECK_MAP, &it->obj, err, errlen);
   /* Change events are flattened here, off the main thread. Their decoded
    * objects are done with once on the tape: one zone, cleared after each
    * event, serves them all (its first chunk stays, hot in cache), instead of
@@ -140,11 +140,11 @@ int nx_emit_decode(nx_worker *w, nx_item *it, const uint8_t *p, size_t len,
   int rc = nx_decode(&w->ezone, p, len, NX_CHECK_MAP, &it->obj, err, errlen);
   if (rc == 0 && nx_tape_event(w->tables, &w->batch->tape, &it->obj, len)) {
     snprintf(err, errlen, "out of memory flattening an event");
-    rc = -1;
+    rc = NX_DECODE_NOMEM;
   }
   msgpack_zone_clear(&w->ezone);
   memset(&it->obj, 0, sizeof(it->obj)); /* pointed into the zone: now nil */
-  return rc ? -1 : 0;
+  return rc;
 }
 
 void nx_conn_unlink(nx_worker *w, nx_conn *c) {

@@ -162,22 +162,120 @@ static void test_check(void) {
   CHECK(check("a3eda080", 0) != 0, "a UTF-8 surrogate is refused");
   CHECK(check("81a161c40201ff", 0) == 0, "bin values pass the check");
 
-  /* Nesting: 32 arrays pass, 33 are refused. */
-  uint8_t deep[64];
-  for (int d = 32; d <= 33; d++) {
+  /* Nesting outside any document key: the root and NX_MAX_DOC_DEPTH levels. */
+  uint8_t deep[NX_MAX_DOC_DEPTH + 8];
+  for (int d = NX_MAX_DOC_DEPTH + 1; d <= NX_MAX_DOC_DEPTH + 2; d++) {
     for (int i = 0; i < d; i++) deep[i] = 0x91;
     deep[d] = 0x01;
     int rc = nx_check(deep, (size_t)d + 1, 0, err, sizeof(err));
-    if (d == 32) {
-      CHECK(rc == 0, "32 levels pass: %s", err);
+    if (d == NX_MAX_DOC_DEPTH + 1) CHECK(rc == 0, "%d levels pass: %s", d, err);
+    else CHECK(rc != 0 && strstr(err, "nested more than 100 levels deep"), "%d levels refused: %s", d, err);
+  }
+}
+
+/* A payload {key: doc} (key NULL: doc alone), doc being `levels` nested
+ * one-element arrays around 1, or maps when `maps`; in `out`. */
+static size_t nested_payload(uint8_t *out, const char *key, int levels, int maps) {
+  size_t n = 0;
+  if (key) {
+    out[n++] = 0x81;
+    out[n++] = (uint8_t)(0xa0 | strlen(key));
+    memcpy(out + n, key, strlen(key));
+    n += strlen(key);
+  }
+  for (int i = 0; i < levels; i++) {
+    if (maps) {
+      out[n++] = 0x81;
+      out[n++] = 0xa1;
+      out[n++] = 'a';
+    } else {
+      out[n++] = 0x91;
+    }
+  }
+  out[n++] = 0x01;
+  return n;
+}
+
+/* Depth of a decoded value: levels of containers down its first element. */
+static int depth_of(const msgpack_object *o) {
+  int d = 0;
+  for (;;) {
+    if (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size) o = &o->via.array.ptr[0];
+    else if (o->type == MSGPACK_OBJECT_MAP && o->via.map.size) o = &o->via.map.ptr[0].val;
+    else return d + (o->type == MSGPACK_OBJECT_ARRAY || o->type == MSGPACK_OBJECT_MAP);
+    d++;
+  }
+}
+
+static void test_document_depth(void) {
+  /* Where the server puts documents, and how many levels it adds. */
+  static const struct { const char *key; int envelope; } where[] = {
+    {"document", 1}, {"fullDocument", 1}, {"data", 1}, {"updates", 1}, {"other", 1},
+    {"documents", 2}, {"updateDescription", 2}, {"filters", 2}, {"results", 3},
+  };
+  uint8_t buf[4096];
+  char err[160];
+  for (size_t k = 0; k < sizeof(where) / sizeof(where[0]); k++) {
+    for (int maps = 0; maps <= 1; maps++) {
+      /* The levels under the key: a document at the limit inside its envelope. */
+      int at_limit = NX_MAX_DOC_DEPTH + where[k].envelope - 1;
+      size_t n = nested_payload(buf, where[k].key, at_limit, maps);
       msgpack_zone z;
       msgpack_zone_init(&z, 1024);
       msgpack_object o;
-      CHECK(nx_decode(&z, deep, (size_t)d + 1, 0, &o, err, sizeof(err)) == 0, "msgpack-c decodes 32 levels: %s", err);
+      int rc = nx_decode(&z, buf, n, NX_CHECK_MAP, &o, err, sizeof(err));
+      CHECK(rc == 0 && depth_of(&o) == at_limit + 1, "under %s: %d levels decode (%s)", where[k].key, at_limit, err);
       msgpack_zone_destroy(&z);
-    } else {
-      CHECK(rc != 0 && strstr(err, "deep"), "33 levels refused: %s", err);
+      n = nested_payload(buf, where[k].key, at_limit + 1, maps);
+      msgpack_zone_init(&z, 1024);
+      rc = nx_decode(&z, buf, n, NX_CHECK_MAP, &o, err, sizeof(err));
+      CHECK(rc == NX_DECODE_BAD && strstr(err, "a document nested more than 100 levels deep"),
+            "under %s: one level more is refused: %s", where[k].key, err);
+      msgpack_zone_destroy(&z);
     }
+  }
+  /* A bound of its own (the dev server's): past the inline stacks. */
+  uint8_t *big = malloc(5002);
+  for (int i = 0; i < 5001; i++) big[i] = 0x91;
+  big[5001] = 0x01;
+  msgpack_zone z;
+  msgpack_zone_init(&z, 1024);
+  msgpack_object o;
+  CHECK(nx_decode_levels(&z, big + 1, 5001, 0, 5000, &o, err, sizeof(err)) == 0 && depth_of(&o) == 5000,
+        "5,000 levels decode under a bound of 5,000: %s", err);
+  CHECK(nx_decode_levels(&z, big, 5002, 0, 5000, &o, err, sizeof(err)) == NX_DECODE_BAD && strstr(err, "more than 5000 levels"),
+        "5,001 are refused: %s", err);
+  CHECK(nx_check_levels(big, 5002, 0, 5001, err, sizeof(err)) == 0, "nx_check_levels agrees: %s", err);
+  msgpack_zone_destroy(&z);
+  free(big);
+}
+
+/* The decoder builds what msgpack-c's unpacker builds, value for value. */
+static void test_decoder_matches_msgpack_c(void) {
+  static const char *payloads[] = {
+    /* {null: nil, t: true, f: false, ints: [every integer encoding, 1 as int8]} */
+    "84a46e756c6cc0a174c3a166c2a4696e74739d00017fccffcdffffceffffffffcfffffffffffffffffe0d080d18000d280000000d38000000000000000d001",
+    "83a3663332ca3fc00000a3663634cb400921fb54442d18a3737472d90568656c6c6f", /* float32, float64, str8 */
+    "82a362696ec40301ff00a3656d7083a16d80a16190a173a0", /* bin, empty map, array and string */
+    "81a16bdc0003a178da000179db000000017a",             /* array16, str16, str32 */
+    "81a16dde0001a16bdf00000001a16c01",                 /* map16, map32 */
+  };
+
+  char err[160];
+  for (size_t i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
+    uint8_t b[256];
+    size_t n = unhex(payloads[i], b);
+    msgpack_zone z1, z2;
+    msgpack_zone_init(&z1, 1024);
+    msgpack_zone_init(&z2, 1024);
+    msgpack_object mine, theirs;
+    size_t off = 0;
+    int rc = nx_decode(&z1, b, n, 0, &mine, err, sizeof(err));
+    msgpack_unpack_return ur = msgpack_unpack((const char *)b, n, &off, &z2, &theirs);
+    CHECK(rc == 0 && ur == MSGPACK_UNPACK_SUCCESS && off == n, "payload %zu decodes both ways: %s", i, err);
+    if (rc == 0 && ur == MSGPACK_UNPACK_SUCCESS) CHECK(msgpack_object_equal(mine, theirs), "payload %zu: the same objects", i);
+    msgpack_zone_destroy(&z1);
+    msgpack_zone_destroy(&z2);
   }
 }
 
@@ -268,7 +366,9 @@ typedef struct {
   int flood; /* mode 6: how many events */
   int mode; /* 0: normal, 1: bad password, 2: silent, 3: bad magic after auth,
                4: silent after auth (never answers), 5: answers PINGs for 600 ms,
-               6: `flood` events in one write, then waits for the close */
+               6: `flood` events in one write, then waits for the close,
+               7: an event, one nested too deeply, an event; then answers the
+                  first PING too deeply, the next ones properly */
   int pings;
   int got_disconnect;
 } server;
@@ -297,6 +397,14 @@ static void send_hex(int fd, const char *hex, size_t drop_tail) {
   size_t n = unhex(hex, b) - drop_tail;
   if (write(fd, b, n) != (ssize_t)n) perror("write");
 }
+
+/* Sends a frame whose payload is at buf + 12 (the header is written there). */
+static void send_frame(int fd, uint8_t type, uint8_t *buf, size_t payload_len) {
+  nx_frame_header(buf, type, (uint32_t)payload_len);
+  if (write(fd, buf, 12 + payload_len) != (ssize_t)(12 + payload_len)) perror("write");
+}
+
+static size_t nested_payload(uint8_t *out, const char *key, int levels, int maps);
 
 static void *server_main(void *arg) {
   server *sv = arg;
@@ -328,6 +436,21 @@ static void *server_main(void *arg) {
         }
         free(all);
         while (read_frame(fd, &type) == 0) {
+        }
+      } else if (sv->mode == 7) {
+        uint8_t deep[512];
+        size_t n = nested_payload(deep + 12, "a", NX_MAX_DOC_DEPTH + 1, 0);
+        send_hex(fd, DELETE_EVENT, 1);
+        send_frame(fd, NX_MSG_CHANGE_EVENT, deep, n);
+        send_hex(fd, DELETE_EVENT, 1);
+        int pings = 0;
+        while (read_frame(fd, &type) == 0) {
+          if (type == NX_MSG_PING && pings++ == 0) send_frame(fd, NX_MSG_PONG, deep, n);
+          else if (type == NX_MSG_PING) send_hex(fd, PONG, 0);
+          if (type == NX_MSG_DISCONNECT) {
+            send_hex(fd, GOODBYE, 0);
+            break;
+          }
         }
       } else if (sv->mode == 5) {
         struct timespec t0, t1;
@@ -502,13 +625,49 @@ static void test_worker_failures(void) {
   sink_free(s);
 }
 
+/* A well-framed payload that cannot be decoded fails only itself: the
+ * event becomes an UNDECODABLE item, the answer a REPLY_FAILED for its
+ * request, and the connection reads on. */
+static void test_undecodable_payloads(void) {
+  rig r;
+  nx_conn_opts o = rig_start(&r, 7, 0);
+  sink *s = r.s;
+  nx_worker *w = r.w;
+  o.hwm_events = 3; /* counting the undecodable event would pause reading before the answers */
+  nx_worker_open(w, 1, &o);
+  msgpack_sbuffer sb;
+  nx_encode_empty(&sb, NX_MSG_PING);
+  nx_worker_send(w, 1, 51, msgpack_sbuffer_release(&sb), 13);
+  nx_encode_empty(&sb, NX_MSG_PING);
+  nx_worker_send(w, 1, 52, msgpack_sbuffer_release(&sb), 13);
+  int n = wait_items(s, 6);
+  CHECK(n == 6, "open, event, undecodable, event, two replies (got %d)", n);
+  if (n >= 6) {
+    CHECK(s->items[1].kind == NX_EV_CHANGE && s->items[3].kind == NX_EV_CHANGE, "the good events arrive");
+    CHECK(s->items[2].kind == NX_EV_UNDECODABLE && s->items[2].conn_id == 1 && strcmp(s->codes[2], "NEXA_PROTOCOL") == 0 &&
+              strstr(s->messages[2], "could not decode a change event (") &&
+              strstr(s->messages[2], "a document nested more than 100 levels deep"),
+          "the deep one in between is reported: %s", s->messages[2]);
+    CHECK(s->items[4].kind == NX_EV_REPLY_FAILED && s->items[4].req_id == 51 && strstr(s->messages[4], "could not decode the answer") &&
+              strstr(s->messages[4], "deep"),
+          "the deep answer fails its request: %s", s->messages[4]);
+    CHECK(s->items[5].kind == NX_EV_REPLY && s->items[5].req_id == 52 && s->items[5].msg_type == NX_MSG_PONG,
+          "the next request is answered on the same connection");
+    CHECK(s->changes == 2, "two change events counted (%d)", s->changes);
+  }
+  nx_worker_close(w, 1, 1);
+  n = wait_items(s, 7);
+  CHECK(n == 7 && s->items[6].kind == NX_EV_CLOSED && s->codes[6][0] == 0, "then a clean graceful close (%s)", n == 7 ? s->codes[6] : "-");
+  rig_stop(&r);
+}
+
 /* Hardening (issue 5): cases the fuzzers found or guard. */
 static void test_check_empty_container_depth(void) {
-  /* An empty container at depth 33: msgpack-c's 32-deep stack refuses it
-   * too, so nx_check must refuse it rather than pass it to the decoder. */
-  uint8_t deep[40];
+  /* An empty container is a level too: at the limit it passes, one past it
+   * is refused, by the check and the decoder alike. */
+  uint8_t deep[NX_MAX_DOC_DEPTH + 8];
   char err[160];
-  for (int d = 31; d <= 32; d++) {
+  for (int d = NX_MAX_DOC_DEPTH; d <= NX_MAX_DOC_DEPTH + 1; d++) {
     for (int i = 0; i < d; i++) deep[i] = 0x91;
     deep[d] = 0x90;
     int rc = nx_check(deep, (size_t)d + 1, 0, err, sizeof(err));
@@ -517,8 +676,8 @@ static void test_check_empty_container_depth(void) {
     msgpack_object o;
     int dec = nx_decode(&z, deep, (size_t)d + 1, 0, &o, err, sizeof(err));
     msgpack_zone_destroy(&z);
-    if (d == 31) CHECK(rc == 0 && dec == 0, "an empty array at depth 32 passes and decodes: %s", err);
-    else CHECK(rc != 0 && dec != 0 && strstr(err, "deep"), "an empty array at depth 33 is refused as too deep: %s", err);
+    if (d == NX_MAX_DOC_DEPTH) CHECK(rc == 0 && dec == 0, "an empty array at level %d passes and decodes: %s", d + 1, err);
+    else CHECK(rc != 0 && dec != 0 && strstr(err, "deep"), "an empty array at level %d is refused as too deep: %s", d + 1, err);
   }
 }
 
@@ -694,6 +853,9 @@ int main(void) {
   test_worker_failures();
   test_keepalive();
   test_check_empty_container_depth();
+  test_document_depth();
+  test_decoder_matches_msgpack_c();
+  test_undecodable_payloads();
   test_backpressure();
   test_tape_segments();
   printf("C core: %d passed, %d failed\n", passed, failed);

@@ -14,7 +14,9 @@
 // While stalled, bytes are still read (so nothing backs up into the kernel
 // and no side can tell) but held; resume() forwards them. With delay(ms),
 // every chunk goes out `ms` after it arrived (order kept). halfClose() sends
-// FIN to the clients and keeps the server sides open.
+// FIN to the clients and keeps the server sides open. swallow(type) drops the
+// client's frames of one message type (a server that never answers, say,
+// SUBSCRIBE); refuse() closes new connections at once until accept().
 const net = require('net');
 
 /** One direction of a pair: from `src` to `dst`, with holding and delay. */
@@ -89,6 +91,10 @@ class FaultProxy {
     /** Connections accepted so far. */
     this.accepted = 0;
     this._pairs = new Set();
+    /** Frames swallowed so far, by message type. */
+    this.swallowedFrames = {};
+    this._swallowed = new Set();
+    this._refusing = false;
     this._stalled = false;
     this._delayMs = 0;
     this._server = null;
@@ -118,7 +124,7 @@ class FaultProxy {
   }
 
   _onConnection(client) {
-    if (this._closing) {
+    if (this._closing || this._refusing) {
       client.destroy();
       return;
     }
@@ -134,7 +140,10 @@ class FaultProxy {
       pair.up.dst = server;
       pair.up.pump();
     });
-    client.on('data', (d) => pair.up.push(d));
+    client.on('data', (d) => {
+      const out = this._swallowed.size ? this._filterUp(pair, d) : d;
+      if (out.length) pair.up.push(out);
+    });
     server.on('data', (d) => pair.down.push(d));
     client.on('end', () => pair.up.end());
     server.on('end', () => pair.down.end());
@@ -154,6 +163,40 @@ class FaultProxy {
     pair.down.close();
     pair.client.destroy();
     pair.server.destroy();
+  }
+
+  /** The client's bytes less the frames of swallowed types (whole frames only; a partial one waits). */
+  _filterUp(pair, d) {
+    let buf = pair.upRest ? Buffer.concat([pair.upRest, d]) : d;
+    const kept = [];
+    while (buf.length >= 12) {
+      const end = 12 + buf.readUInt32BE(8);
+      if (buf.length < end) break;
+      const type = buf[5];
+      if (this._swallowed.has(type)) this.swallowedFrames[type] = (this.swallowedFrames[type] || 0) + 1;
+      else kept.push(buf.subarray(0, end));
+      buf = buf.subarray(end);
+    }
+    pair.upRest = buf.length ? buf : null;
+    return Buffer.concat(kept);
+  }
+
+  /**
+   * From now on, the client's frames of this message type never reach the
+   * server (counted in `swallowedFrames[type]`). Other frames go through.
+   * @param {number} type e.g. 0x30 SUBSCRIBE_CHANGES
+   */
+  swallow(type) {
+    this._swallowed.add(type);
+  }
+
+  /** New connections are closed as soon as they are accepted (as a refused dial would fail), until accept(). */
+  refuse() {
+    this._refusing = true;
+  }
+
+  accept() {
+    this._refusing = false;
   }
 
   /** Destroys every proxied pair, both sides, at once. Returns how many. */

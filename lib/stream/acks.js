@@ -1,0 +1,100 @@
+'use strict';
+// Acknowledgements: the core stops reading a stream's socket at the bound
+// and reads on as the stream acknowledges events. When to acknowledge
+// depends on the overflow policy; both kinds share one interface:
+//   arrived(conn, n)  n events of `conn` joined the stream
+//   notices(n)        n gap/catchUp items joined it (no connection holds them)
+//   consumedOne()     the consumer took one item
+//   turn()            once an event-loop turn after arrivals (see ArrivalAcks)
+
+/**
+ * 'pause': an event is acknowledged, to the connection that delivered it,
+ * once consumed, so the core holds at most the bound of unconsumed events.
+ * Acknowledged in steps of a quarter of the bound (the core resumes at three
+ * quarters), and in any case once a turn: the core may have paused at its
+ * byte bound before a quarter of the events was reached.
+ */
+class ConsumedAcks {
+  /** @param {number} highWaterMark */
+  constructor(highWaterMark) {
+    this._unacked = []; // [{conn, n}] delivered, not yet acknowledged, oldest first; conn null: notices
+    this._consumed = 0;
+    this._step = Math.max(1, Math.floor(highWaterMark / 4));
+    this._soon = false;
+  }
+
+  arrived(conn, n) {
+    const last = this._unacked[this._unacked.length - 1];
+    if (last !== undefined && last.conn === conn) last.n += n;
+    else this._unacked.push({ conn, n });
+  }
+
+  notices(n) {
+    this.arrived(null, n);
+  }
+
+  consumedOne() {
+    if (++this._consumed >= this._step) this.flush();
+    else if (!this._soon) {
+      this._soon = true;
+      setImmediate(() => {
+        this._soon = false;
+        if (this._consumed > 0) this.flush();
+      });
+    }
+  }
+
+  turn() {}
+
+  flush() {
+    let n = this._consumed;
+    this._consumed = 0;
+    const unacked = this._unacked;
+    while (n > 0 && unacked.length) {
+      const seg = unacked[0];
+      const k = Math.min(n, seg.n);
+      if (seg.conn !== null) seg.conn.ack(k);
+      seg.n -= k;
+      n -= k;
+      if (seg.n === 0) unacked.shift();
+    }
+  }
+}
+
+/**
+ * 'error' and 'dropOldest': arrivals are acknowledged once a turn, after
+ * the policy was applied, whether consumed or not: until then the core holds
+ * at the bound, so what one turn brings is bounded, and the policy bounds
+ * the buffer.
+ */
+class ArrivalAcks {
+  constructor() {
+    this._arrivals = 0;
+    this._conn = null;
+  }
+
+  arrived(conn, n) {
+    if (conn !== this._conn && this._arrivals > 0) this._conn.ack(this._arrivals);
+    if (conn !== this._conn) this._arrivals = 0;
+    this._arrivals += n;
+    this._conn = conn;
+  }
+
+  notices() {}
+
+  consumedOne() {}
+
+  turn() {
+    if (this._arrivals > 0) {
+      this._conn.ack(this._arrivals);
+      this._arrivals = 0;
+    }
+  }
+}
+
+/** @param {'pause'|'error'|'dropOldest'} policy @param {number} highWaterMark */
+function acksFor(policy, highWaterMark) {
+  return policy === 'pause' ? new ConsumedAcks(highWaterMark) : new ArrivalAcks();
+}
+
+module.exports = { acksFor, ConsumedAcks, ArrivalAcks };

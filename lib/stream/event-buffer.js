@@ -1,0 +1,98 @@
+'use strict';
+// The items a stream holds for its consumer, oldest first: an array read
+// from a head index (shifting an array per item would be O(n)), compacted
+// once the consumed part is the larger half.
+
+class EventBuffer {
+  constructor() {
+    this.items = [];
+    this.head = 0;
+  }
+
+  /** Items waiting. */
+  get length() {
+    return this.items.length - this.head;
+  }
+
+  /**
+   * A run of events this stream alone holds: adopted as the buffer when it
+   * is empty (the common case, a consumer busy elsewhere), else appended.
+   * @param {object[]} run
+   */
+  pushRun(run) {
+    if (this.items.length === 0) this.items = run;
+    else for (let i = 0; i < run.length; i++) this.items.push(run[i]);
+  }
+
+  push(item) {
+    this.items.push(item);
+  }
+
+  /** The oldest item, taken out; undefined when empty. */
+  shift() {
+    const items = this.items;
+    if (this.head >= items.length) return undefined;
+    const item = items[this.head];
+    items[this.head++] = undefined;
+    if (this.head === items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= items.length) {
+      this.compact();
+    }
+    return item;
+  }
+
+  /** The oldest item, left in place. */
+  peek() {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
+  /** Puts an item back in front of the oldest. */
+  unshift(item) {
+    if (this.head > 0) this.items[--this.head] = item;
+    else this.items.unshift(item);
+  }
+
+  /**
+   * Drops the oldest events until at most `bound` are left.
+   * @returns {{count: number, since: number, until: number}} how many, and
+   *   the oldest and newest `timestamp` among them (±Infinity when none had one)
+   */
+  dropOldest(bound) {
+    let count = 0;
+    let since = Infinity;
+    let until = -Infinity;
+    while (this.length > bound) {
+      const ev = this.items[this.head];
+      this.items[this.head++] = undefined;
+      count++;
+      if (ev.timestamp < since) since = ev.timestamp;
+      if (ev.timestamp > until) until = ev.timestamp;
+    }
+    // Without this a consumer that never reads would let the array grow without bound.
+    if (this.head > 0 && this.head * 2 >= this.items.length) this.compact();
+    return { count, since, until };
+  }
+
+  compact() {
+    this.items = this.items.slice(this.head);
+    this.head = 0;
+  }
+
+  clear() {
+    this.items = [];
+    this.head = 0;
+  }
+
+  /** The newest `timestamp` among the items and `t`. */
+  newestTimestamp(t) {
+    for (let i = this.head; i < this.items.length; i++) {
+      const ts = this.items[i].timestamp;
+      if (ts > t) t = ts;
+    }
+    return t;
+  }
+}
+
+module.exports = { EventBuffer };

@@ -1,0 +1,68 @@
+'use strict';
+// The items a stream yields, with `gaps`, where changes were or may have
+// been missed, and the bookkeeping a catch-up needs. The server has no
+// resume token: what it sent while a stream was away is gone, and all a
+// client can do is say so in-band and, with `catchUp`, read again what the
+// server can tell changed (its `_updated_at`).
+
+const NS_DB = 'nexadb'; // every event's ns.db, whatever the database (the server's own quirk)
+
+/**
+ * Documents changed this long before the newest `_updated_at` a stream saw
+ * are read again too: the server sends each event from a thread of its own,
+ * so events just before a loss may be overtaken and lost in flight.
+ */
+const CATCH_UP_MARGIN_MS = 1000;
+
+/** @returns {number} now, in epoch seconds (as the server's `timestamp`) */
+function nowSeconds() {
+  return Date.now() / 1000;
+}
+
+/**
+ * A gap item.
+ * @param {string|null} coll
+ * @param {'reconnect'|'dropOldest'|'undecodable'} reason
+ * @param {number} since epoch seconds
+ * @param {number} until epoch seconds
+ * @param {object} [extra] count (dropOldest), message (undecodable), catchUp (reconnect, with catchUp)
+ */
+function gapItem(coll, reason, since, until, extra) {
+  return { operationType: 'gap', ns: { db: NS_DB, coll }, reason, since, until, ...extra };
+}
+
+/** A document read back after a gap. */
+function catchUpItem(coll, document) {
+  return { operationType: 'catchUp', ns: { db: NS_DB, coll }, documentKey: { _id: document._id }, fullDocument: document };
+}
+
+/**
+ * The newest `_updated_at` (the server's local time, as text) among `docs`
+ * and `mark`. Same-format ISO texts compare as strings; a missing fraction
+ * ("…:28" for "…:28.000000") still sorts first.
+ * @param {string|null} mark
+ * @param {Array<object|undefined>} docs full documents
+ */
+function newestUpdate(mark, docs) {
+  for (let i = 0; i < docs.length; i++) {
+    const d = docs[i];
+    const at = d !== undefined && d !== null ? d._updated_at : undefined;
+    if (typeof at === 'string' && (mark === null || at > mark)) mark = at;
+  }
+  return mark;
+}
+
+/**
+ * Where a catch-up starts reading: the mark less the margin, still in the
+ * server's own clock and format (no time zone is assumed or needed: both
+ * sides of the comparison are the server's local time). null: from the start.
+ * @param {string|null} mark
+ */
+function catchUpFrom(mark) {
+  if (mark === null) return null;
+  const t = Date.parse(`${mark}Z`);
+  if (Number.isNaN(t)) return mark;
+  return new Date(t - CATCH_UP_MARGIN_MS).toISOString().slice(0, -1); // "YYYY-MM-DDTHH:MM:SS.mmm", no zone
+}
+
+module.exports = { gapItem, catchUpItem, newestUpdate, catchUpFrom, nowSeconds, CATCH_UP_MARGIN_MS };

@@ -1,0 +1,141 @@
+'use strict';
+// The pieces a ChangeStream is made of, alone, without a server: the
+// buffer, the reorder window, the acknowledgements, the holdback behind a
+// catch-up, the gap items' helpers; and the one-way-to-consume rule.
+const assert = require('assert');
+const { EventBuffer } = require('../lib/stream/event-buffer');
+const { ReorderWindow } = require('../lib/stream/reorder-window');
+const { ConsumedAcks, ArrivalAcks } = require('../lib/stream/acks');
+const { Holdback } = require('../lib/stream/holdback');
+const { newestUpdate, catchUpFrom } = require('../lib/stream/gaps');
+
+const ev = (i, timestamp = i) => ({ operationType: 'insert', i, timestamp });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A connection that records what it was told was consumed. */
+function fakeConn(name) {
+  return { name, acked: [], ack(n) { this.acked.push(n); } };
+}
+
+describe('stream pieces', () => {
+  describe('EventBuffer', () => {
+    it('adopts a run when empty, appends otherwise, and hands items out oldest first', () => {
+      const b = new EventBuffer();
+      const run = [ev(1), ev(2)];
+      b.pushRun(run);
+      assert.strictEqual(b.items, run, 'the run itself became the buffer');
+      b.pushRun([ev(3)]);
+      b.push(ev(4));
+      assert.strictEqual(b.length, 4);
+      assert.deepStrictEqual([b.shift(), b.shift()].map((e) => e.i), [1, 2]);
+      assert.strictEqual(b.peek().i, 3);
+      b.unshift(ev(0));
+      assert.deepStrictEqual([b.shift(), b.shift(), b.shift()].map((e) => e.i), [0, 3, 4]);
+      assert.strictEqual(b.shift(), undefined);
+      assert.strictEqual(b.length, 0);
+    });
+
+    it('dropOldest keeps the newest `bound` and says what went; the array does not grow without bound', () => {
+      const b = new EventBuffer();
+      b.pushRun(Array.from({ length: 10 }, (_, i) => ev(i, 100 + i)));
+      assert.deepStrictEqual(b.dropOldest(3), { count: 7, since: 100, until: 106 });
+      assert.deepStrictEqual([b.shift(), b.shift(), b.shift()].map((e) => e.i), [7, 8, 9]);
+      for (let round = 0; round < 100; round++) {
+        b.pushRun(Array.from({ length: 50 }, (_, i) => ev(i)));
+        b.dropOldest(5);
+      }
+      assert.ok(b.items.length < 200, `the array holds ${b.items.length} slots for ${b.length} items`);
+      assert.strictEqual(b.newestTimestamp(-Infinity), 49);
+    });
+  });
+
+  describe('ReorderWindow', () => {
+    it('releases held events in timestamp order once the window has passed', async () => {
+      const out = [];
+      const w = new ReorderWindow(30, (e) => out.push(e.i));
+      for (const [i, ts] of [[1, 3], [2, 1], [3, 2]]) w.add(ev(i, ts));
+      assert.deepStrictEqual(out, []);
+      assert.strictEqual(w.size, 3);
+      assert.strictEqual(w.newestTimestamp(-Infinity), 3);
+      await sleep(80);
+      assert.deepStrictEqual(out, [2, 3, 1]);
+      w.add(ev(4, 9));
+      w.add(ev(5, 8));
+      w.flush();
+      assert.deepStrictEqual(out, [2, 3, 1, 5, 4]);
+      w.add(ev(6, 1));
+      w.clear();
+      await sleep(50);
+      assert.strictEqual(out.length, 5, 'cleared events are not released');
+    });
+  });
+
+  describe('acknowledgements', () => {
+    it("'pause': consumed events are acknowledged to the connection that delivered them, a quarter of the bound at a time; items to none", async () => {
+      const acks = new ConsumedAcks(8); // step 2
+      const a = fakeConn('a');
+      const b = fakeConn('b');
+      acks.arrived(a, 3);
+      acks.notices(1);
+      acks.arrived(b, 2);
+      for (let k = 0; k < 6; k++) acks.consumedOne();
+      assert.deepStrictEqual(a.acked, [2, 1]);
+      assert.deepStrictEqual(b.acked, [2], 'the notice between them was consumed without an acknowledgement');
+      acks.arrived(b, 1);
+      acks.consumedOne(); // below the step: acknowledged within the turn
+      assert.deepStrictEqual(b.acked, [2]);
+      await new Promise((r) => setImmediate(r));
+      assert.deepStrictEqual(b.acked, [2, 1]);
+    });
+
+    it("'error' and 'dropOldest': arrivals are acknowledged once a turn, consumed or not, each to its connection", () => {
+      const acks = new ArrivalAcks();
+      const a = fakeConn('a');
+      const b = fakeConn('b');
+      acks.arrived(a, 3);
+      acks.arrived(a, 2);
+      acks.consumedOne();
+      assert.deepStrictEqual(a.acked, []);
+      acks.arrived(b, 4);
+      acks.turn();
+      acks.turn();
+      assert.deepStrictEqual(a.acked, [5]);
+      assert.deepStrictEqual(b.acked, [4]);
+    });
+  });
+
+  describe('Holdback', () => {
+    it('keeps events and items back, in order, behind catch-up slots until each is filled', () => {
+      const out = [];
+      const h = new Holdback((evs, conn) => out.push(...evs.map((e) => `${conn}:${e.i}`)), (items) => out.push(...items));
+      assert.strictEqual(h.active, false);
+      const fill1 = h.slot();
+      h.run([ev(1), ev(2)], 'c2');
+      const fill2 = h.slot();
+      h.run([ev(3)], 'c3');
+      h.items(['gap-x']);
+      assert.strictEqual(h.events, 3);
+      assert.strictEqual(h.newestTimestamp(-Infinity), 3);
+      fill2(['gap2', 'doc2']); // filled first, but waits behind the first slot
+      assert.deepStrictEqual(out, []);
+      fill1(['gap1', 'doc1']);
+      assert.deepStrictEqual(out, ['gap1', 'doc1', 'c2:1', 'c2:2', 'gap2', 'doc2', 'c3:3', 'gap-x']);
+      assert.strictEqual(h.active, false);
+      h.slot();
+      h.run([ev(4)], 'c4');
+      h.release(true); // the stream ends: what arrived goes on, the unread slot is skipped
+      assert.deepStrictEqual(out.slice(-1), ['c4:4']);
+    });
+  });
+
+  describe('gap helpers', () => {
+    it("newestUpdate compares the server's _updated_at texts; catchUpFrom goes a second back in the same clock and format", () => {
+      assert.strictEqual(newestUpdate(null, [{ _updated_at: '2026-11-26T09:42:28.5' }, undefined, { _updated_at: '2026-11-26T09:42:28' }]), '2026-11-26T09:42:28.5');
+      assert.strictEqual(newestUpdate('2026-11-26T09:42:29', [{ _updated_at: '2026-11-26T09:42:28.999999' }]), '2026-11-26T09:42:29');
+      assert.strictEqual(catchUpFrom('2026-11-26T09:42:28.003998'), '2026-11-26T09:42:27.003');
+      assert.strictEqual(catchUpFrom('2026-01-01T00:00:00.5'), '2025-12-31T23:59:59.500');
+      assert.strictEqual(catchUpFrom(null), null);
+      assert.strictEqual(catchUpFrom('not a time'), 'not a time');
+    });
+  });
+});
