@@ -1,36 +1,22 @@
 // Type definitions for nexaclient/relay.
 
 import { EventEmitter } from 'events';
-import { NexaClient, NexaClientOptions, ChangeEvent, OperationType, Document } from './index';
+import { NexaClient, NexaClientOptions, ChangeEvent, OperationType, GapItem, CatchUpItem } from './index';
 
-/** Where a gap item comes from. */
-export type GapReason = 'reconnect' | 'dropOldest' | 'undecodable' | 'restart' | 'relayStall';
+export { GapItem, CatchUpItem };
 
 /**
- * A hole in the relayed changes: changes between `since` and `until`
- * (seconds since the epoch) may be missing. In order with the changes.
+ * A gap entry: the client's gap items ('reconnect', 'dropOldest',
+ * 'undecodable'), and the relay's own: 'restart' (no relay was running
+ * between `since` and `until`) and 'relayStall' (Redis held the relay up
+ * past maxStallMs; `count` changes were discarded).
  */
-export interface GapItem {
-  operationType: 'gap';
-  /** `coll` is null when the hole concerns every collection. */
-  ns: { db: 'nexadb'; coll: string | null };
-  reason: GapReason;
-  since: number;
-  until: number;
-  /** Changes known to be missing ('dropOldest', 'relayStall'). */
-  count?: number;
-}
-
-/** A document changed during a gap, read again after it (the relay's `catchUp` option). */
-export interface CatchUpItem<T = Record<string, unknown>> {
-  operationType: 'catchUp';
-  ns: { db: 'nexadb'; coll: string };
-  documentKey: { _id: string };
-  fullDocument: (T & Document) | null;
-}
+export type RelayGapItem =
+  | GapItem
+  | { operationType: 'gap'; ns: { db: 'nexadb'; coll: string | null }; reason: 'restart' | 'relayStall'; since: number; until: number; count?: number };
 
 /** What a relayed stream holds: changes, gaps and catch-up documents. */
-export type RelayedItem<T = Record<string, unknown>> = ChangeEvent<T> | GapItem | CatchUpItem<T>;
+export type RelayedItem<T = Record<string, unknown>> = ChangeEvent<T> | RelayGapItem | CatchUpItem<T>;
 
 /** A node-redis client, a redis:// URL, or createClient() options. */
 export type RedisGiven = string | Record<string, unknown> | { sendCommand(args: string[]): Promise<unknown>; duplicate(options?: object): unknown };

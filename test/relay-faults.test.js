@@ -10,6 +10,7 @@ const NexaClient = require('..');
 const { startDevServer } = require('../lib/dev-server');
 const relayModule = require('../lib/relay');
 const { startRedis } = require('./helpers/redis-server');
+const { startFaultProxy } = require('./helpers/fault-proxy');
 const { writeChanges, redisFor, readEntries, keyOf, Child: ChildProcess, Live } = require('./helpers/relay-rig');
 
 // Everything a test opens is ended after it, also when it fails.
@@ -183,6 +184,37 @@ describe('relay: faults', function () {
     assert.ok(Number(gaps[0].since) >= Number(entries[99].ts) - 1 && Number(gaps[0].since) <= before + 0.001, 'since: the last change seen before the drop');
     assert.ok(Number(gaps[0].until) <= Number(entries[101].ts), 'until: before the next change');
     assert.strictEqual(r.stats().gaps, 1);
+  });
+
+  it('catchUp: the documents changed while the relay was cut off follow its gap entry', async () => {
+    const redisServer = live.add(await startRedis());
+    const proxy = live.add(await startFaultProxy({ targetPort: server.port }));
+    const coll = 'orders-catchup';
+    const r = relay({ nexadb: { host: '127.0.0.1', port: proxy.port }, redis: redisServer.url, stream: 'catchup', collection: coll, catchUp: true, heartbeatMs: 200 });
+    await r.ready;
+    const kept = await client.create(coll, { name: 'kept', v: 1 });
+    await waitFor(() => r.stats().appended === 1, 'the insert appended');
+    await sleep(1100); // past the catch-up's margin: the insert is not read again
+    proxy.refuse();
+    proxy.cut();
+    await client.update(coll, kept.document_id, { v: 2 });
+    await client.create(coll, { name: 'new', v: 1 });
+    proxy.accept();
+    await waitFor(() => r.stats().gaps === 1, 'the gap appended', 15000);
+    await client.create(coll, { name: 'live', v: 1 });
+    const redis = await redisFor(redisServer.url);
+    const entries = await waitFor(async () => {
+      const all = await readEntries(redis, 'catchup');
+      return all.some((e) => e.op === 'insert' && e.event.fullDocument.name === 'live') && all;
+    }, 'the live insert appended');
+    await redis.close();
+    const ops = entries.map((e) => e.op);
+    const n = ops.length - 3; // 'live' is caught up too when written before the catch-up's query ran
+    assert.deepStrictEqual(ops, ['insert', 'gap', ...Array(n).fill('catchUp'), 'insert']);
+    assert.strictEqual(entries[1].reason, 'reconnect');
+    const caught = Object.fromEntries(entries.slice(2, 2 + n).map((e) => [e.event.fullDocument.name, e.event.fullDocument.v]));
+    assert.deepStrictEqual({ kept: caught.kept, new: caught.new }, { kept: 2, new: 1 });
+    assert.strictEqual(entries[2].id, entries[2].event.documentKey._id);
   });
 
   it('a sink down for longer than maxStallMs: the relay stops waiting and records what it discards as one gap entry, in its place', async () => {

@@ -41,6 +41,10 @@ function toEntry(item, stream, relayId) {
   const dk = item.documentKey && item.documentKey._id;
   const id = dk === undefined ? '' : typeof dk === 'string' ? dk : eventJson(dk);
   const ts = typeof item.timestamp === 'number' ? item.timestamp : null;
+  if (item.catchUp && item.catchUp.error instanceof Error) {
+    // A failed catch-up's Error would be {} in JSON: its message is what a reader needs.
+    item = { ...item, catchUp: { ...item.catchUp, error: item.catchUp.error.message } };
+  }
   const json = eventJson(item);
   const fields = ['op', op, 'coll', coll, 'id', id, 'ts', ts === null ? '' : String(ts), 'event', json];
   let content = json;

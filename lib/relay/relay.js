@@ -16,7 +16,6 @@ const { relayOptions } = require('./options');
 const { RedisSink } = require('./redis-sink');
 const { toEntry } = require('./entry');
 const { startGap } = require('./start-gap');
-const { ReconnectGaps } = require('./reconnect-gaps');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,7 +38,6 @@ class Relay extends EventEmitter {
     this._client = null;
     this._ownsClient = false;
     this._stream = null;
-    this._reconnectGaps = null;
     this._queue = [];
     this._writerWake = null;
     this._spaceWake = null;
@@ -73,12 +71,8 @@ class Relay extends EventEmitter {
       const watchOptions = { gaps: true, reorderWindowMs: o.reorderWindowMs };
       if (o.catchUp) watchOptions.catchUp = true;
       if (o.operations) watchOptions.operations = o.operations;
+      // Gap items (reconnect, dropOldest, undecodable) come in band, in order with the changes.
       this._stream = this._client.watch(o.collection, watchOptions);
-      // A client that yields gap items in band has stream.lastTimestamp; for
-      // one that does not, they are built from its reconnect events.
-      if (!('lastTimestamp' in this._stream)) {
-        this._reconnectGaps = new ReconnectGaps(this._stream, o.collection, (gap) => this._take(gap));
-      }
       await this._stream.ready;
       const t0 = Date.now();
       this._since = t0;
@@ -104,9 +98,7 @@ class Relay extends EventEmitter {
     try {
       for await (const item of this._stream) {
         this._lastPulledAt = Date.now();
-        if (this._reconnectGaps) this._reconnectGaps.beforeItem();
         this._take(item);
-        if (this._reconnectGaps) this._reconnectGaps.afterItem(item);
         if (!this._discard && this._queue.length >= this._o.maxQueue) await this._waitForSpace();
       }
     } catch (err) {
