@@ -285,8 +285,8 @@ describe('relay: faults', function () {
     });
 
     const N = 30000;
-    const insertAll = async (coll) => {
-      for (let i = 0; i < N; i += 1000) await slowClient.batchWrite(coll, Array.from({ length: 1000 }, (_, j) => ({ k: i + j })));
+    const insertAll = async (coll, pad = '') => {
+      for (let i = 0; i < N; i += 1000) await slowClient.batchWrite(coll, Array.from({ length: 1000 }, (_, j) => ({ k: i + j, pad })));
     };
     const count = (stream, onEach) => {
       let n = 0;
@@ -302,7 +302,9 @@ describe('relay: faults', function () {
       const f = count(fast);
       const s = count(slow, () => sleep(5));
       const t0 = Date.now();
-      await insertAll(coll);
+      // 2 KB events: the socket buffers between the server and the slow
+      // watcher (up to ~10 MB on Linux's loopback) fill long before N.
+      await insertAll(coll, 'x'.repeat(2048));
       await sleep(1000);
       const heldAt = f.n;
       assert.ok(heldAt < N, `the fast watcher is held back (${heldAt} of ${N} after ${Date.now() - t0} ms; the slow one has handled ${s.n})`);

@@ -6,7 +6,7 @@ const { spawn } = require('child_process');
 const net = require('net');
 const { closedPort } = require('../fixtures/helpers');
 
-const REDIS_SERVER = process.env.REDIS_SERVER || '/usr/bin/redis-server';
+const REDIS_SERVER = process.env.REDIS_SERVER || 'redis-server';
 
 function canConnect(port) {
   return new Promise((resolve) => {
@@ -30,10 +30,13 @@ class RedisServer {
     const proc = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
     let stderr = '';
+    let spawnError = null;
+    proc.once('error', (err) => { spawnError = err; });
     proc.stderr.on('data', (d) => { stderr += d; });
     const exited = new Promise((r) => proc.once('exit', r));
     const until = Date.now() + 10000;
     while (!(await canConnect(this.port))) {
+      if (spawnError) throw new Error(`cannot run ${REDIS_SERVER} (${spawnError.code}): install redis-server (Debian: apt-get install redis-server)`);
       if (proc.exitCode !== null || Date.now() > until) throw new Error(`redis-server did not start: ${stderr}`);
       await new Promise((r) => setTimeout(r, 20));
     }
