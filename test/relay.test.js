@@ -219,6 +219,26 @@ describe('relay: NexaDB into Redis Streams', function () {
     await late.close();
   });
 
+  it("'{collection}' in the stream name: one stream per collection; a restart gap goes to each", async () => {
+    const template = `${fresh('per')}:{collection}`;
+    const [c1, c2] = [fresh('coll'), fresh('coll')];
+    const first = relayTo(template, null);
+    await first.ready;
+    await writeChanges(client, c1, { docs: 3 });
+    await writeChanges(client, c2, { docs: 2 });
+    await waitFor(() => first.stats().appended === 5, 'five appended');
+    await first.close();
+    await writeChanges(client, c1, { docs: 1, from: 3 }); // missed: no relay runs
+    const second = relayTo(template, null);
+    await second.ready;
+    await writeChanges(client, c2, { docs: 1, from: 2 });
+    await waitFor(() => second.stats().appended === 3, 'two gap entries and one change appended');
+    await second.close();
+    const ops = async (coll) => (await readEntries(redis, template.replace('{collection}', coll))).map((e) => (e.op === 'gap' ? `gap:${e.reason}:${e.coll}` : `${e.op}:${e.event.fullDocument.k}`));
+    assert.deepStrictEqual(await ops(c1), ['insert:0', 'insert:1', 'insert:2', 'gap:restart:']);
+    assert.deepStrictEqual(await ops(c2), ['insert:0', 'insert:1', 'gap:restart:', 'insert:2']);
+  });
+
   it('maxLen trims the stream to about that many entries; retention by age', async () => {
     const coll = fresh('orders');
     const capped = fresh('stream');
