@@ -35,6 +35,8 @@ export interface SinkEntry {
 /** A relay's liveness record, kept in the sink (epoch ms). */
 export interface RelayRecord {
   since: number;
+  /** Since when it has had no hole of its own. */
+  coverageSince: number;
   seen: number;
   covered: number;
   streams: string[];
@@ -93,6 +95,8 @@ export interface RelayStats {
   /** Appends skipped because another relay (or a retry) had appended the change. */
   duplicates: number;
   gaps: number;
+  /** This relay's holes another running relay had covered: not appended as gaps. */
+  gapsCovered: number;
   /** Changes discarded into a 'relayStall' gap. */
   discarded: number;
   redisErrors: number;

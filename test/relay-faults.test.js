@@ -109,6 +109,45 @@ describe('relay: faults', function () {
     });
   });
 
+  it("two relays, one cut off from NexaDB for a while: the other covered its hole, so no gap entry; alone, the same cut is a gap", async () => {
+    const redisServer = live.add(await startRedis());
+    const proxy = live.add(await startFaultProxy({ targetPort: server.port }));
+    const coll = 'orders-covered';
+    const opts = { redis: redisServer.url, stream: 'covered', collection: coll, heartbeatMs: 200 };
+    const cutOff = relay({ ...opts, nexadb: { host: '127.0.0.1', port: proxy.port } });
+    const steady = relay({ ...opts, nexadb: { host: server.host, port: server.port } });
+    await Promise.all([cutOff.ready, steady.ready]);
+    // The hole (from the last change the cut-off relay saw) must begin after
+    // the steady relay's coverage did, with a second of slack for clocks.
+    await sleep(1100);
+    await writeChanges(client, coll, { docs: 100 });
+    await waitFor(() => cutOff.stats().appended + cutOff.stats().duplicates === 100, 'the cut-off relay through 100');
+    proxy.refuse();
+    proxy.cut();
+    await writeChanges(client, coll, { docs: 100, from: 100 });
+    proxy.accept();
+    await waitFor(() => cutOff.stats().gapsCovered === 1, "the cut-off relay found its hole covered", 15000);
+    await writeChanges(client, coll, { docs: 100, from: 200 });
+    await waitFor(() => steady.stats().appended + steady.stats().duplicates === 300 &&
+      cutOff.stats().appended + cutOff.stats().duplicates === 200, 'both through what they received');
+    const redis = await redisFor(redisServer.url);
+    let entries = await readEntries(redis, 'covered');
+    assert.deepStrictEqual(entries.map((e) => e.event.fullDocument.k), Array.from({ length: 300 }, (_, i) => i), 'every change once, no gap entry');
+    assert.strictEqual(cutOff.stats().gaps, 0);
+
+    // The steady one gone (closed): the same cut is a gap.
+    await steady.close();
+    proxy.refuse();
+    proxy.cut();
+    await writeChanges(client, coll, { docs: 10, from: 300 });
+    proxy.accept();
+    await waitFor(() => cutOff.stats().gaps === 1, 'a gap entry', 15000);
+    entries = await readEntries(redis, 'covered');
+    await redis.close();
+    assert.deepStrictEqual(entries.slice(300).map((e) => `${e.op}:${e.reason}`), ['gap:reconnect']);
+    assert.strictEqual(cutOff.stats().gapsCovered, 1);
+  });
+
   it('Redis killed and restarted on the same port: the relay and a consumer recover, nothing lost', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexa-relay-redis-'));
     const redisServer = live.add(await startRedis({ dir })); // appendfsync always: a crash loses nothing it acknowledged

@@ -33,7 +33,7 @@ function digest(text) {
  * @param {object} item
  * @param {string} stream the stream it goes to
  * @param {string} relayId
- * @returns {{stream: string, key: string, fields: string[], ts: number|null, at: number}}
+ * @returns {{stream: string, key: string, fields: string[], ts: number|null, at: number, gap?: object}}
  */
 function toEntry(item, stream, relayId) {
   const op = String(item.operationType);
@@ -52,7 +52,9 @@ function toEntry(item, stream, relayId) {
     fields.push('since', String(item.since), 'until', String(item.until), 'reason', String(item.reason), 'relay', relayId);
     if (item.reason === 'restart') content = `gap restart ${coll} ${item.since}`;
   }
-  return { stream, key: `${stream}:dedup:${digest(`${stream}\n${content}`)}`, fields, ts, at: Date.now() };
+  const entry = { stream, key: `${stream}:dedup:${digest(`${stream}\n${content}`)}`, fields, ts, at: Date.now() };
+  if (op === 'gap') entry.gap = { reason: item.reason, since: item.since, until: item.until };
+  return entry;
 }
 
 /**

@@ -15,7 +15,7 @@ const NexaClient = require('../index');
 const { relayOptions } = require('./options');
 const { RedisSink } = require('./redis-sink');
 const { toEntry } = require('./entry');
-const { startGap } = require('./start-gap');
+const { startGap, coveredByPeer } = require('./coverage');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,7 +48,7 @@ class Relay extends EventEmitter {
     this._since = 0;
     this._heartbeat = null;
     this._lastPulledAt = 0;
-    this._stats = { appended: 0, duplicates: 0, gaps: 0, discarded: 0, redisErrors: 0, newestTimestamp: null };
+    this._stats = { appended: 0, duplicates: 0, gaps: 0, gapsCovered: 0, discarded: 0, redisErrors: 0, newestTimestamp: null };
     /** Resolves once subscribed, connected to the sink and past the restart check. */
     this.ready = this._start();
     this.ready.catch(() => {});
@@ -76,6 +76,7 @@ class Relay extends EventEmitter {
       await this._stream.ready;
       const t0 = Date.now();
       this._since = t0;
+      this._coverageSince = t0;
       const { gap, streams, dead } = await startGap(this._sink, {
         relayId: this.id, t0, staleMs: Math.round(o.heartbeatMs * 2.5), pollMs: Math.max(50, o.heartbeatMs >> 2),
       });
@@ -111,8 +112,13 @@ class Relay extends EventEmitter {
   }
 
   _take(item) {
-    if (this._discard) this._discardOne(item);
-    else this._enqueue(item);
+    if (this._discard) {
+      this._discardOne(item);
+      return;
+    }
+    // This relay's own coverage starts again after a hole in it.
+    if (item.operationType === 'gap' && item.reason === 'reconnect') this._coverageSince = Math.max(this._coverageSince, item.until * 1000);
+    this._enqueue(item);
   }
 
   /** The queue is full: wait until the writer makes room, at most maxStallMs, then discard. */
@@ -149,6 +155,7 @@ class Relay extends EventEmitter {
     const d = this._discard;
     this._discard = null;
     if (d.count === 0) return;
+    this._coverageSince = Date.now();
     this._enqueue({
       operationType: 'gap', ns: { db: 'nexadb', coll: this._o.collection }, reason: 'relayStall',
       since: d.since, until: d.until, count: d.count,
@@ -185,7 +192,18 @@ class Relay extends EventEmitter {
         this._writerWake = null;
         continue;
       }
-      const batch = this._queue.slice(0, this._o.batchSize);
+      // A hole of this relay's that another relay covered is no gap in the stream.
+      const head = this._queue[0];
+      if (head.gap && !head.peerChecked && (head.gap.reason === 'reconnect' || head.gap.reason === 'relayStall')) {
+        head.peerChecked = true;
+        if (await this._coveredByPeer(head.gap)) {
+          this._queue.shift();
+          this._stats.gapsCovered++;
+          continue;
+        }
+      }
+      const end = this._queue.findIndex((e, i) => i > 0 && e.gap);
+      const batch = this._queue.slice(0, Math.min(this._o.batchSize, end === -1 ? Infinity : end));
       try {
         const { appended, duplicates } = await this._sink.append(batch);
         this._queue.splice(0, batch.length);
@@ -200,6 +218,14 @@ class Relay extends EventEmitter {
         delay = Math.min(delay * 2, 5000);
       }
     }
+  }
+
+  /** Whether another relay appended what this relay's hole `gap` missed (see coverage.js). */
+  _coveredByPeer(gap) {
+    const hb = this._o.heartbeatMs;
+    return coveredByPeer(this._sink, gap, {
+      relayId: this.id, staleMs: Math.round(hb * 2.5), pollMs: Math.max(50, hb >> 2), waitMs: 3 * hb + this._o.reorderWindowMs + 500,
+    });
   }
 
   _account(batch, appended, duplicates) {
@@ -223,7 +249,7 @@ class Relay extends EventEmitter {
   // --- liveness -----------------------------------------------------------------
 
   /** Every change before this time is appended (or discarded into a gap entry). */
-  _covered() {
+  _coveredUntil() {
     const now = Date.now();
     const margin = this._o.reorderWindowMs + 250; // events in the socket, the core and the reorder window
     let t = now;
@@ -233,7 +259,9 @@ class Relay extends EventEmitter {
   }
 
   _beat(stopped = false) {
-    const record = { since: this._since, seen: Date.now(), covered: this._covered(), streams: [...this._streams].slice(0, 1000) };
+    const record = {
+      since: this._since, coverageSince: this._coverageSince, seen: Date.now(), covered: this._coveredUntil(), streams: [...this._streams].slice(0, 1000),
+    };
     if (stopped) record.stopped = true;
     return this._sink.putRecord(this.id, record);
   }
@@ -250,6 +278,7 @@ class Relay extends EventEmitter {
       appended: s.appended,
       duplicates: s.duplicates,
       gaps: s.gaps,
+      gapsCovered: s.gapsCovered,
       discarded: s.discarded,
       redisErrors: s.redisErrors,
       queued: this._queue.length,

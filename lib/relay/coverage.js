@@ -1,12 +1,16 @@
 'use strict';
-// Whether a starting relay must record a gap: were changes missed while no
-// relay was running?
+// What the relays' records say about holes: whether a starting relay must
+// record a gap (were changes missed while no relay was running?), and
+// whether another relay covered a hole this one had (then its gap entry
+// would be a false alarm).
 //
 // Every running relay keeps a record in the sink, refreshed every heartbeat:
 //   { since, seen, covered, streams }  (epoch ms)
 //   since    when its subscription was acknowledged
 //   seen     its last heartbeat
 //   covered  every change before this time is appended (or was a gap entry)
+//   coverageSince  since when it has had no hole of its own (its start, or
+//            the end of its last reconnect or stall gap)
 //   streams  the streams it appended to (where gaps for every collection go)
 //   stopped  set by close(): nothing to wait for
 // A starting relay, subscribed already (so nothing after t0 is missed),
@@ -53,4 +57,35 @@ async function startGap(sink, { relayId, t0, staleMs, pollMs, cancelled = () => 
   }
 }
 
-module.exports = { startGap };
+/**
+ * Whether another running relay appended every change of this relay's hole
+ * [gap.since, gap.until]: subscribed without a hole of its own since before
+ * it began (with a second of slack for clocks), and covered past its end.
+ * Such a relay's record may need a few heartbeats to show the end covered:
+ * waits up to `waitMs`. Unsure (no such relay, or Redis failing): false,
+ * and the gap is appended.
+ * @param {object} sink
+ * @param {{since: number, until: number}} gap seconds since the epoch
+ * @param {{relayId: string, staleMs: number, pollMs: number, waitMs: number}} how
+ * @returns {Promise<boolean>}
+ */
+async function coveredByPeer(sink, gap, { relayId, staleMs, pollMs, waitMs }) {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    let records;
+    try {
+      records = await sink.records();
+    } catch (_) {
+      return false;
+    }
+    const now = Date.now();
+    const candidates = [...records].filter(([id, r]) => id !== relayId && !r.stopped && r.seen >= now - staleMs &&
+      (r.coverageSince ?? r.since) <= gap.since * 1000 - 1000);
+    if (candidates.length === 0) return false;
+    if (candidates.some(([, r]) => r.covered >= gap.until * 1000)) return true;
+    if (now >= deadline) return false;
+    await sleep(pollMs);
+  }
+}
+
+module.exports = { startGap, coveredByPeer };
