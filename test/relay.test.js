@@ -144,10 +144,11 @@ describe('relay: NexaDB into Redis Streams', function () {
     await writeChanges(client, coll, { docs: 1000, updates: 2 });
     await waitFor(() => r.stats().appended === N, 'the relay appended every change', 20000);
     const arg = { url: redisServer.url, stream, group: 'g', claimIdleMs: 1000, handleMs: 1, count: 50 };
-    const kids = ['c1', 'c2', 'victim'].map((consumer) => new Child('relay-consumer.js', { ...arg, consumer }));
+    const kids = ['c1', 'c2', 'victim'].map((consumer) => new Child('relay-consumer.js', { ...arg, consumer, hangAfter: consumer === 'victim' ? 120 : undefined }));
     const [c1, c2, victim] = kids;
     const handled = (c) => c.lines.filter((l) => /^\d+:\d+$/.test(l));
-    await victim.waitLine(() => handled(victim).length >= 200, 'the victim handling changes');
+    // It handles 120 changes and stops before acknowledging the 120th: killed there.
+    await victim.waitLine(() => handled(victim).length === 120, 'the victim handling changes');
     await victim.kill('SIGKILL');
     const t0 = Date.now();
     // What it had been given and not acknowledged:
@@ -164,10 +165,11 @@ describe('relay: NexaDB into Redis Streams', function () {
     assert.strictEqual(counts.size, N, 'nothing lost');
     assert.ok(duplicated.every((k) => victimDone.includes(k)), 'a duplicate is a change the victim had handled');
     // Each duplicate was among the victim's pending entries: look the keys up in the stream.
-    const byKey = new Map((await readEntries(redis, stream)).map((e) => [keyOf(e.event), e.id]));
+    const byKey = new Map((await readEntries(redis, stream)).map((e) => [keyOf(e.event), e.streamId]));
     assert.ok(duplicated.every((k) => pending.has(byKey.get(k))), 'duplicates only among what it had not acknowledged');
     const claimed = [...pending].filter((id) => ![...victimDone].some((k) => byKey.get(k) === id));
-    assert.ok(pending.size > 0, 'the victim had pending messages');
+    assert.ok(pending.has(byKey.get(victimDone[119])), 'the change it handled last was pending');
+    assert.strictEqual(duplicated.length, 1, 'that one change, handled again by another consumer');
     const leftPending = await redis.sendCommand(['XPENDING', stream, 'g']);
     assert.strictEqual(Number(leftPending[0]), 0, 'nothing left pending');
     await r.close();

@@ -158,13 +158,44 @@ class Consumer {
       entries = claimed || [];
       this._stats.claimed += entries.filter((e) => e && e[1]).length;
     } else {
-      const block = String(Math.min(this._o.blockMs, Math.max(1, this._nextClaimAt - Date.now())));
-      entries = entriesOf(await this._blocking.sendCommand(['XREADGROUP', 'GROUP', group, name, 'COUNT', count, 'BLOCK', block, 'STREAMS', stream, '>']));
+      const block = Math.min(this._o.blockMs, Math.max(1, this._nextClaimAt - Date.now()));
+      entries = entriesOf(await this._blockingRead(['XREADGROUP', 'GROUP', group, name, 'COUNT', count, 'BLOCK', String(block), 'STREAMS', stream, '>'], block));
     }
     for (const e of entries) {
       if (!e) continue;
       if (e[1]) this._buf.push(e);
       else this._ackId(e[0]); // trimmed away while pending: nothing to deliver
+    }
+  }
+
+  /**
+   * A blocking read on the connection kept for them. A read Redis does not
+   * answer well after its block time (seen from node-redis 5 when Redis was
+   * killed mid-read) fails, and the connection is replaced.
+   */
+  async _blockingRead(args, blockMs) {
+    if (!this._blocking) {
+      const { client } = await redisClient(this._o.redis, { ownConnection: true, onError: () => { this._stats.redisErrors++; } });
+      if (this._closed) {
+        await closeClient(client, { now: true });
+        return null;
+      }
+      this._blocking = client;
+    }
+    const read = this._blocking.sendCommand(args);
+    read.catch(() => {}); // when abandoned below, its rejection comes later
+    const LATE = {};
+    let timer;
+    const late = new Promise((resolve) => { timer = setTimeout(resolve, blockMs + 5000, LATE); });
+    try {
+      const answer = await Promise.race([read, late]);
+      if (answer !== LATE) return answer;
+      const stuck = this._blocking;
+      this._blocking = null;
+      await closeClient(stuck, { now: true });
+      throw new Error('a blocking read got no answer');
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -46,6 +46,7 @@ class Relay extends EventEmitter {
     this._giveUpAt = Infinity; // once ending: when the writer stops retrying what is queued
     this._closing = null;
     this._since = 0;
+    this._coverageSince = 0;
     this._heartbeat = null;
     this._lastPulledAt = 0;
     this._stats = { appended: 0, duplicates: 0, gaps: 0, gapsCovered: 0, discarded: 0, redisErrors: 0, newestTimestamp: null };

@@ -35,11 +35,14 @@ async function redisFor(url) {
   return c;
 }
 
-/** Every entry of `stream`: [{id, op, coll, ts, since, until, reason, relay, event}], oldest first. */
+/**
+ * Every entry of `stream`, oldest first: its fields (op, coll, id, ts, event
+ * parsed; since, until, reason, relay for gaps) and its stream id, streamId.
+ */
 async function readEntries(redis, stream) {
   const raw = await redis.sendCommand(['XRANGE', stream, '-', '+']);
-  return raw.map(([id, flat]) => {
-    const e = { id };
+  return raw.map(([streamId, flat]) => {
+    const e = { streamId };
     for (let i = 0; i < flat.length; i += 2) e[flat[i]] = flat[i + 1];
     e.event = JSON.parse(e.event);
     return e;
