@@ -1,4 +1,5 @@
 // Type definitions for nexaclient.
+/// <reference types="node" />
 
 import { EventEmitter } from 'events';
 import { Readable } from 'stream';
@@ -185,6 +186,76 @@ export interface ReconnectInfo {
   downtimeMs: number;
 }
 
+/** stream.stats(): counters since the stream began. */
+export interface StreamStats {
+  /** Change events received from the server. */
+  received: number;
+  /** Items handed to the consumer (events, and gap/catchUp items). */
+  delivered: number;
+  /** Events dropped under the 'dropOldest' policy. */
+  dropped: number;
+  /** Items waiting in the buffer now. */
+  buffered: number;
+  /** Payload bytes of the events received (MessagePack, frame headers not counted). */
+  bytes: number;
+  reconnects: number;
+  /** Gaps: reconnects, drops under 'dropOldest', undecodable events. */
+  gaps: number;
+  /** Times the buffer reached highWaterMark under 'pause' (the socket then stopped being read). */
+  pauses: number;
+  /** Now minus the newest delivered event's `timestamp`, in ms; null before the first. Grows while no events come. */
+  lag: number | null;
+}
+
+/** The request connection's state. */
+export type ClientStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** client.stats(): counters since the client was made. */
+export interface ClientStats {
+  status: ClientStatus;
+  requests: {
+    sent: number;
+    /** Resolved with the server's answer. */
+    answered: number;
+    /** Failed, by error code (NEXA_SERVER, NEXA_NOT_FOUND, NEXA_TIMEOUT, ECONNREFUSED, ABORT_ERR, ...); get() of a missing key counts as NEXA_NOT_FOUND. */
+    failed: Record<string, number>;
+    inFlight: number;
+  };
+  /** Reconnects of the request connection. */
+  reconnects: number;
+  /** stats() of every open stream. */
+  streams: StreamStats[];
+}
+
+/**
+ * The context of the 'nexaclient:request' tracing channel (start, end,
+ * asyncStart, asyncEnd, error). Never the password or a document.
+ */
+export interface RequestTraceContext {
+  /** The method (create, get, query, ...) or 'subscribe' / 'unwatch' for a stream's SUBSCRIBE / UNSUBSCRIBE. */
+  operation: string;
+  collection?: string | null;
+  key?: string;
+  database?: string;
+  /** host:port */
+  address: string;
+  /** Unique in the process. */
+  requestId: number;
+  /** On 'error' (and after it). */
+  error?: NexaError | TypeError;
+}
+
+/** Messages of the nexaclient:stream:* and nexaclient:connection:* diagnostics channels. */
+export interface StreamSubscribeMessage { stream: ChangeStream; collection: string | null; operations: OperationType[]; address: string; resubscribe: boolean }
+export interface StreamDisconnectMessage { stream: ChangeStream; collection: string | null; address: string; error: NexaError }
+export interface StreamReconnectMessage extends ReconnectInfo { stream: ChangeStream; collection: string | null; address: string }
+export interface StreamGapMessage { stream: ChangeStream; collection: string | null; gap: GapItem }
+/** error: null when the stream was closed on purpose. */
+export interface StreamCloseMessage { stream: ChangeStream; collection: string | null; error: NexaError | null }
+export interface ConnectionOpenMessage { connectionId: number; address: string; stream: boolean }
+/** error: null when it was closed on purpose. */
+export interface ConnectionCloseMessage { connectionId: number; address: string; stream: boolean; error: NexaError | null }
+
 export interface SubscribeAnswer {
   subscribed: true;
   collection: string | null;
@@ -216,6 +287,8 @@ export declare class ChangeStream<T = Record<string, unknown>, E = ChangeEvent<T
   return(): Promise<IteratorResult<E, undefined>>;
   /** UNSUBSCRIBE and close its connection, also mid-reconnect; pending next() calls resolve done. */
   close(): Promise<void>;
+  /** Counters since the stream began, and the lag. */
+  stats(): StreamStats;
   /** A Readable in object mode that pulls events only as fast as it is read. */
   stream(options?: { highWaterMark?: number }): Readable;
   [Symbol.asyncIterator](): this;
@@ -301,7 +374,12 @@ export type Role = 'admin' | 'write' | 'read' | 'guest';
  */
 export declare const MAX_DEPTH: 100;
 
-export declare class NexaClient {
+/**
+ * Emits 'connect', 'disconnect' ({error}; null after disconnect()),
+ * 'reconnect' ({attempts, downtimeMs}) for its request connection, and
+ * 'error' once reconnecting failed for good, only when listened to.
+ */
+export declare class NexaClient extends EventEmitter {
   /** The documents' nesting limit: see {@link MAX_DEPTH}. */
   static readonly MAX_DEPTH: 100;
   /** An options object, or a connection string `nexadb://user:password@host:port/database?requestTimeout=5000`. */
@@ -311,6 +389,19 @@ export declare class NexaClient {
   readonly database: string | undefined;
   /** True while the request connection is open. */
   readonly connected: boolean;
+  /** The request connection: 'connecting' | 'open' | 'reconnecting' | 'closed'. */
+  readonly status: ClientStatus;
+  /** Counters: requests, reconnects, and each open stream's stats(). */
+  stats(): ClientStats;
+
+  on(event: 'connect', listener: () => void): this;
+  on(event: 'disconnect', listener: (info: { error: NexaError | null }) => void): this;
+  on(event: 'reconnect', listener: (info: ReconnectInfo) => void): this;
+  on(event: 'error', listener: (err: NexaError) => void): this;
+  once(event: 'connect', listener: () => void): this;
+  once(event: 'disconnect', listener: (info: { error: NexaError | null }) => void): this;
+  once(event: 'reconnect', listener: (info: ReconnectInfo) => void): this;
+  once(event: 'error', listener: (err: NexaError) => void): this;
   /** Opens and authenticates the request connection; idempotent. */
   connect(): Promise<void>;
   /** Ends every stream normally and closes every connection. */

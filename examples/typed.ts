@@ -80,6 +80,16 @@ export async function main(): Promise<void> {
     break;
   }
   console.log(stream.lastTimestamp?.toFixed(3));
+  // Observability: client events, status and stats.
+  client.on('disconnect', ({ error }) => console.log(error ? error.code : 'closed'));
+  client.on('reconnect', ({ attempts }) => console.log(attempts));
+  const health: 'connecting' | 'open' | 'reconnecting' | 'closed' = client.status;
+  const { requests, streams } = client.stats();
+  const lag: number | null = stream.stats().lag;
+  console.log(health, requests.failed.NEXA_TIMEOUT ?? 0, requests.inFlight, streams.length, lag);
+  // @ts-expect-error lag is null until the first event
+  const lagMs: number = stream.stats().lag;
+  void lagMs;
   await client.disconnect();
   await fromUrl.disconnect();
 }

@@ -10,6 +10,7 @@ const { ReorderWindow } = require('./stream/reorder-window');
 const { acksFor } = require('./stream/acks');
 const { Holdback } = require('./stream/holdback');
 const { gapItem, catchUpItem, newestUpdate, catchUpFrom, nowSeconds } = require('./stream/gaps');
+const { channels, publish, traceRequest, nextRequestId, debug } = require('./diagnostics');
 
 const OPERATIONS = ['insert', 'update', 'delete', 'dropCollection'];
 const DEFAULT_OPERATIONS = ['insert', 'update', 'delete'];
@@ -92,15 +93,29 @@ class ChangeStream extends EventEmitter {
     this._endedWith = null;
     this._closing = null;
 
+    // stats(): counted per run of events, and one add per item handed over.
+    this._received = 0;
+    this._bytes = 0;
+    this._handed = 0;
+    this._gapCount = 0;
+    this._pauses = 0;
+    this._atBound = false; // 'pause': the buffer reached highWaterMark, so the core stopped reading
+    this._resumeAt = this._hwm - Math.max(1, Math.floor(this._hwm / 4)); // where the core reads again (acks.js)
+    this._address = `${opts.host}:${opts.port}`;
+
     const context = { operation: 'watch', collection };
     this._channel = new Channel({ ...opts, stream: true }, {
       // Bounded like every request: a server that never answers must not hang `ready` or a reconnect.
-      onOpen: (conn) => conn.request(MSG.SUBSCRIBE, { collection, operations }, context, { timeout: opts.requestTimeout }),
-      onChanges: (evs, conn) => this._arrive(evs, conn),
+      onOpen: (conn) => traceRequest(() => conn.request(MSG.SUBSCRIBE, { collection, operations }, context, { timeout: opts.requestTimeout }),
+        () => ({ operation: 'subscribe', collection, address: conn.address, requestId: nextRequestId() }))
+        .then((answer) => this._subscribed(conn, answer)),
+      onChanges: (evs, conn, bytes) => this._arrive(evs, conn, bytes),
       onUndecodable: (message) => this._undecodable(message),
       onDown: (error) => this._down(error),
       onReconnect: (info) => {
         this._resubscribed();
+        debug('stream on %s: re-subscribed after %d attempts, %d ms without a subscription', this._what(), info.attempts, info.downtimeMs);
+        publish(channels.reconnect, () => ({ stream: this, collection, address: this._address, ...info }));
         this.emit('reconnect', info);
       },
       onFail: (err) => this._end(err),
@@ -147,11 +162,49 @@ class ChangeStream extends EventEmitter {
     return this._channel.reconnects;
   }
 
+  /**
+   * Counters since the stream began: events `received` from the server,
+   * items `delivered` to the consumer (events, and gap/catchUp items),
+   * `dropped` ('dropOldest'), `buffered` now, payload `bytes` received,
+   * `reconnects`, `gaps`, `pauses` (times the buffer reached highWaterMark
+   * under 'pause', so the socket stopped being read), and `lag`: now minus
+   * the newest delivered event's `timestamp`, in whole ms (null before the
+   * first; it grows while no events come).
+   */
+  stats() {
+    return {
+      received: this._received,
+      delivered: this._handed,
+      dropped: this.dropped,
+      buffered: this.buffered,
+      bytes: this._bytes,
+      reconnects: this.reconnects,
+      gaps: this._gapCount,
+      pauses: this._pauses,
+      lag: this._newest === -Infinity ? null : Math.max(0, Math.round(Date.now() - this._newest * 1000)),
+    };
+  }
+
+  _what() {
+    return this.collection === null ? 'every collection' : `'${this.collection}'`;
+  }
+
+  /** The server acknowledged a SUBSCRIBE (the first, or after a reconnect). */
+  _subscribed(conn, answer) {
+    debug('stream on %s: subscribed (%s) on connection #%d', this._what(), this.operations.join(', '), conn.id);
+    publish(channels.subscribe, () => ({
+      stream: this, collection: this.collection, operations: this.operations, address: conn.address, resubscribe: this._channel.everOpened,
+    }));
+    return answer;
+  }
+
   // --- arrival ------------------------------------------------------------------
 
   /** A run of events from one connection. */
-  _arrive(evs, conn) {
+  _arrive(evs, conn, bytes = 0) {
     if (this.closed) return;
+    this._received += evs.length;
+    this._bytes += bytes;
     if (conn !== this._lastConn) {
       this._lastConn = conn;
       // The first events of a new subscription come before its reconnect is
@@ -174,6 +227,14 @@ class ChangeStream extends EventEmitter {
     } else {
       for (let i = 0; i < evs.length; i++) this._enqueue(evs[i]);
     }
+    if (this._policy === 'pause' && !this._atBound && this._buf.length >= this._hwm) this._bound(true);
+  }
+
+  /** 'pause': the buffer reached highWaterMark (the core stops reading), or is back where the core reads again. */
+  _bound(reached) {
+    this._atBound = reached;
+    if (reached) this._pauses++;
+    debug('stream on %s: %s (%d buffered, highWaterMark %d)', this._what(), reached ? 'paused reading' : 'resumed reading', this._buf.length, this._hwm);
   }
 
   /**
@@ -204,9 +265,11 @@ class ChangeStream extends EventEmitter {
 
   /** An item goes to the consumer. */
   _delivered(item) {
+    this._handed++;
     const t = item.timestamp; // gap and catchUp items have none
     if (t > this._newest) this._newest = t;
     this._acks.consumedOne();
+    if (this._atBound && this._buf.length <= this._resumeAt) this._bound(false);
   }
 
   /**
@@ -248,7 +311,7 @@ class ChangeStream extends EventEmitter {
     this.dropped += count;
     const since = s === Infinity ? nowSeconds() : s;
     const until = u === -Infinity ? since : u;
-    this.emit('gap', gapItem(this.collection, 'dropOldest', since, until, { count }));
+    this._gapOut(gapItem(this.collection, 'dropOldest', since, until, { count }));
     if (!this._gaps) return;
     this._dropGap = prev === null ? gapItem(this.collection, 'dropOldest', since, until, { count })
       : gapItem(this.collection, 'dropOldest', Math.min(prev.since, since), Math.max(prev.until, until), { count: prev.count + count });
@@ -260,6 +323,8 @@ class ChangeStream extends EventEmitter {
   /** The connection was lost: what arrives from now on was sent after a gap. */
   _down(error) {
     if (this._lostAt === null) this._lostAt = { since: this._newestSeen(), mark: this._mark };
+    debug('stream on %s: disconnected (%s), reconnecting', this._what(), error && error.message);
+    publish(channels.disconnect, () => ({ stream: this, collection: this.collection, address: this._address, error }));
     this.emit('disconnect', { error });
   }
 
@@ -291,7 +356,7 @@ class ChangeStream extends EventEmitter {
       return [];
     }).then((items) => {
       if (this.closed) return;
-      this.emit('gap', gap);
+      this._gapOut(gap);
       fill(this._gaps ? [gap, ...items] : items);
     });
   }
@@ -302,9 +367,16 @@ class ChangeStream extends EventEmitter {
     this._gap(gapItem(this.collection, 'undecodable', this._newestSeen(), nowSeconds(), { message }));
   }
 
+  /** Every gap: counted, published on nexaclient:stream:gap, emitted as 'gap'. */
+  _gapOut(gap) {
+    this._gapCount++;
+    publish(channels.gap, () => ({ stream: this, collection: this.collection, gap }));
+    this.emit('gap', gap);
+  }
+
   /** A gap: told to 'gap' listeners; in-band too with `gaps`, behind anything held. */
   _gap(gap) {
-    this.emit('gap', gap);
+    this._gapOut(gap);
     if (!this._gaps) return;
     if (this._holdback.active) this._holdback.items([gap]);
     else this._takeItems([gap]);
@@ -392,6 +464,8 @@ class ChangeStream extends EventEmitter {
   _finish() {
     if (this.closed) return;
     this.closed = true;
+    debug('stream on %s: closed%s', this._what(), this._error ? ` (${this._error.message})` : '');
+    publish(channels.close, () => ({ stream: this, collection: this.collection, error: this._error }));
     if (this._window !== null) this._window.clear();
     if (this._unabort) this._unabort();
     // Waiters exist only while the buffer is empty.
@@ -424,7 +498,9 @@ class ChangeStream extends EventEmitter {
     this._error = null; // closing on purpose: waiters end, they do not throw
     this._finish();
     this._closing = this._channel.close(true, (conn) => {
-      conn.request(MSG.UNSUBSCRIBE, {}, { operation: 'unwatch', collection: this.collection }, { timeout: this._requestTimeout }).catch(() => {});
+      const context = { operation: 'unwatch', collection: this.collection };
+      traceRequest(() => conn.request(MSG.UNSUBSCRIBE, {}, context, { timeout: this._requestTimeout }),
+        () => ({ ...context, address: conn.address, requestId: nextRequestId() })).catch(() => {});
     });
     return this._closing;
   }

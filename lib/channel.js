@@ -6,6 +6,7 @@
 // connect() must report a refused connection, not hide it behind retries.
 const { Connection } = require('./connection');
 const { NexaClosedError, NexaTimeoutError } = require('./errors');
+const { debug } = require('./diagnostics');
 
 class Channel {
   #opts; // holds the credentials: private, so no inspect, log or JSON.stringify shows them
@@ -14,7 +15,7 @@ class Channel {
    * @param {object} opts connection options (see lib/options.js) plus `stream`
    * @param {object} hooks
    * @param {(conn: Connection) => Promise<*>|*} [hooks.onOpen] after each successful dial; a rejection counts as a failed dial
-   * @param {(events: object[], conn: Connection) => void} [hooks.onChanges] a run of events of one connection
+   * @param {(events: object[], conn: Connection, bytes: number) => void} [hooks.onChanges] a run of events of one connection, and its payload bytes
    * @param {(message: string, conn: Connection) => void} [hooks.onUndecodable] an event the client could not decode
    * @param {(err: Error) => void} [hooks.onDown] a connection was lost; reconnecting
    * @param {(info: {attempts: number, downtimeMs: number}) => void} [hooks.onReconnect]
@@ -56,7 +57,7 @@ class Channel {
 
   async _dial() {
     const conn = this._makeConnection(this.#opts);
-    conn.onChanges = (evs) => this.hooks.onChanges && this.hooks.onChanges(evs, conn);
+    conn.onChanges = (evs, bytes) => this.hooks.onChanges && this.hooks.onChanges(evs, conn, bytes);
     conn.onUndecodable = (message) => this.hooks.onUndecodable && this.hooks.onUndecodable(message, conn);
     conn.onEnd = (err) => this._ended(conn, err);
     this.conn = conn;
@@ -101,6 +102,8 @@ class Channel {
     this._attempt++;
     const delay = backoffDelay(this._attempt, this.#opts.reconnectDelayMs, this.#opts.reconnectMaxDelayMs, Math.random());
     this.state = 'backoff';
+    debug('%s: reconnect attempt %d of %s in %d ms (%s)', this._label(), this._attempt, String(this.#opts.reconnectAttempts), delay,
+      this.lastError ? this.lastError.code : 'lost');
     // Ref'd on purpose: a stream waiting to reconnect keeps the process alive, as its socket did.
     this._timer = setTimeout(() => {
       this._timer = null;
@@ -113,6 +116,7 @@ class Channel {
     this.state = 'connecting';
     this._dial().then(() => {
       this.reconnects++;
+      debug('%s: reconnected after %d attempts', this._label(), this._attempt);
       this._settle();
       if (this.hooks.onReconnect) this.hooks.onReconnect({ attempts: this._attempt, downtimeMs: Date.now() - this._downSince });
     }, (err) => {
@@ -123,9 +127,15 @@ class Channel {
     });
   }
 
+  /** Who speaks in the debug log: "stream to host:port" or "requests to host:port". */
+  _label() {
+    return `${this.#opts.stream ? 'stream' : 'requests'} to ${this.#opts.host}:${this.#opts.port}`;
+  }
+
   _fail(err) {
     this.state = 'failed';
     this.lastError = err;
+    if (this.everOpened) debug('%s: giving up: %s', this._label(), err && err.message);
     this._settle();
     if (this.hooks.onFail) this.hooks.onFail(err);
   }

@@ -1,4 +1,5 @@
 'use strict';
+const { EventEmitter } = require('events');
 const { MSG } = require('./connection');
 const { Channel } = require('./channel');
 const { ChangeStream, parseOperations } = require('./change-stream');
@@ -6,6 +7,8 @@ const {
   parseOptions, validateStreamOptions, rejectUnknown, callTimeout, checkSignal, STREAM_OPTIONS, WATCH_OPTIONS,
 } = require('./options');
 const { bound, abortError } = require('./abort');
+const { traceRequest, nextRequestId, debug } = require('./diagnostics');
+const { RequestCounters } = require('./stats');
 
 /** What every request's options object may hold; some calls take a few more (their `extra`). */
 const CALL_OPTIONS = Object.freeze(['database', 'signal', 'timeout']);
@@ -20,8 +23,14 @@ const CALL_OPTIONS = Object.freeze(['database', 'signal', 'timeout']);
 /**
  * A NexaDB client. Requests share one connection and are pipelined; every
  * watch() gets a connection of its own, so streams never delay requests.
+ *
+ * Emits, for its request connection: 'connect' once connect() has opened
+ * it, 'disconnect' ({error}; error null after disconnect()) when it is lost
+ * or closed, 'reconnect' ({attempts, downtimeMs}) once it is open again,
+ * and 'error' (the last error, once reconnecting has failed for good) only
+ * when something listens to 'error'.
  */
-class NexaClient {
+class NexaClient extends EventEmitter {
   #opts;
 
   /**
@@ -40,6 +49,7 @@ class NexaClient {
    */
   constructor(options = {}, extra = undefined) {
     const o = parseOptions(options, extra);
+    super();
     this.#opts = o;
     /** @type {string} */
     this.host = o.host;
@@ -51,11 +61,55 @@ class NexaClient {
     this._connecting = null;
     this._queue = []; // requests waiting for the connection, in call order
     this._streams = new Set();
+    this._requests = new RequestCounters();
+    this._reconnects = 0; // of the request connection, over every connect()
+    this._down = false; // 'disconnect' was emitted and no 'reconnect' yet
   }
 
   /** True while the request connection is open. */
   get connected() {
     return this._channel !== null && this._channel.state === 'open';
+  }
+
+  /**
+   * The request connection: 'connecting' (the first dial), 'open',
+   * 'reconnecting' (lost, re-dialling), or 'closed' (before connect(), after
+   * disconnect(), or once connecting failed).
+   * @returns {'connecting'|'open'|'reconnecting'|'closed'}
+   */
+  get status() {
+    const ch = this._channel;
+    if (ch === null) return 'closed';
+    switch (ch.state) {
+      case 'open': return 'open';
+      case 'idle':
+      case 'connecting':
+      case 'backoff': return ch.everOpened ? 'reconnecting' : 'connecting';
+      default: return 'closed';
+    }
+  }
+
+  /**
+   * Counters since the client was made: its requests (sent, answered,
+   * failed by error code, in flight), the request connection's status and
+   * reconnects, and each open stream's stream.stats().
+   */
+  stats() {
+    return {
+      status: this.status,
+      requests: this._requests.snapshot(),
+      reconnects: this._reconnects,
+      streams: Array.from(this._streams, (s) => s.stats()),
+    };
+  }
+
+  /** An event to the listeners; a listener that throws does not break the client (the error is uncaught, as in node's own emitters). */
+  _notify(name, arg) {
+    try {
+      this.emit(name, arg);
+    } catch (err) {
+      process.nextTick(() => { throw err; });
+    }
   }
 
   /**
@@ -72,9 +126,29 @@ class NexaClient {
       if (ch.state === 'open') return Promise.resolve();
       return ch.everOpened ? ch.whenOpen(0).then(() => {}) : this._connecting;
     }
-    const channel = new Channel(this.#opts);
+    const channel = new Channel(this.#opts, {
+      onDown: (error) => {
+        this._down = true;
+        this._notify('disconnect', { error });
+      },
+      onReconnect: (info) => {
+        this._down = false;
+        this._reconnects++;
+        this._notify('reconnect', info);
+      },
+      onFail: (error) => {
+        // Lost for good: without autoReconnect it was not reported as lost yet.
+        if (!this._down) this._notify('disconnect', { error });
+        this._down = false;
+        if (this.listenerCount('error') > 0) this._notify('error', error);
+      },
+    });
     this._channel = channel;
-    this._connecting = channel.start().then(() => {}, (err) => {
+    this._down = false;
+    this._connecting = channel.start().then(() => {
+      debug('client %s:%d: request connection open', this.host, this.port);
+      this._notify('connect');
+    }, (err) => {
       if (this._channel === channel) {
         this._channel = null;
         this._connecting = null;
@@ -95,10 +169,13 @@ class NexaClient {
     for (const s of this._streams) waits.push(s.close());
     this._streams.clear();
     const ch = this._channel;
+    const wasOpen = ch !== null && ch.state === 'open';
     this._channel = null;
     this._connecting = null;
     if (ch) waits.push(ch.close(true));
     await Promise.all(waits);
+    if (wasOpen) this._notify('disconnect', { error: null });
+    this._down = false;
   }
 
   /**
@@ -188,6 +265,15 @@ class NexaClient {
         context.database = database;
       }
     }
+    const counters = this._requests;
+    counters.sent++;
+    return traceRequest(() => this._send(type, payload, context, timeout, signal),
+      () => ({ ...context, address: `${this.host}:${this.port}`, requestId: nextRequestId() }))
+      .then(counters.answer, counters.failure);
+  }
+
+  /** _call's request, its arguments checked: sent now, or queued until the connection is open. */
+  _send(type, payload, context, timeout, signal) {
     // Settled before any connection work, as fetch() does.
     if (signal && signal.aborted) return Promise.reject(abortError(signal, context));
     if (!this._channel || this._channel.state === 'failed' || this._channel.state === 'closed') this.connect().catch(() => {});

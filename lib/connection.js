@@ -7,6 +7,7 @@ const {
   NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, NexaProtocolError, fromCore, serverText,
 } = require('./errors');
 const { bound, abortError } = require('./abort');
+const { channels, publish, debug } = require('./diagnostics');
 
 const EV_OPEN = 1;
 const EV_OPEN_FAILED = 2;
@@ -71,7 +72,7 @@ function dispatch(n, values, str) {
       for (let k = 0; k < count; k++) evs[k] = tape.event(mode);
       if (conn === undefined) continue;
       try {
-        conn.onChanges(evs);
+        conn.onChanges(evs, head[h + 2]); // [h + 2]: the run's payload bytes
       } catch (err) {
         process.nextTick(() => { throw err; });
       }
@@ -109,7 +110,7 @@ class Connection {
     this.address = `${o.host}:${o.port}`;
     this.state = 'new';
     this.hello = null;
-    /** @type {(events: object[]) => void} */
+    /** @type {(events: object[], bytes: number) => void} a run of events and its payload bytes */
     this.onChanges = noop;
     /**
      * A change event arrived that could not be decoded (e.g. a document
@@ -122,6 +123,9 @@ class Connection {
     this.onEnd = noop;
     this.#opts = o;
     this.int64Mode = INT64_MODES[o.int64];
+    /** A change stream's connection (else the request connection). */
+    this.stream = o.stream === true;
+    this._wasOpen = false; // the handshake succeeded (closing it is then a close, not a failed dial)
     this._pending = new Map();
     this._nextReq = 1;
     this._openWaiters = null;
@@ -140,6 +144,7 @@ class Connection {
     if (nextId > 0xfffffff0) nextId = 1;
     this.state = 'opening';
     live.set(this.id, this);
+    debug('connection #%d: connecting to %s as %s (%s)', this.id, this.address, o.username, this.stream ? 'stream' : 'requests');
     return new Promise((resolve, reject) => {
       this._openWaiters = { resolve, reject };
       try {
@@ -224,6 +229,9 @@ class Connection {
   _opened(hello) {
     this.state = this.state === 'closing' ? 'closing' : 'open';
     this.hello = hello;
+    this._wasOpen = true;
+    debug('connection #%d: open to %s', this.id, this.address);
+    publish(channels.connectionOpen, () => ({ connectionId: this.id, address: this.address, stream: this.stream }));
     const w = this._openWaiters;
     this._openWaiters = null;
     if (w) w.resolve(hello);
@@ -266,6 +274,12 @@ class Connection {
       : fromCore(code, message, address, payload), context);
     const err = code === null ? null : make();
     this.error = err;
+    if (debug.enabled) {
+      const how = wasClosing ? 'closed' : code === 'NEXA_PROTOCOL' ? 'protocol error' : !this._wasOpen ? 'dial failed' : 'lost';
+      debug('connection #%d: %s%s', this.id, how, err ? `: ${err.message}` : ` (${address})`);
+    }
+    // Published for connections that opened (a failed dial is its caller's error, and in the debug log).
+    if (this._wasOpen) publish(channels.connectionClose, () => ({ connectionId: this.id, address, stream: this.stream, error: wasClosing ? null : err }));
     const openW = this._openWaiters;
     this._openWaiters = null;
     if (openW) openW.reject(err || new NexaClosedError(`connection to ${address} closed before it opened`, { address }));

@@ -1,17 +1,39 @@
 'use strict';
 // Loads the compiled addon. One instance per environment (main thread or
 // worker_thread): its worker thread, caches and handler are its own.
-let addon;
-try {
-  addon = require('../build/Release/nexaclient.node');
-} catch (err) {
+const path = require('path');
+
+/**
+ * The runtime, when it is not Node.js: the C core runs its own libuv loop on
+ * a worker thread, which needs the libuv Node.js exports to addons; Bun and
+ * Deno implement only part of it and would abort or exit on load.
+ */
+function foreignRuntime() {
+  if (process.versions.bun) return `Bun ${process.versions.bun}`;
+  if (process.versions.deno || typeof globalThis.Deno !== 'undefined') return `Deno ${process.versions.deno || ''}`.trim();
+  return null;
+}
+
+function load() {
+  const runtime = foreignRuntime();
+  if (runtime) {
+    const err = new Error(`nexaclient: ${runtime} is not supported: its native addon runs its own libuv loop, which needs Node.js (20 or newer)`);
+    err.code = 'NEXA_UNSUPPORTED_RUNTIME';
+    throw err;
+  }
   try {
-    addon = require('../build/Debug/nexaclient.node');
-  } catch {
-    err.message = `nexaclient: the native addon is not built (${err.message}). Run \`npm install\` (it needs msgpack-c: apt-get install libmsgpack-dev).`;
+    // build/Release (built from source) first, else prebuilds/<platform>-<arch>/.
+    return require('node-gyp-build')(path.join(__dirname, '..'));
+  } catch (err) {
+    err.message = `nexaclient: no native addon for ${process.platform}-${process.arch}: no prebuilt binary fits and none was built from source `
+      + `(${err.message.split('\n')[0]}). Build it: install msgpack-c (Debian/Ubuntu: apt-get install build-essential pkg-config libmsgpack-dev; `
+      + 'Alpine: apk add build-base python3 pkgconf msgpack-c-dev; macOS: brew install msgpack pkg-config), then `npm rebuild nexaclient` '
+      + '(npm 11 runs install scripts of dependencies only once allowed: `npm install-scripts approve nexaclient`).';
     throw err;
   }
 }
+
+const addon = load();
 
 /** int64 option names to the addon's numeric modes. */
 const INT64_MODES = { number: 0, bigint: 1, auto: 2, string: 3 };

@@ -3,7 +3,11 @@
 // `npm test`: the C core's unit tests (built here, run without Node), then
 // every mocha suite in test/, then one line totalling both:
 // "N passed, M failed".
-const { execFileSync, spawnSync } = require('child_process');
+// NEXACLIENT_TEST_NODES (set by .ci/run): more node binaries, separated by
+// ':'; the mocha suites run again under each (the addon is built once: it is
+// Node-API), except those that do not depend on the Node running them, and
+// their counts join the total. `--mocha-only`: that run, by itself.
+const { execFileSync, spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
@@ -70,11 +74,16 @@ function runTypeCheck() {
   }
 }
 
-function runMocha() {
+/** Suites whose outcome does not depend on the Node that runs them: run once. */
+const NODE_INDEPENDENT = new Set(['hardening-native.test.js', 'runtimes.test.js', 'types.test.js']);
+
+function runMocha({ all }) {
   const Mocha = require('mocha');
   const mocha = new Mocha({ timeout: 20000, reporter: 'spec' });
   const dir = path.join(root, 'test');
-  for (const f of fs.readdirSync(dir).sort()) if (f.endsWith('.test.js')) mocha.addFile(path.join(dir, f));
+  for (const f of fs.readdirSync(dir).sort()) {
+    if (f.endsWith('.test.js') && (all || !NODE_INDEPENDENT.has(f))) mocha.addFile(path.join(dir, f));
+  }
   return new Promise((resolve) => {
     const runner = mocha.run(() => {
       passed += runner.stats.passes;
@@ -84,10 +93,50 @@ function runMocha() {
   });
 }
 
+/** The mocha suites again under another node binary, its counts added to ours. */
+function runMochaUnder(node) {
+  return new Promise((resolve) => {
+    let version = '';
+    try {
+      version = execFileSync(node, ['--version']).toString().trim();
+    } catch (err) {
+      console.error(`mocha under ${node}: cannot run it (${err.message})`);
+      failed++;
+      resolve();
+      return;
+    }
+    console.log(`\n# The mocha suites under Node ${version} (${node})`);
+    const child = spawn(node, [__filename, '--mocha-only'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      process.stdout.write(d);
+    });
+    child.on('close', (code, signal) => {
+      const m = /^Node v[\d.]+: (\d+) passed, (\d+) failed$/m.exec(out);
+      if (!m) {
+        console.error(`mocha under Node ${version}: no result line (exit ${code}, signal ${signal})`);
+        failed++;
+      } else {
+        passed += Number(m[1]);
+        failed += Number(m[2]);
+        if (code !== 0 && Number(m[2]) === 0) failed++;
+      }
+      resolve();
+    });
+  });
+}
+
 (async () => {
+  if (process.argv.includes('--mocha-only')) {
+    await runMocha({ all: false });
+    console.log(`Node ${process.version}: ${passed} passed, ${failed} failed`);
+    process.exit(failed ? 1 : 0);
+  }
   runCoreTests();
   runTypeCheck();
-  await runMocha();
+  await runMocha({ all: true });
+  for (const node of (process.env.NEXACLIENT_TEST_NODES || '').split(':').filter(Boolean)) await runMochaUnder(node);
   console.log(`${passed} passed, ${failed} failed`);
   // Suites may leave servers in child processes; this runner's job is done.
   process.exit(failed ? 1 : 0);

@@ -1,21 +1,15 @@
 'use strict';
-// `nexaclient relay` (lib/cli/relay.js), run() called directly with the
-// context the CLI gives every subcommand.
+// `nexaclient relay`, run as a user runs it: the real bin in a child process,
+// against the dev server and a redis-server of the test's own.
 const assert = require('assert');
-const { parseArgs } = require('util');
 const NexaClient = require('..');
 const { startDevServer } = require('../lib/dev-server');
-const relayCommand = require('../lib/cli/relay');
 const { startRedis } = require('./helpers/redis-server');
 const { writeChanges, redisFor, readEntries } = require('./helpers/relay-rig');
+const { runCli, jsonLines } = require('./helpers/cli');
 const { waitFor } = require('./fixtures/helpers');
 
-class Sink {
-  constructor() { this.text = ''; }
-  write(s) { this.text += s; return true; }
-}
-
-describe('nexaclient relay (CLI subcommand)', function () {
+describe('nexaclient relay (CLI)', function () {
   this.timeout(30000);
   let server;
   let redisServer;
@@ -31,38 +25,38 @@ describe('nexaclient relay (CLI subcommand)', function () {
     if (redisServer) await redisServer.stop();
   });
 
-  const ctxFor = (ac) => ({
-    stdout: new Sink(),
-    stderr: new Sink(),
-    env: { REDIS_URL: redisServer.url },
-    signal: ac.signal,
-    connect: async () => {
-      const c = new NexaClient({ host: server.host, port: server.port });
-      await c.connect();
-      return c;
-    },
-  });
-  const parse = (args) => parseArgs({ args, options: relayCommand.options, allowPositionals: true, strict: true });
+  const env = () => ({ NEXADB_URL: `nexadb://root@127.0.0.1:${server.port}`, NEXADB_PASSWORD: 'nexadb123', REDIS_URL: redisServer.url });
 
-  it('has a summary, usage and parseArgs options', () => {
-    assert.strictEqual(typeof relayCommand.summary, 'string');
-    assert.match(relayCommand.usage, /--redis/);
-    assert.deepStrictEqual({ ...parse(['--stream', 's', '--max-len', '5']).values }, { stream: 's', 'max-len': '5' });
+  it('is listed by --help, with its options under relay --help', async () => {
+    const all = await runCli(['--help'], { env: env() });
+    assert.match(all.stdout, /^ {2}relay +relay changes into a Redis stream/m);
+    const own = await runCli(['relay', '--help'], { env: env() });
+    assert.strictEqual(own.code, 0);
+    assert.match(own.stdout, /--retention AGE/);
+    assert.match(own.stdout, /--url/); // the connection options, added by the dispatcher
   });
 
-  it('relays until the signal, then drains, prints its figures and exits 0', async () => {
-    const ac = new AbortController();
-    const ctx = ctxFor(ac);
-    const { values, positionals } = parse(['--stream', 'cli:{collection}', '--ops', 'insert,update', '--max-len', '1000', '--stats-every', '200ms']);
-    const running = relayCommand.run(values, positionals, ctx);
-    await waitFor(() => ctx.stdout.text.includes('relaying'), 'the relay started', 10000);
-    assert.match(ctx.stdout.text, new RegExp(`relaying every collection to cli:\\{collection\\} on redis://127\\.0\\.0\\.1:${redisServer.port} as `));
+  it('relays until SIGTERM, then drains and prints its last figures as JSON (exit 0)', async () => {
+    let child = null;
+    let stderr = '';
+    let stdout = '';
+    const done = runCli(['relay', '--stream', 'cli:{collection}', '--ops', 'insert,update', '--max-len', '1000', '--stats-every', '200ms'], {
+      env: env(), killAfter: 25000,
+      onStdout: (s, c) => { stdout = s; child = c; },
+      onStderr: (s, c) => { stderr = s; child = c; },
+    });
+    await waitFor(() => /relaying/.test(stderr), 'the relay started', 15000);
+    assert.match(stderr, new RegExp(`^nexaclient relay: relaying every collection to cli:\\{collection\\} on redis://127\\.0\\.0\\.1:${redisServer.port} as \\S+\\n$`));
     await writeChanges(client, 'clicoll', { docs: 50, updates: 1 });
     await client.delete('clicoll', (await client.query('clicoll', { k: 0 }))[0]._id); // not in --ops
-    await waitFor(() => /appended 100,/.test(ctx.stdout.text), 'a stats line with 100 appended', 10000);
-    ac.abort();
-    assert.strictEqual(await running, 0);
-    assert.match(ctx.stdout.text, /stopped: appended 100, duplicates skipped 0, gaps 0, discarded 0, redis errors 0, queued 0, lag \d+ ms\n$/);
+    await waitFor(() => /"appended":100,/.test(stdout), 'a figures line with 100 appended', 10000);
+    child.kill('SIGTERM');
+    const r = await done;
+    assert.strictEqual(r.code, 0, r.stderr);
+    const last = jsonLines(r.stdout).pop();
+    assert.deepStrictEqual({ ...last, lagMs: 0, newestTimestamp: 0 }, {
+      appended: 100, duplicates: 0, gaps: 0, gapsCovered: 0, discarded: 0, redisErrors: 0, queued: 0, newestTimestamp: 0, lagMs: 0,
+    });
     const redis = await redisFor(redisServer.url);
     const entries = await readEntries(redis, 'cli:clicoll');
     await redis.close();
@@ -70,13 +64,15 @@ describe('nexaclient relay (CLI subcommand)', function () {
     assert.deepStrictEqual([...new Set(entries.map((e) => e.op))].sort(), ['insert', 'update']);
   });
 
-  it('bad values: a TypeError naming the option; Redis unreachable: exit 1 with the reason', async () => {
-    const ac = new AbortController();
-    const ctx = ctxFor(ac);
-    await assert.rejects(relayCommand.run(parse(['--retention', 'a week']).values, [], ctx), { name: 'TypeError', message: /--retention/ });
-    await assert.rejects(relayCommand.run(parse(['--max-len', '0']).values, [], ctx), { name: 'TypeError', message: /--max-len/ });
-    const code = await relayCommand.run(parse(['--redis', 'redis://127.0.0.1:1']).values, [], ctx);
-    assert.strictEqual(code, 1);
-    assert.match(ctx.stderr.text, /^nexaclient relay: .*ECONNREFUSED/m);
+  it('bad values: exit 2 naming the option; Redis unreachable: exit 3 with the reason', async () => {
+    const retention = await runCli(['relay', '--retention', 'a week'], { env: env() });
+    assert.strictEqual(retention.code, 2);
+    assert.match(retention.stderr, /--retention wants a duration/);
+    const maxLen = await runCli(['relay', '--max-len', '0'], { env: env() });
+    assert.strictEqual(maxLen.code, 2);
+    assert.match(maxLen.stderr, /--max-len wants a positive integer/);
+    const down = await runCli(['relay', '--redis', 'redis://127.0.0.1:1'], { env: env() });
+    assert.strictEqual(down.code, 3, down.stderr);
+    assert.match(down.stderr, /^nexaclient relay: .*ECONNREFUSED/m);
   });
 });

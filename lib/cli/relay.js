@@ -1,6 +1,8 @@
 'use strict';
-// `nexaclient relay`: runs a relay until SIGINT/SIGTERM (ctx.signal), then
-// drains it. The NexaDB connection options are the CLI's own (ctx.connect).
+// `nexaclient relay`: runs a relay (lib/relay) until Ctrl-C or SIGTERM, then
+// drains it. Its figures go to stdout as JSON lines, messages to stderr.
+const { UsageError } = require('./errors');
+const { NexaConnectionError } = require('../errors');
 
 const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60000, h: 3600000, d: 86400000 };
@@ -8,12 +10,12 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60000, h: 3600000, d: 86400000 };
 /** "90s", "7d", "250ms", "60000" (ms) -> milliseconds */
 function durationMs(text, name) {
   const m = DURATION.exec(String(text).trim());
-  if (!m) throw new TypeError(`--${name} wants a duration such as 7d, 12h, 30m, 90s or milliseconds, not ${JSON.stringify(text)}`);
+  if (!m) throw new UsageError(`--${name} wants a duration such as 7d, 12h, 30m, 90s or milliseconds, not ${JSON.stringify(text)}`);
   return Number(m[1]) * UNIT_MS[m[2] || 'ms'];
 }
 
 function positiveInt(text, name) {
-  if (!/^\d+$/.test(String(text)) || Number(text) < 1) throw new TypeError(`--${name} wants a positive integer, not ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(String(text)) || Number(text) < 1) throw new UsageError(`--${name} wants a positive integer, not ${JSON.stringify(text)}`);
   return Number(text);
 }
 
@@ -28,22 +30,28 @@ function shown(url) {
   }
 }
 
-const statsLine = (s) => `appended ${s.appended}, duplicates skipped ${s.duplicates}, gaps ${s.gaps}, discarded ${s.discarded}, ` +
-  `redis errors ${s.redisErrors}, queued ${s.queued}, lag ${s.lagMs === null ? '-' : `${Math.round(s.lagMs)} ms`}`;
-
 module.exports = {
-  summary: 'relay changes into a Redis stream (consumer groups read it; see README "Beyond one process")',
-  usage: `nexaclient relay [--redis URL] [--stream NAME] [--collection NAME] [--ops insert,update,delete]
-                 [--max-len N | --retention 7d] [--reorder-window-ms 50] [--max-stall 10s]
-                 [--relay-id ID] [--stats-every 10s]
-  --redis          Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)
-  --stream         stream name; '{collection}' in it makes one stream per collection (default nexadb:changes)
-  --collection     one collection (default: every collection)
-  --ops            operations, comma-separated (default: insert,update,delete)
-  --max-len        trim the stream to about N entries (MAXLEN ~)
-  --retention      trim entries older than this (MINID ~): 7d, 12h, 30m, 90s or ms
-  --max-stall      how long Redis may hold the relay up before it discards into a gap entry (default 10s)
-  --stats-every    print the relay's figures this often (0: only at the end)`,
+  summary: 'relay changes into a Redis stream that consumer groups read (needs the redis package)',
+  usage: `usage: nexaclient relay [--redis URL] [--stream NAME] [--collection NAME] [--ops LIST]
+                        [--max-len N | --retention 7d] [--max-stall 10s] [--stats-every 10s]
+                        [--reorder-window-ms 50] [--relay-id ID] [connection options]
+
+Watches NexaDB and appends every change to a Redis stream, once (run two for
+availability), in order, every hole a gap entry (README, "Beyond one process").
+  --redis URL        Redis (default: $REDIS_URL, else redis://127.0.0.1:6379)
+  --stream NAME      the stream; '{collection}' in it makes one per collection
+                     (default nexadb:changes)
+  --collection NAME  one collection (default: every collection)
+  --ops LIST         insert,update,delete,dropCollection (default insert,update,delete)
+  --max-len N        trim the stream to about N entries (MAXLEN ~)
+  --retention AGE    trim entries older than AGE (MINID ~): 7d, 12h, 30m, 90s or ms
+  --max-stall AGE    how long Redis may hold the relay up before it discards
+                     into a gap entry (default 10s)
+  --stats-every AGE  print the relay's figures as a JSON line this often
+                     (default 10s; 0: only at the end)
+
+Runs until Ctrl-C or SIGTERM: then it appends what it holds and prints its
+last figures (exit 0).`,
   options: {
     redis: { type: 'string' },
     stream: { type: 'string' },
@@ -57,38 +65,41 @@ module.exports = {
     'stats-every': { type: 'string' },
   },
 
-  /**
-   * @param {object} values parsed options
-   * @param {string[]} positionals
-   * @param {{stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream, env: object,
-   *   signal: AbortSignal, connect: (values: object) => Promise<object>}} ctx
-   * @returns {Promise<number>} the exit code
-   */
   async run(values, positionals, ctx) {
-    if (positionals.length) throw new TypeError(`relay takes no arguments, got ${positionals.join(' ')}`);
-    const { relay } = require('../relay'); // says "npm install redis" when it is missing
+    if (positionals.length) throw new UsageError(`relay takes no arguments, got ${positionals.join(' ')}`);
     const redis = values.redis || ctx.env.REDIS_URL || 'redis://127.0.0.1:6379';
     const opts = { redis, stream: values.stream, collection: values.collection, relayId: values['relay-id'] };
-    if (values.ops) opts.operations = values.ops.split(',').map((s) => s.trim()).filter(Boolean);
+    if (values.ops !== undefined) opts.operations = values.ops.split(',').map((s) => s.trim()).filter(Boolean);
     if (values['max-len'] !== undefined) opts.maxLen = positiveInt(values['max-len'], 'max-len');
     if (values.retention !== undefined) opts.retention = durationMs(values.retention, 'retention');
     if (values['reorder-window-ms'] !== undefined) opts.reorderWindowMs = durationMs(values['reorder-window-ms'], 'reorder-window-ms');
     if (values['max-stall'] !== undefined) opts.maxStallMs = durationMs(values['max-stall'], 'max-stall');
     const statsEvery = values['stats-every'] === undefined ? 10000 : durationMs(values['stats-every'], 'stats-every');
+    const { relay } = require('../relay'); // says "npm install redis" when it is missing
 
-    const client = await ctx.connect(values);
-    const r = relay({ nexadb: client, ...opts });
+    // A relay outlives any NexaDB outage, as watch does.
+    const client = await ctx.connect(values, { reconnectAttempts: Infinity });
+    let r;
+    try {
+      r = relay({ nexadb: client, ...opts });
+    } catch (err) {
+      throw err instanceof TypeError ? new UsageError(err.message) : err;
+    }
     let failure = null;
     r.on('error', (err) => { failure = err; });
     try {
       await r.ready;
     } catch (err) {
-      await client.disconnect().catch(() => {});
-      ctx.stderr.write(`nexaclient relay: ${err.message}\n`);
-      return 1;
+      // Redis refused or unreachable: a connection failure (exit 3), saying it was Redis.
+      if (err && err.syscall === 'connect') throw new NexaConnectionError(`Redis at ${shown(redis)}: ${err.message}`, err.code, { address: shown(redis) });
+      throw err;
     }
-    ctx.stdout.write(`relaying ${values.collection ? `'${values.collection}'` : 'every collection'} to ${r.stream} on ${shown(redis)} as ${r.id}\n`);
-    const timer = statsEvery > 0 ? setInterval(() => ctx.stdout.write(`${statsLine(r.stats())}\n`), statsEvery) : null;
+    ctx.log(`relaying ${values.collection ? `'${values.collection}'` : 'every collection'} to ${r.stream} on ${shown(redis)} as ${r.id}`);
+    const figures = () => {
+      ctx.output.line(r.stats());
+      ctx.output.drain();
+    };
+    const timer = statsEvery > 0 ? setInterval(figures, statsEvery) : null;
     await Promise.race([
       r.done,
       new Promise((resolve) => {
@@ -98,12 +109,8 @@ module.exports = {
     ]);
     if (timer) clearInterval(timer);
     await r.close();
-    await client.disconnect().catch(() => {});
-    ctx.stdout.write(`stopped: ${statsLine(r.stats())}\n`);
-    if (failure) {
-      ctx.stderr.write(`nexaclient relay: ${failure.message}\n`);
-      return 1;
-    }
-    return 0;
+    figures();
+    if (failure) throw failure;
+    return ctx.EXIT.OK;
   },
 };

@@ -48,7 +48,12 @@ async function redisClient(given, { ownConnection = false, onError }) {
     throw new TypeError('redis must be a redis:// URL, createClient() options or a node-redis client');
   }
   client.on('error', onError); // node-redis emits every socket error; unlistened it would throw
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    // node-redis wraps the socket's error (ECONNREFUSED, ...) when its strategy gives up: the cause is what to say.
+    throw (err && (err.originalError || err.socketError)) || err;
+  }
   state.connected = true;
   return { client, owned };
 }

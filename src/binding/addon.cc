@@ -310,7 +310,8 @@ static void *Scratch(napi_env e, Addon::Slot &s, napi_typedarray_type type, size
 
 // The JS handler gets (n, values, str, arrays):
 //   n       entries in this batch; entry i is head[5i .. 5i+4]:
-//           kind, connId, reqId, msgType, count (change runs)
+//           kind, connId, reqId (change runs: their payload bytes), msgType,
+//           count (change runs)
 //   values  an array with entry i's value where it is not a change run
 //           (replies, OPEN's answer, [code, message, payload] for terminal
 //           items, the reason for undecodable events and answers), or
@@ -369,7 +370,9 @@ void CallJs(Napi::Env env, Napi::Function handler, Addon *addon, nx_batch *batch
     h[4] = 0;
     if (it.kind == NX_EV_CHANGE) {
       size_t j = i;
-      while (j < batch->n && batch->items[j].kind == NX_EV_CHANGE && batch->items[j].conn_id == it.conn_id) j++;
+      uint64_t bytes = 0;
+      while (j < batch->n && batch->items[j].kind == NX_EV_CHANGE && batch->items[j].conn_id == it.conn_id) bytes += batch->items[j++].req_id;
+      h[2] = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;  // the run's payload bytes
       h[4] = (uint32_t)(j - i);  // that many events, next on the tape
       i = j;
       continue;

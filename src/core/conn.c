@@ -361,6 +361,7 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
   nx_item *it;
   if (type == NX_MSG_CHANGE_EVENT) {
     it = nx_emit(w, c, NX_EV_CHANGE);
+    if (it) it->req_id = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len; /* a stream's byte count, added up per run */
   } else {
     if (c->fifo_len == 0) {
       snprintf(err, sizeof(err), "an answer (type 0x%02x) arrived with no request waiting", type);

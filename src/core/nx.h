@@ -20,7 +20,7 @@ typedef enum {
   NX_EV_OPEN = 1,     /* handshake done; obj = the CONNECT answer */
   NX_EV_OPEN_FAILED,  /* never opened: code + message; terminal */
   NX_EV_REPLY,        /* answer to req_id: msg_type + obj */
-  NX_EV_CHANGE,       /* a CHANGE_EVENT: on the batch's tape */
+  NX_EV_CHANGE,       /* a CHANGE_EVENT: on the batch's tape; req_id = its payload bytes */
   NX_EV_CLOSED,       /* closed after OPEN: code NULL when asked for, else why; terminal */
   /* A well-framed payload that cannot be decoded (too deep, not strict
    * MessagePack, ...) fails only itself; the connection reads on. `message`
@@ -35,7 +35,7 @@ typedef struct nx_item {
   uint8_t msg_type;
   uint8_t conn_flags;   /* the byte given at open, handed back untouched */
   uint32_t conn_id;
-  uint32_t req_id;
+  uint32_t req_id;      /* NX_EV_REPLY: the request; NX_EV_CHANGE: payload bytes (for stats) */
   msgpack_object obj;   /* MSGPACK_OBJECT_NIL when there is none */
   const char *code;     /* static string, or NULL */
   const char *message;  /* in the batch's zone, or NULL */

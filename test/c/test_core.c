@@ -570,6 +570,10 @@ static void test_worker_session(void) {
   if (n >= 4) {
     CHECK(s->items[0].kind == NX_EV_OPEN && s->items[0].conn_id == 1 && s->items[0].conn_flags == 3, "first item is OPEN with the conn's flags");
     CHECK(s->items[1].kind == NX_EV_CHANGE, "then the event");
+    uint8_t ev[256];
+    unhex(DELETE_EVENT, ev);
+    uint32_t payload = (uint32_t)ev[8] << 24 | (uint32_t)ev[9] << 16 | (uint32_t)ev[10] << 8 | ev[11];
+    CHECK(s->items[1].req_id == payload, "a change item's req_id is its payload bytes (%u, want %u)", s->items[1].req_id, payload);
     CHECK(s->items[2].kind == NX_EV_REPLY && s->items[2].req_id == 41 && s->items[2].msg_type == NX_MSG_PONG, "reply to 41 first");
     CHECK(s->items[3].kind == NX_EV_REPLY && s->items[3].req_id == 42, "then reply to 42");
   }
