@@ -2,13 +2,13 @@
 'use strict';
 
 // Starts an in-memory NexaDB dev server:
-//   nexa-dev-server [--port 6970] [--host 127.0.0.1] [--user name:password ...] [--shuffle-events]
+//   nexa-dev-server [--port 6970] [--host 127.0.0.1] [--user name:password ...] [--shuffle-events] [--blocking-delivery]
 // Prints "NexaDB dev server listening on host:port" and runs until SIGINT/SIGTERM.
 
 const path = require('path');
 const { startDevServer } = require(path.join(__dirname, '..', 'lib', 'dev-server'));
 
-const USAGE = 'usage: nexa-dev-server [--port 6970] [--host 127.0.0.1] [--user name:password ...] [--shuffle-events]';
+const USAGE = 'usage: nexa-dev-server [--port 6970] [--host 127.0.0.1] [--user name:password ...] [--shuffle-events] [--blocking-delivery]';
 
 function parseArgs(argv) {
   const opts = { port: 6970, host: '127.0.0.1', users: null };
@@ -49,6 +49,9 @@ function parseArgs(argv) {
       }
       case '--shuffle-events':
         opts.shuffleEvents = true;
+        break;
+      case '--blocking-delivery': // a subscriber that stops reading stalls every subscriber, as on the reference server
+        opts.blockingDelivery = true;
         break;
       case '--help':
         process.stdout.write(`${USAGE}\n`);

@@ -50,6 +50,11 @@ const DEFAULT_USERS = Object.freeze({ root: 'nexadb123' });
  * @property {boolean} [shuffleEvents=false] send the change events of one
  *   write (a BATCH_WRITE's burst) in a random order, as the reference
  *   server's one-thread-per-event delivery may (PROTOCOL.md, point 3)
+ * @property {boolean} [blockingDelivery=false] deliver events as the
+ *   reference server does (PROTOCOL.md, point 5): to one subscriber after
+ *   another, and once a subscriber's socket buffer is full, no further event
+ *   goes to anyone until it drains: a subscriber that stops reading stalls
+ *   every subscriber. Off: each subscriber's events are buffered on their own.
  */
 
 /**
@@ -59,7 +64,7 @@ const DEFAULT_USERS = Object.freeze({ root: 'nexadb123' });
 class DevServer {
   /** @param {DevServerOptions} [options] */
   constructor(options = {}) {
-    const { port = 0, host = '127.0.0.1', users = DEFAULT_USERS, shuffleEvents = false, store } = options;
+    const { port = 0, host = '127.0.0.1', users = DEFAULT_USERS, shuffleEvents = false, blockingDelivery = false, store } = options;
     if (store !== undefined && !(store instanceof Store)) throw new TypeError("store must be another DevServer's store");
     /** @type {string} the host it listens on */
     this.host = host;
@@ -75,6 +80,10 @@ class DevServer {
       this._users.set(name, newUser(password, role, databases));
     }
     this._shuffleEvents = Boolean(shuffleEvents);
+    this._blockingDelivery = Boolean(blockingDelivery);
+    this._outbox = []; // blockingDelivery: events not yet sent to every subscriber, from _outboxHead
+    this._outboxHead = 0;
+    this._blockedOn = null; // blockingDelivery: the socket whose buffer is full
     this._store = store || new Store();
     this._conns = new Set();
     this._pending = [];
@@ -262,20 +271,59 @@ class DevServer {
     const events = this._pending;
     this._pending = [];
     if (this._shuffleEvents) shuffle(events);
-    for (const event of events) {
-      let bytes = null;
-      for (const conn of this._conns) {
-        if (!conn.subscription || conn.closed || conn.socket.destroyed) continue;
-        if (!subscriptionMatches(conn.subscription, event)) continue;
-        if (bytes === null) {
-          try {
-            bytes = encodeFrame(MSG.CHANGE_EVENT, event);
-          } catch (_) {
-            break; // an event the codec cannot write is dropped
-          }
+    if (this._blockingDelivery) {
+      for (const event of events) this._outbox.push(event);
+      this._deliverOutbox();
+      return;
+    }
+    for (const event of events) this._send1(event);
+  }
+
+  /** Writes one event to every matching subscriber; returns a socket whose buffer is now full, if any. */
+  _send1(event) {
+    let bytes = null;
+    let full = null;
+    for (const conn of this._conns) {
+      if (!conn.subscription || conn.closed || conn.socket.destroyed) continue;
+      if (!subscriptionMatches(conn.subscription, event)) continue;
+      if (bytes === null) {
+        try {
+          bytes = encodeFrame(MSG.CHANGE_EVENT, event);
+        } catch (_) {
+          return null; // an event the codec cannot write is dropped
         }
-        conn.socket.write(bytes);
       }
+      if (!conn.socket.write(bytes)) full = conn.socket;
+    }
+    return full;
+  }
+
+  /** blockingDelivery: sends queued events in order until a subscriber's buffer is full, then waits for it. */
+  _deliverOutbox() {
+    if (this._blockedOn) return;
+    while (this._outboxHead < this._outbox.length) {
+      const event = this._outbox[this._outboxHead];
+      this._outbox[this._outboxHead++] = undefined;
+      const full = this._send1(event);
+      if (full) {
+        this._blockedOn = full;
+        const go = () => {
+          full.removeListener('drain', go);
+          full.removeListener('close', go);
+          this._blockedOn = null;
+          this._deliverOutbox();
+        };
+        full.on('drain', go);
+        full.on('close', go);
+        break;
+      }
+    }
+    if (this._outboxHead === this._outbox.length) {
+      this._outbox = [];
+      this._outboxHead = 0;
+    } else if (this._outboxHead > 4096 && this._outboxHead * 2 > this._outbox.length) {
+      this._outbox = this._outbox.slice(this._outboxHead);
+      this._outboxHead = 0;
     }
   }
 }

@@ -48,7 +48,7 @@ const { Output } = require('./output');
 const { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveClientOptions } = require('./connect');
 
 /** Subcommands, in the order `--help` lists them. Add one by adding its name here. */
-const COMMANDS = ['watch', 'ping', 'get', 'query', 'create', 'update', 'delete', 'collections', 'databases', 'demo'];
+const COMMANDS = ['watch', 'ping', 'get', 'query', 'create', 'update', 'delete', 'collections', 'databases', 'relay', 'demo'];
 
 const HELP_OPTION = { help: { type: 'boolean', short: 'h' } };
 

@@ -1,0 +1,291 @@
+'use strict';
+// The consumer side: a consumer group's share of a relayed stream, as an
+// async iterator over the same change objects the NexaDB iterator yields.
+// At-least-once: a message is acknowledged (XACK) when the loop asks for the
+// next one, so one that was being handled when its consumer died stays
+// pending, and another consumer of the group claims it after claimIdleMs.
+const os = require('os');
+const { redisClient, closeClient } = require('./redis-client');
+const { fromFields } = require('./entry');
+const { NexaAbortError } = require('../errors');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const DONE = Object.freeze({ value: undefined, done: true });
+
+function startId(from) {
+  if (from instanceof Date) {
+    if (Number.isNaN(from.getTime())) throw new TypeError('from: an invalid Date');
+    return `${from.getTime()}-0`;
+  }
+  if (from === '$' || from === '0' || (typeof from === 'string' && /^\d+(-\d+)?$/.test(from))) return from;
+  throw new TypeError("from must be a stream id ('1700000000000-0'), a Date, '$' (new entries only) or '0' (every retained entry)");
+}
+
+/** [[id, [field, value, ...] | null], ...] from XREADGROUP/XAUTOCLAIM answers (RESP2 arrays or RESP3 maps). */
+function entriesOf(reply) {
+  if (reply === null || reply === undefined) return [];
+  const streams = Array.isArray(reply) ? reply : Object.entries(reply);
+  const out = [];
+  for (const s of streams) for (const e of s[1] || []) out.push(e);
+  return out;
+}
+
+class Consumer {
+  /** @param {object} options see consume() */
+  constructor(options) {
+    const o = { from: '$', claimIdleMs: 30000, count: 100, blockMs: 2000, ...options };
+    if (typeof o.stream !== 'string' || o.stream === '') throw new TypeError('stream must be a non-empty string');
+    if (typeof o.group !== 'string' || o.group === '') throw new TypeError('group must be a non-empty string');
+    if (o.consumer === undefined) o.consumer = `${os.hostname()}-${process.pid}`;
+    if (typeof o.consumer !== 'string' || o.consumer === '') throw new TypeError('consumer must be a non-empty string');
+    for (const k of ['claimIdleMs', 'count', 'blockMs']) {
+      if (!Number.isInteger(o[k]) || o[k] < 1) throw new TypeError(`${k} must be a positive integer`);
+    }
+    if (o.redis === undefined) throw new TypeError('redis is required: a redis:// URL, createClient() options or a node-redis client');
+    this._o = o;
+    this._from = startId(o.from);
+    this.stream = o.stream;
+    this.group = o.group;
+    this.name = o.consumer;
+    /** The stream id of the message last yielded. */
+    this.lastId = null;
+    this._unacked = null; // the id to acknowledge when the loop asks for the next message
+    this._buf = [];
+    this._cmd = null; // XACK, XAUTOCLAIM, XGROUP, XINFO
+    this._blocking = null; // XREADGROUP BLOCK only
+    this._opening = null;
+    this._readOwnPending = true; // first, what this consumer name left pending (a restart)
+    this._claimCursor = '0-0';
+    this._nextClaimAt = 0;
+    this._acks = new Set();
+    this._closed = false;
+    this._closing = null;
+    this._error = null;
+    this._stats = { delivered: 0, acknowledged: 0, claimed: 0, skipped: 0, redisErrors: 0 };
+    this._signal = o.signal || null;
+    if (this._signal) {
+      this._onAbort = () => {
+        this._error = new NexaAbortError('consume was aborted', { cause: this._signal.reason, operation: 'consume' });
+        this.close();
+      };
+      if (this._signal.aborted) this._onAbort();
+      else this._signal.addEventListener('abort', this._onAbort, { once: true });
+    }
+  }
+
+  _open() {
+    if (!this._opening) {
+      this._opening = (async () => {
+        const onError = () => { this._stats.redisErrors++; };
+        this._cmd = (await redisClient(this._o.redis, { ownConnection: true, onError })).client;
+        try {
+          this._blocking = (await redisClient(this._o.redis, { ownConnection: true, onError })).client;
+        } catch (err) {
+          await closeClient(this._cmd, { now: true });
+          this._cmd = null;
+          throw err;
+        }
+        if (this._closed) await this._closeClients();
+        else await this._createGroup(this._from);
+      })();
+      this._opening.catch(() => { this._opening = null; });
+    }
+    return this._opening;
+  }
+
+  async _createGroup(id) {
+    try {
+      await this._cmd.sendCommand(['XGROUP', 'CREATE', this.stream, this.group, id, 'MKSTREAM']);
+    } catch (err) {
+      if (!/BUSYGROUP/.test(String(err && err.message))) throw err;
+    }
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  /** @returns {Promise<IteratorResult<object>>} */
+  async next() {
+    if (this._unacked !== null) this.ack();
+    let delay = 100;
+    while (this._buf.length === 0) {
+      if (this._closed) return this._finish();
+      try {
+        await this._open();
+        await this._fill();
+        delay = 100;
+      } catch (err) {
+        if (this._closed) return this._finish();
+        this._stats.redisErrors++;
+        if (/NOGROUP/.test(String(err && err.message))) {
+          // The stream was deleted (or trimmed away) under the group: start it again from the beginning.
+          await this._createGroup('0').catch(() => {});
+          continue;
+        }
+        await sleep(delay / 2 + Math.random() * delay / 2);
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+    const [id, flat] = this._buf.shift();
+    let item;
+    try {
+      item = fromFields(flat);
+    } catch (_) {
+      // Not an entry a relay wrote: acknowledged and counted, or it would come back for ever.
+      this._stats.skipped++;
+      this._ackId(id);
+      return this.next();
+    }
+    this.lastId = id;
+    this._unacked = id;
+    this._stats.delivered++;
+    return { value: item, done: false };
+  }
+
+  /** One read: own pending first, then idle messages of others (XAUTOCLAIM), then new ones. */
+  async _fill() {
+    const { stream, group, name } = this;
+    const count = String(this._o.count);
+    let entries;
+    if (this._readOwnPending) {
+      entries = entriesOf(await this._cmd.sendCommand(['XREADGROUP', 'GROUP', group, name, 'COUNT', count, 'STREAMS', stream, '0']));
+      if (entries.length === 0) this._readOwnPending = false;
+    } else if (Date.now() >= this._nextClaimAt) {
+      const [cursor, claimed] = await this._cmd.sendCommand(['XAUTOCLAIM', stream, group, name, String(this._o.claimIdleMs), this._claimCursor, 'COUNT', count]);
+      this._claimCursor = String(cursor);
+      if (this._claimCursor === '0-0') this._nextClaimAt = Date.now() + Math.max(100, this._o.claimIdleMs >> 1);
+      entries = claimed || [];
+      this._stats.claimed += entries.filter((e) => e && e[1]).length;
+    } else {
+      const block = Math.min(this._o.blockMs, Math.max(1, this._nextClaimAt - Date.now()));
+      entries = entriesOf(await this._blockingRead(['XREADGROUP', 'GROUP', group, name, 'COUNT', count, 'BLOCK', String(block), 'STREAMS', stream, '>'], block));
+    }
+    for (const e of entries) {
+      if (!e) continue;
+      if (e[1]) this._buf.push(e);
+      else this._ackId(e[0]); // trimmed away while pending: nothing to deliver
+    }
+  }
+
+  /**
+   * A blocking read on the connection kept for them. A read Redis does not
+   * answer well after its block time (seen from node-redis 5 when Redis was
+   * killed mid-read) fails, and the connection is replaced.
+   */
+  async _blockingRead(args, blockMs) {
+    if (!this._blocking) {
+      const { client } = await redisClient(this._o.redis, { ownConnection: true, onError: () => { this._stats.redisErrors++; } });
+      if (this._closed) {
+        await closeClient(client, { now: true });
+        return null;
+      }
+      this._blocking = client;
+    }
+    const read = this._blocking.sendCommand(args);
+    read.catch(() => {}); // when abandoned below, its rejection comes later
+    const LATE = {};
+    let timer;
+    const late = new Promise((resolve) => { timer = setTimeout(resolve, blockMs + 5000, LATE); });
+    try {
+      const answer = await Promise.race([read, late]);
+      if (answer !== LATE) return answer;
+      const stuck = this._blocking;
+      this._blocking = null;
+      await closeClient(stuck, { now: true });
+      throw new Error('a blocking read got no answer');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Acknowledges the message last yielded, now (otherwise: when the loop asks for the next). */
+  ack() {
+    if (this._unacked === null) return;
+    const id = this._unacked;
+    this._unacked = null;
+    this._ackId(id);
+  }
+
+  _ackId(id) {
+    if (!this._cmd) return;
+    const p = this._cmd.sendCommand(['XACK', this.stream, this.group, id]).then(
+      () => { this._stats.acknowledged++; },
+      () => { this._stats.redisErrors++; }, // stays pending: delivered again (at-least-once)
+    );
+    this._acks.add(p);
+    p.then(() => this._acks.delete(p));
+  }
+
+  _finish() {
+    if (this._error) {
+      const err = this._error;
+      this._error = null;
+      throw err;
+    }
+    return DONE;
+  }
+
+  /** `break` in a `for await` loop: the message being handled is acknowledged, then close(). */
+  async return() {
+    if (this._unacked !== null) this.ack();
+    await this.close();
+    return DONE;
+  }
+
+  /**
+   * @returns {Promise<{delivered: number, acknowledged: number, claimed: number, skipped: number,
+   *   redisErrors: number, pending: number|null, lag: number|null}>} pending: the group's
+   *   messages delivered and not acknowledged; lag: entries not yet delivered to the group
+   */
+  async stats() {
+    const out = { ...this._stats, pending: null, lag: null };
+    if (!this._cmd || this._closed) return out;
+    try {
+      const groups = await this._cmd.sendCommand(['XINFO', 'GROUPS', this.stream]);
+      for (const g of groups) {
+        const info = Array.isArray(g) ? Object.fromEntries(g.map((v, i, a) => (i % 2 ? null : [v, a[i + 1]])).filter(Boolean)) : g;
+        if (String(info.name) === this.group) {
+          out.pending = Number(info.pending);
+          out.lag = info.lag === null || info.lag === undefined ? null : Number(info.lag);
+        }
+      }
+    } catch (_) { /* the stream is gone or Redis is down: unknown */ }
+    return out;
+  }
+
+  /**
+   * Ends the iterator: a blocking read in progress is cut, acknowledgements
+   * sent are awaited, the connections are closed. A message yielded and not
+   * acknowledged stays pending. Idempotent.
+   * @returns {Promise<void>}
+   */
+  close() {
+    if (this._closing) return this._closing;
+    this._closed = true;
+    if (this._signal) this._signal.removeEventListener('abort', this._onAbort);
+    this._closing = (async () => {
+      if (this._blocking) await closeClient(this._blocking, { now: true });
+      await this._opening?.catch(() => {});
+      await Promise.all([...this._acks]);
+      await this._closeClients();
+    })();
+    return this._closing;
+  }
+
+  async _closeClients() {
+    if (this._blocking) await closeClient(this._blocking, { now: true });
+    if (this._cmd) await closeClient(this._cmd);
+  }
+}
+
+/**
+ * Reads a relayed stream as a member of a consumer group.
+ * @param {object} options see the README, "Beyond one process"
+ * @returns {Consumer}
+ */
+function consume(options) {
+  return new Consumer(options);
+}
+
+module.exports = { consume, Consumer };

@@ -1,0 +1,329 @@
+'use strict';
+// The relay: one NexaDB change stream in, entries out to a sink (Redis
+// Streams by default), in order, each change once.
+//
+// Two loops share one queue of entries. The reader takes items from the
+// change stream and queues them; the writer appends the queue's head to the
+// sink a batch at a time, retrying with backoff while the sink fails. When
+// the queue is full the reader waits, so the change stream fills and the
+// client stops reading the server (no loss: the server's stall). After
+// `maxStallMs` of waiting the reader stops waiting and discards what it
+// reads instead, into one gap entry appended once the sink takes entries
+// again.
+const { EventEmitter } = require('events');
+const NexaClient = require('../index');
+const { relayOptions } = require('./options');
+const { RedisSink } = require('./redis-sink');
+const { toEntry } = require('./entry');
+const { startGap, coveredByPeer } = require('./coverage');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+class Relay extends EventEmitter {
+  /** @param {object} options see relay() */
+  constructor(options) {
+    super();
+    const o = relayOptions(options);
+    this._o = o;
+    /** This relay's id: in its gap entries and its record in Redis. */
+    this.id = o.relayId;
+    /** The stream it appends to (a name template when it holds '{collection}'). */
+    this.stream = o.stream;
+    this._template = o.stream.includes('{collection}');
+    this._streams = new Set(this._template ? [] : [o.stream]);
+    this._sink = o.sink || new RedisSink({
+      redis: o.redis, dedupWindowMs: o.dedupWindowMs, maxLen: o.maxLen, retention: o.retention,
+      stateKey: `${o.stream}:relays`, onError: (err) => this._sinkError(err),
+    });
+    this._client = null;
+    this._ownsClient = false;
+    this._stream = null;
+    this._queue = [];
+    this._writerWake = null;
+    this._spaceWake = null;
+    this._discard = null; // {since, until, count} while the reader discards
+    this._ending = false;
+    this._giveUpAt = Infinity; // once ending: when the writer stops retrying what is queued
+    this._closing = null;
+    this._since = 0;
+    this._coverageSince = 0;
+    this._heartbeat = null;
+    this._lastPulledAt = 0;
+    this._stats = { appended: 0, duplicates: 0, gaps: 0, gapsCovered: 0, discarded: 0, redisErrors: 0, newestTimestamp: null };
+    /** Resolves once subscribed, connected to the sink and past the restart check. */
+    this.ready = this._start();
+    this.ready.catch(() => {});
+    /** Resolves once both loops have ended (close(), or the change stream failed for good). */
+    this.done = this.ready.then(() => Promise.all([this._reading, this._writing])).then(() => {}, () => {});
+  }
+
+  async _start() {
+    const o = this._o;
+    if (typeof o.nexadb === 'object' && typeof o.nexadb.watch === 'function') {
+      this._client = o.nexadb;
+    } else {
+      this._client = typeof o.nexadb === 'string'
+        ? new NexaClient(o.nexadb, { reconnectAttempts: Infinity })
+        : new NexaClient({ reconnectAttempts: Infinity, ...o.nexadb });
+      this._ownsClient = true;
+    }
+    try {
+      await this._sink.open();
+      const watchOptions = { gaps: true, reorderWindowMs: o.reorderWindowMs };
+      if (o.catchUp) watchOptions.catchUp = true;
+      if (o.operations) watchOptions.operations = o.operations;
+      // Gap items (reconnect, dropOldest, undecodable) come in band, in order with the changes.
+      this._stream = this._client.watch(o.collection, watchOptions);
+      await this._stream.ready;
+      const t0 = Date.now();
+      this._since = t0;
+      this._coverageSince = t0;
+      const { gap, streams, dead } = await startGap(this._sink, {
+        relayId: this.id, t0, staleMs: Math.round(o.heartbeatMs * 2.5), pollMs: Math.max(50, o.heartbeatMs >> 2),
+      });
+      for (const s of streams) if (this._template) this._streams.add(s);
+      if (gap) this._enqueue({ operationType: 'gap', ns: { db: 'nexadb', coll: o.collection }, reason: 'restart', ...gap });
+      await this._sink.removeRecords(dead.filter((id) => id !== this.id));
+      await this._beat();
+    } catch (err) {
+      await this._teardown();
+      throw err;
+    }
+    this._heartbeat = setInterval(() => this._beat().catch(() => {}), o.heartbeatMs);
+    this._reading = this._read();
+    this._writing = this._write();
+  }
+
+  // --- reader -------------------------------------------------------------------
+
+  async _read() {
+    try {
+      for await (const item of this._stream) {
+        this._lastPulledAt = Date.now();
+        this._take(item);
+        if (!this._discard && this._queue.length >= this._o.maxQueue) await this._waitForSpace();
+      }
+    } catch (err) {
+      if (!this._ending) this._fail(err);
+    } finally {
+      this._ending = true;
+      this._giveUpAt = Math.min(this._giveUpAt, Date.now() + this._o.closeTimeoutMs);
+      this._wakeWriter();
+    }
+  }
+
+  _take(item) {
+    if (this._discard) {
+      this._discardOne(item);
+      return;
+    }
+    // This relay's own coverage starts again after a hole in it.
+    if (item.operationType === 'gap' && item.reason === 'reconnect') this._coverageSince = Math.max(this._coverageSince, item.until * 1000);
+    this._enqueue(item);
+  }
+
+  /** The queue is full: wait until the writer makes room, at most maxStallMs, then discard. */
+  _waitForSpace() {
+    return new Promise((resolve) => {
+      const timer = this._o.maxStallMs === Infinity ? null : setTimeout(() => {
+        this._spaceWake = null;
+        const last = this._queue[this._queue.length - 1];
+        this._discard = { since: (last && last.ts) || Date.now() / 1000, until: null, count: 0 };
+        this.emit('stall', { queued: this._queue.length, stalledMs: this._o.maxStallMs });
+        resolve();
+      }, this._o.maxStallMs);
+      this._spaceWake = () => {
+        if (timer) clearTimeout(timer);
+        this._spaceWake = null;
+        resolve();
+      };
+    });
+  }
+
+  _discardOne(item) {
+    const d = this._discard;
+    if (item.operationType === 'gap') { // a hole inside the one being recorded
+      d.since = Math.min(d.since, item.since);
+      return;
+    }
+    d.count++;
+    this._stats.discarded++;
+    d.until = typeof item.timestamp === 'number' ? item.timestamp : Date.now() / 1000;
+  }
+
+  /** The sink takes entries again: what was discarded becomes one gap entry, in its place. */
+  _endDiscard() {
+    const d = this._discard;
+    this._discard = null;
+    if (d.count === 0) return;
+    this._coverageSince = Date.now();
+    this._enqueue({
+      operationType: 'gap', ns: { db: 'nexadb', coll: this._o.collection }, reason: 'relayStall',
+      since: d.since, until: d.until, count: d.count,
+    });
+  }
+
+  _enqueue(item) {
+    const coll = item.ns && item.ns.coll;
+    if (!this._template) {
+      this._queue.push(toEntry(item, this._o.stream, this.id));
+    } else if (coll) {
+      const stream = this._o.stream.replace('{collection}', coll);
+      this._streams.add(stream);
+      this._queue.push(toEntry(item, stream, this.id));
+    } else {
+      // A gap of every collection goes to every stream this relay knows.
+      for (const stream of this._streams) this._queue.push(toEntry(item, stream, this.id));
+    }
+    this._wakeWriter();
+  }
+
+  // --- writer -------------------------------------------------------------------
+
+  _wakeWriter() {
+    if (this._writerWake) this._writerWake();
+  }
+
+  async _write() {
+    let delay = 100;
+    for (;;) {
+      if (this._queue.length === 0) {
+        if (this._ending) break;
+        await new Promise((r) => { this._writerWake = r; });
+        this._writerWake = null;
+        continue;
+      }
+      // A hole of this relay's that another relay covered is no gap in the stream.
+      const head = this._queue[0];
+      if (head.gap && !head.peerChecked && (head.gap.reason === 'reconnect' || head.gap.reason === 'relayStall')) {
+        head.peerChecked = true;
+        if (await this._coveredByPeer(head.gap)) {
+          this._queue.shift();
+          this._stats.gapsCovered++;
+          continue;
+        }
+      }
+      const end = this._queue.findIndex((e, i) => i > 0 && e.gap);
+      const batch = this._queue.slice(0, Math.min(this._o.batchSize, end === -1 ? Infinity : end));
+      try {
+        const { appended, duplicates } = await this._sink.append(batch);
+        this._queue.splice(0, batch.length);
+        this._account(batch, appended, duplicates);
+        delay = 100;
+        if (this._discard) this._endDiscard();
+        if (this._spaceWake && this._queue.length < this._o.maxQueue) this._spaceWake();
+      } catch (err) {
+        this._sinkError(err);
+        if (Date.now() >= this._giveUpAt) break;
+        await sleep(delay / 2 + Math.random() * delay / 2);
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+  }
+
+  /** Whether another relay appended what this relay's hole `gap` missed (see coverage.js). */
+  _coveredByPeer(gap) {
+    const hb = this._o.heartbeatMs;
+    return coveredByPeer(this._sink, gap, {
+      relayId: this.id, staleMs: Math.round(hb * 2.5), pollMs: Math.max(50, hb >> 2), waitMs: 3 * hb + this._o.reorderWindowMs + 500,
+    });
+  }
+
+  _account(batch, appended, duplicates) {
+    this._stats.appended += appended;
+    this._stats.duplicates += duplicates;
+    for (const e of batch) {
+      if (e.fields[1] === 'gap') this._stats.gaps++;
+      if (e.ts !== null && (this._stats.newestTimestamp === null || e.ts > this._stats.newestTimestamp)) this._stats.newestTimestamp = e.ts;
+    }
+  }
+
+  _sinkError(err) {
+    this._stats.redisErrors++;
+    if (this.listenerCount('sinkError') > 0) this.emit('sinkError', err);
+  }
+
+  _fail(err) {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  // --- liveness -----------------------------------------------------------------
+
+  /** Every change before this time is appended (or discarded into a gap entry). */
+  _coveredUntil() {
+    const now = Date.now();
+    const margin = this._o.reorderWindowMs + 250; // events in the socket, the core and the reorder window
+    let t = now;
+    if (this._queue.length > 0) t = this._queue[0].at;
+    else if (this._stream && this._stream.buffered > 0) t = this._lastPulledAt;
+    return t - margin;
+  }
+
+  _beat(stopped = false) {
+    const record = {
+      since: this._since, coverageSince: this._coverageSince, seen: Date.now(), covered: this._coveredUntil(), streams: [...this._streams].slice(0, 1000),
+    };
+    if (stopped) record.stopped = true;
+    return this._sink.putRecord(this.id, record);
+  }
+
+  // --- the public side ----------------------------------------------------------
+
+  /**
+   * @returns {{appended: number, duplicates: number, gaps: number, discarded: number,
+   *   redisErrors: number, queued: number, lagMs: number|null, newestTimestamp: number|null}}
+   */
+  stats() {
+    const s = this._stats;
+    return {
+      appended: s.appended,
+      duplicates: s.duplicates,
+      gaps: s.gaps,
+      gapsCovered: s.gapsCovered,
+      discarded: s.discarded,
+      redisErrors: s.redisErrors,
+      queued: this._queue.length,
+      newestTimestamp: s.newestTimestamp,
+      lagMs: s.newestTimestamp === null ? null : Math.max(0, Date.now() - s.newestTimestamp * 1000),
+    };
+  }
+
+  /**
+   * Stops reading NexaDB, appends what is queued (giving up after
+   * closeTimeoutMs of failing appends), writes this relay's last record
+   * and ends. Idempotent.
+   * @returns {Promise<void>}
+   */
+  close() {
+    if (this._closing) return this._closing;
+    this._closing = (async () => {
+      this._ending = true;
+      try { await this.ready; } catch (_) { return; }
+      clearInterval(this._heartbeat);
+      if (this._spaceWake) this._spaceWake();
+      await this._stream.close();
+      this._wakeWriter();
+      await Promise.all([this._reading, this._writing]);
+      await this._beat(true).catch(() => {});
+      await this._teardown();
+    })();
+    return this._closing;
+  }
+
+  async _teardown() {
+    if (this._stream) await this._stream.close().catch(() => {});
+    await this._sink.close().catch(() => {});
+    if (this._ownsClient) await this._client.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * Starts a relay: watches NexaDB and appends every change to a stream.
+ * @param {object} options see the README, "Beyond one process"
+ * @returns {Relay}
+ */
+function relay(options) {
+  return new Relay(options);
+}
+
+module.exports = { relay, Relay };

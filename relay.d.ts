@@ -1,0 +1,184 @@
+// Type definitions for nexaclient/relay.
+
+import { EventEmitter } from 'events';
+import { NexaClient, NexaClientOptions, ChangeEvent, OperationType, GapItem, CatchUpItem } from './index';
+
+export { GapItem, CatchUpItem };
+
+/**
+ * A gap entry: the client's gap items ('reconnect', 'dropOldest',
+ * 'undecodable'), and the relay's own: 'restart' (no relay was running
+ * between `since` and `until`) and 'relayStall' (Redis held the relay up
+ * past maxStallMs; `count` changes were discarded).
+ */
+export type RelayGapItem =
+  | GapItem
+  | { operationType: 'gap'; ns: { db: 'nexadb'; coll: string | null }; reason: 'restart' | 'relayStall'; since: number; until: number; count?: number };
+
+/** What a relayed stream holds: changes, gaps and catch-up documents. */
+export type RelayedItem<T = Record<string, unknown>> = ChangeEvent<T> | RelayGapItem | CatchUpItem<T>;
+
+/** A node-redis client, a redis:// URL, or createClient() options. */
+export type RedisGiven = string | Record<string, unknown> | { sendCommand(args: string[]): Promise<unknown>; duplicate(options?: object): unknown };
+
+/** One entry for a sink: its stream, its de-duplication key, its fields (name, value, ...). */
+export interface SinkEntry {
+  stream: string;
+  key: string;
+  fields: string[];
+  /** The change's server timestamp (s), null for gaps and catch-ups. */
+  ts: number | null;
+  /** When the relay read it (epoch ms). */
+  at: number;
+}
+
+/** A relay's liveness record, kept in the sink (epoch ms). */
+export interface RelayRecord {
+  since: number;
+  /** Since when it has had no hole of its own. */
+  coverageSince: number;
+  seen: number;
+  covered: number;
+  streams: string[];
+  /** Written by close(). */
+  stopped?: true;
+}
+
+/** Where a relay appends: Redis Streams by default; any object with these methods. */
+export interface Sink {
+  open(): Promise<void>;
+  /** Appends in order, each key at most once within the de-duplication window; rejects when nothing may be assumed written. */
+  append(entries: SinkEntry[]): Promise<{ appended: number; duplicates: number }>;
+  putRecord(relayId: string, record: RelayRecord): Promise<void>;
+  records(): Promise<Map<string, RelayRecord>>;
+  removeRecords(relayIds: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RelayOptions {
+  /** A NexaClient (used as it is), its options or a nexadb:// URL (then a client of the relay's own). */
+  nexadb: NexaClient | NexaClientOptions | string;
+  /** Redis to append to; or give `sink`. */
+  redis?: RedisGiven;
+  sink?: Sink;
+  /** One collection; default null: every collection. */
+  collection?: string | null;
+  operations?: OperationType[];
+  /** Stream name; '{collection}' in it makes one stream per collection. Default 'nexadb:changes'. */
+  stream?: string;
+  /** Entries follow the server's timestamp order within this window. Default 50. */
+  reorderWindowMs?: number;
+  /** How long a change's de-duplication key is kept. Default 60000. */
+  dedupWindowMs?: number;
+  /** Trim the stream to about this many entries (MAXLEN ~). */
+  maxLen?: number;
+  /** Trim entries older than this many ms (MINID ~). */
+  retention?: number;
+  /** Entries waiting for the sink at most. Default 10000. */
+  maxQueue?: number;
+  /** How long a full queue may hold up reading NexaDB before the relay discards into a gap entry. Default 10000; Infinity: never. */
+  maxStallMs?: number;
+  /** Entries per append. Default 256. */
+  batchSize?: number;
+  /** How often the relay records that it is alive. Default 1000. */
+  heartbeatMs?: number;
+  /** After a gap, the documents changed during it follow as catch-up items. Default false. */
+  catchUp?: boolean;
+  /** Default: host name, pid and a random suffix. */
+  relayId?: string;
+  /** close(): how long to keep retrying what is queued. Default 10000. */
+  closeTimeoutMs?: number;
+}
+
+export interface RelayStats {
+  appended: number;
+  /** Appends skipped because another relay (or a retry) had appended the change. */
+  duplicates: number;
+  gaps: number;
+  /** This relay's holes another running relay had covered: not appended as gaps. */
+  gapsCovered: number;
+  /** Changes discarded into a 'relayStall' gap. */
+  discarded: number;
+  redisErrors: number;
+  queued: number;
+  /** The newest appended change's server timestamp (s). */
+  newestTimestamp: number | null;
+  /** Now minus newestTimestamp, in ms. */
+  lagMs: number | null;
+}
+
+export declare class Relay extends EventEmitter {
+  readonly id: string;
+  readonly stream: string;
+  /** Resolves once subscribed, connected to the sink and past the restart check. */
+  readonly ready: Promise<void>;
+  /** Resolves once the relay has ended (close(), or the change stream failed for good). */
+  readonly done: Promise<void>;
+  stats(): RelayStats;
+  /** Stops reading NexaDB, appends what is queued, ends. */
+  close(): Promise<void>;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: 'sinkError', listener: (err: Error) => void): this;
+  on(event: 'stall', listener: (info: { queued: number; stalledMs: number }) => void): this;
+}
+
+export declare function relay(options: RelayOptions): Relay;
+
+export interface ConsumeOptions {
+  redis: RedisGiven;
+  stream: string;
+  group: string;
+  /** Default: host name and pid. */
+  consumer?: string;
+  /** Where a new group starts: a stream id, a Date, '$' (new entries only, the default) or '0' (every retained entry). */
+  from?: string | Date;
+  /** Claim other consumers' messages pending this long (XAUTOCLAIM). Default 30000. */
+  claimIdleMs?: number;
+  /** Messages per read. Default 100. */
+  count?: number;
+  /** How long one blocking read waits. Default 2000. */
+  blockMs?: number;
+  /** Aborting ends the iterator; the loop throws NexaAbortError. */
+  signal?: AbortSignal;
+}
+
+export interface ConsumerStats {
+  delivered: number;
+  acknowledged: number;
+  /** Messages claimed from other consumers of the group. */
+  claimed: number;
+  /** Entries without a relay's `event` field (written by something else): acknowledged and skipped. */
+  skipped: number;
+  redisErrors: number;
+  /** The group's messages delivered and not acknowledged (null once closed). */
+  pending: number | null;
+  /** The group's entries not yet delivered (null once closed). */
+  lag: number | null;
+}
+
+export declare class Consumer<T = Record<string, unknown>> implements AsyncIterableIterator<RelayedItem<T>> {
+  readonly stream: string;
+  readonly group: string;
+  readonly name: string;
+  /** The stream id of the item last yielded. */
+  readonly lastId: string | null;
+  next(): Promise<IteratorResult<RelayedItem<T>, undefined>>;
+  return(): Promise<IteratorResult<RelayedItem<T>, undefined>>;
+  [Symbol.asyncIterator](): this;
+  /** Acknowledges the item last yielded now (otherwise when the loop asks for the next). */
+  ack(): void;
+  stats(): Promise<ConsumerStats>;
+  close(): Promise<void>;
+}
+
+export declare function consume<T = Record<string, unknown>>(options: ConsumeOptions): Consumer<T>;
+
+export declare class RedisSink implements Sink {
+  constructor(options: { redis: RedisGiven; dedupWindowMs: number; maxLen?: number; retention?: number; stateKey: string });
+  open(): Promise<void>;
+  append(entries: SinkEntry[]): Promise<{ appended: number; duplicates: number }>;
+  putRecord(relayId: string, record: RelayRecord): Promise<void>;
+  records(): Promise<Map<string, RelayRecord>>;
+  removeRecords(relayIds: string[]): Promise<void>;
+  close(): Promise<void>;
+}
