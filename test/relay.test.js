@@ -9,13 +9,10 @@ const NexaClient = require('..');
 const { startDevServer } = require('../lib/dev-server');
 const relayModule = require('../lib/relay');
 const { startRedis } = require('./helpers/redis-server');
-const { writeChanges, redisFor, readEntries, keyOf, Child: ChildProcess, Live } = require('./helpers/relay-rig');
+const { writeChanges, redisFor, readEntries, keyOf, relayRig } = require('./helpers/relay-rig');
 
 // Everything a test opens is ended after it, also when it fails.
-const live = new Live();
-const relay = (o) => live.add(relayModule.relay(o));
-const consume = (o) => live.add(relayModule.consume(o));
-const Child = function Child(fixture, arg) { return live.add(new ChildProcess(fixture, arg)); };
+const { live, relay, consume, Child } = relayRig();
 const { waitFor } = require('./fixtures/helpers');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

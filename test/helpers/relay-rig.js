@@ -95,4 +95,20 @@ class Live {
   }
 }
 
-module.exports = { writeChanges, redisFor, readEntries, keyOf, Child, Live };
+/**
+ * A suite's rig: `live`, and relay(), consume() and Child() whose results it
+ * ends after each test (the suite calls `afterEach(() => live.endAll())`).
+ */
+function relayRig() {
+  const relayModule = require('../../lib/relay');
+  const live = new Live();
+  return {
+    live,
+    relay: (o) => live.add(relayModule.relay(o)),
+    consume: (o) => live.add(relayModule.consume(o)),
+    // A function, not an arrow: the suites write `new Child(...)`.
+    Child: function LiveChild(fixture, arg) { return live.add(new Child(fixture, arg)); },
+  };
+}
+
+module.exports = { writeChanges, redisFor, readEntries, keyOf, Child, Live, relayRig };

@@ -14,7 +14,7 @@
 // then exits by itself) and createWorker (the same for a worker_thread,
 // whose scenario gets parentPort instead; a function of the test file
 // reaches it as its source text, in `data`), and `data` (JSON).
-const { spawn } = require('child_process');
+const { runProcess } = require('./process');
 const path = require('path');
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -54,36 +54,12 @@ Promise.resolve(${JSON.stringify(data === undefined ? null : data)})
  * @param {{killAfter?: number, nodeArgs?: string[], command?: string[], onStdout?: (out: string, child: object) => void}} [opts]
  *   command: what runs node (e.g. valgrind and its flags), before node's path
  */
-function createProcess(scenario, data, { killAfter = 8000, nodeArgs = [], command = [], onStdout } = {}) {
+async function createProcess(scenario, data, { killAfter = 8000, nodeArgs = [], command = [], onStdout } = {}) {
   const argv = [...command, process.execPath, ...nodeArgs, '-e', processProgram(scenario, data)];
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      if (onStdout) onStdout(stdout, child);
-    });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, killAfter);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const line = stdout.split('\n').reverse().find((l) => l.startsWith(RESULT));
-      const result = line === undefined ? undefined : JSON.parse(line.slice(RESULT.length));
-      resolve({ code, signal, stdout, stderr, killed, ms: Date.now() - t0, child, result });
-    });
-  });
+  const r = await runProcess(argv[0], argv.slice(1), { killAfter, onStdout, cwd: ROOT });
+  const line = r.stdout.split('\n').reverse().find((l) => l.startsWith(RESULT));
+  r.result = line === undefined ? undefined : JSON.parse(line.slice(RESULT.length));
+  return r;
 }
 
 /** How a child ended, for assertion messages. */
