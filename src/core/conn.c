@@ -298,10 +298,8 @@ void nx_conn_ack(nx_conn *c, uint32_t events) {
   }
   c->sizes_len -= events;
   if (!c->paused || c->state != NX_S_READY) return;
-  /* Resume once a quarter of the bound is free: a step, so reads go on in
-   * runs, not one by one; and early, so the main thread still holds ~3/4 of
-   * the bound to work through while reading restarts and the next batch is
-   * decoded (resuming at half left it idle, waiting, in every cycle). */
+  /* Resume once a quarter of the bound is free: in steps, and early enough
+   * that the main thread still has work while reading restarts (bench/README.md). */
   if ((c->hwm_events && c->sizes_len > c->hwm_events - (c->hwm_events + 3) / 4) ||
       (c->hwm_bytes && c->unacked_bytes > c->hwm_bytes - (c->hwm_bytes + 3) / 4))
     return; /* a quarter rounded up: a bound of 1 to 3 frees at least one */

@@ -20,12 +20,9 @@ typedef struct nx_cmd {
 } nx_cmd;
 
 /* A batch is handed over once the loop turn's work is done (check / idle),
- * or at the end of a read that brought it to this much: libuv reads a busy
- * socket up to 32 times in one turn, and holding all of it back would leave
- * the main thread idle while the worker decodes, then the worker idle (paused
- * at highWaterMark) while the main thread catches up. About two 64 KiB reads
- * a batch (bench/run.js): one read a batch woke the main thread twice as
- * often for ~0.05 µs more of its CPU per event; four left it waiting again. */
+ * or at the end of a read that brought it to this much, so that the worker
+ * and the main thread overlap instead of taking turns (bench/README.md,
+ * "Batch size and resume point", has the measurements). */
 #define NX_BATCH_READ_ITEMS 448
 #define NX_BATCH_READ_BYTES (128u << 10)
 
