@@ -361,14 +361,23 @@ static int wait_items(sink *s, int count) {
   return n;
 }
 
+/* What the scripted server does. */
+typedef enum {
+  SRV_NORMAL,            /* answers as the reference server does */
+  SRV_BAD_PASSWORD,      /* refuses the credentials */
+  SRV_SILENT,            /* accepts the connection, never answers */
+  SRV_BAD_MAGIC,         /* authenticates, then sends a frame with a bad magic */
+  SRV_SILENT_AFTER_AUTH, /* authenticates, then never answers */
+  SRV_PINGS_FOR_600MS,   /* authenticates, answers PINGs for 600 ms, then goes quiet */
+  SRV_FLOOD,             /* `flood` events in one write, then waits for the close */
+  SRV_TOO_DEEP           /* an event, one nested too deeply, an event; then answers the
+                            first PING too deeply, the next ones properly */
+} srv_mode;
+
 typedef struct {
   int lfd;
-  int flood; /* mode 6: how many events */
-  int mode; /* 0: normal, 1: bad password, 2: silent, 3: bad magic after auth,
-               4: silent after auth (never answers), 5: answers PINGs for 600 ms,
-               6: `flood` events in one write, then waits for the close,
-               7: an event, one nested too deeply, an event; then answers the
-                  first PING too deeply, the next ones properly */
+  int flood; /* SRV_FLOOD: how many events */
+  srv_mode mode;
   int pings;
   int got_disconnect;
 } server;
@@ -412,17 +421,17 @@ static void *server_main(void *arg) {
   if (fd < 0) return NULL;
   uint8_t type;
   if (read_frame(fd, &type) == 0 && type == NX_MSG_CONNECT) {
-    if (sv->mode == 2) {
+    if (sv->mode == SRV_SILENT) {
       sleep(2);
-    } else if (sv->mode == 1) {
+    } else if (sv->mode == SRV_BAD_PASSWORD) {
       send_hex(fd, BAD_PASSWORD, 0);
     } else {
       send_hex(fd, CONNECT_OK, 0);
-      if (sv->mode == 3) {
+      if (sv->mode == SRV_BAD_MAGIC) {
         send_hex(fd, "123456780181000000000000", 0);
-      } else if (sv->mode == 4) {
+      } else if (sv->mode == SRV_SILENT_AFTER_AUTH) {
         sleep(1);
-      } else if (sv->mode == 6) {
+      } else if (sv->mode == SRV_FLOOD) {
         uint8_t ev[256];
         size_t len = unhex(DELETE_EVENT, ev) - 1;
         size_t total = len * (size_t)sv->flood;
@@ -437,7 +446,7 @@ static void *server_main(void *arg) {
         free(all);
         while (read_frame(fd, &type) == 0) {
         }
-      } else if (sv->mode == 7) {
+      } else if (sv->mode == SRV_TOO_DEEP) {
         uint8_t deep[512];
         size_t n = nested_payload(deep + 12, "a", NX_MAX_DOC_DEPTH + 1, 0);
         send_hex(fd, DELETE_EVENT, 1);
@@ -452,7 +461,7 @@ static void *server_main(void *arg) {
             break;
           }
         }
-      } else if (sv->mode == 5) {
+      } else if (sv->mode == SRV_PINGS_FOR_600MS) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         for (;;) {
@@ -532,7 +541,7 @@ typedef struct {
   nx_worker *w;
 } rig;
 
-static nx_conn_opts rig_start(rig *r, int mode, int flood) {
+static nx_conn_opts rig_start(rig *r, srv_mode mode, int flood) {
   uint16_t port;
   memset(r, 0, sizeof(*r));
   r->sv.mode = mode;
@@ -554,7 +563,7 @@ static void rig_stop(rig *r) {
 
 static void test_worker_session(void) {
   rig r;
-  nx_conn_opts o = rig_start(&r, 0, 0);
+  nx_conn_opts o = rig_start(&r, SRV_NORMAL, 0);
   sink *s = r.s;
   nx_worker *w = r.w;
   CHECK(w != NULL, "worker starts");
@@ -584,26 +593,26 @@ static void test_worker_session(void) {
   CHECK(r.sv.got_disconnect, "the server received DISCONNECT");
 }
 
-static void expect_open_failure(int mode, const char *code, const char *msg_part) {
+static void expect_open_failure(srv_mode mode, const char *code, const char *msg_part) {
   rig r;
   nx_conn_opts o = rig_start(&r, mode, 0);
   sink *s = r.s;
   nx_worker *w = r.w;
-  if (mode == 2) o.connect_timeout_ms = 200;
+  if (mode == SRV_SILENT) o.connect_timeout_ms = 200;
   nx_worker_open(w, 9, &o);
-  int want = mode == 3 ? 2 : 1;
+  int want = mode == SRV_BAD_MAGIC ? 2 : 1;
   int n = wait_items(s, want);
   nx_item *it = n >= want ? &s->items[want - 1] : NULL;
-  CHECK(it && it->kind == (mode == 3 ? NX_EV_CLOSED : NX_EV_OPEN_FAILED) && strcmp(s->codes[want - 1], code) == 0 &&
+  CHECK(it && it->kind == (mode == SRV_BAD_MAGIC ? NX_EV_CLOSED : NX_EV_OPEN_FAILED) && strcmp(s->codes[want - 1], code) == 0 &&
             strstr(s->messages[want - 1], msg_part),
         "mode %d fails with %s (got %s: %s)", mode, code, n >= want ? s->codes[want - 1] : "-", n >= want ? s->messages[want - 1] : "-");
   rig_stop(&r);
 }
 
 static void test_worker_failures(void) {
-  expect_open_failure(1, "NEXA_AUTH", "Invalid username or password");
-  expect_open_failure(2, "ETIMEDOUT", "200 ms");
-  expect_open_failure(3, "NEXA_PROTOCOL", "magic");
+  expect_open_failure(SRV_BAD_PASSWORD, "NEXA_AUTH", "Invalid username or password");
+  expect_open_failure(SRV_SILENT, "ETIMEDOUT", "200 ms");
+  expect_open_failure(SRV_BAD_MAGIC, "NEXA_PROTOCOL", "magic");
 
   /* A port with nobody listening. */
   uint16_t port;
@@ -634,7 +643,7 @@ static void test_worker_failures(void) {
  * request, and the connection reads on. */
 static void test_undecodable_payloads(void) {
   rig r;
-  nx_conn_opts o = rig_start(&r, 7, 0);
+  nx_conn_opts o = rig_start(&r, SRV_TOO_DEEP, 0);
   sink *s = r.s;
   nx_worker *w = r.w;
   o.hwm_events = 3; /* counting the undecodable event would pause reading before the answers */
@@ -686,14 +695,14 @@ static void test_check_empty_container_depth(void) {
 }
 
 static void test_keepalive(void) {
-  for (int mode = 4; mode <= 5; mode++) {
+  for (srv_mode mode = SRV_SILENT_AFTER_AUTH; mode <= SRV_PINGS_FOR_600MS; mode++) {
     rig r;
     nx_conn_opts o = rig_start(&r, mode, 0);
     sink *s = r.s;
     o.keepalive_ms = 100;
     o.keepalive_timeout_ms = 100;
     nx_worker_open(r.w, 5, &o);
-    if (mode == 4) {
+    if (mode == SRV_SILENT_AFTER_AUTH) {
       int n = wait_items(s, 2);
       CHECK(n == 2 && s->items[1].kind == NX_EV_CLOSED && strcmp(s->codes[1], "ETIMEDOUT") == 0 && strstr(s->messages[1], "keepalive"),
             "a silent server is found dead by keepalive (%s: %s)", n > 1 ? s->codes[1] : "-", n > 1 ? s->messages[1] : "-");
@@ -739,7 +748,7 @@ static void check_bound(uint32_t id, const char *what, uint32_t hwm_events, size
   enum { FLOOD = 2000 };
   int keep = bound - (bound + 3) / 4; /* reading resumes at this many unacknowledged */
   rig r;
-  nx_conn_opts o = rig_start(&r, 6, FLOOD);
+  nx_conn_opts o = rig_start(&r, SRV_FLOOD, FLOOD);
   sink *s = r.s;
   nx_worker *w = r.w;
   o.hwm_events = hwm_events;
@@ -769,7 +778,7 @@ static void test_backpressure(void) {
   {
     enum { FLOOD = 8000 };
     rig r;
-    nx_conn_opts o = rig_start(&r, 6, FLOOD);
+    nx_conn_opts o = rig_start(&r, SRV_FLOOD, FLOOD);
     sink *s = r.s;
     nx_worker_open(r.w, 7, &o);
     int n = changes_settled(s);
