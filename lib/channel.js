@@ -36,8 +36,6 @@ class Channel {
     this._downSince = 0;
     this._timer = null;
     this._waiters = new Set();
-    /** The client has requests queued for this channel (set and cleared by it). */
-    this.flushPending = false;
     this.everOpened = false;
   }
 

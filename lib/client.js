@@ -6,7 +6,8 @@ const { ChangeStream, parseOperations } = require('./change-stream');
 const {
   parseOptions, validateStreamOptions, rejectUnknown, callTimeout, checkSignal, STREAM_OPTIONS, WATCH_OPTIONS,
 } = require('./options');
-const { bound, abortError } = require('./abort');
+const { abortError } = require('./abort');
+const { RequestQueue } = require('./request-queue');
 const { traceRequest, nextRequestId, debug } = require('./diagnostics');
 const { RequestCounters } = require('./stats');
 
@@ -59,7 +60,8 @@ class NexaClient extends EventEmitter {
     this.database = o.database;
     this._channel = null;
     this._connecting = null;
-    this._queue = []; // requests waiting for the connection, in call order
+    /** @type {RequestQueue|null} the request channel's requests, in call order */
+    this._queue = null;
     this._streams = new Set();
     this._requests = new RequestCounters();
     this._reconnects = 0; // of the request connection, over every connect()
@@ -144,6 +146,7 @@ class NexaClient extends EventEmitter {
       },
     });
     this._channel = channel;
+    this._queue = new RequestQueue(channel);
     this._down = false;
     this._connecting = channel.start().then(() => {
       debug('client %s:%d: request connection open', this.host, this.port);
@@ -277,53 +280,7 @@ class NexaClient extends EventEmitter {
     // Settled before any connection work, as fetch() does.
     if (signal && signal.aborted) return Promise.reject(abortError(signal, context));
     if (!this._channel || this._channel.state === 'failed' || this._channel.state === 'closed') this.connect().catch(() => {});
-    const ch = this._channel;
-    if (ch.state === 'open' && !ch.flushPending) {
-      return ch.conn.request(type, payload, context, { timeout, signal });
-    }
-    return new Promise((resolve, reject) => {
-      const item = { ch, type, payload, context, signal, timeout, resolve, reject, started: Date.now(), unbound: null };
-      const drop = (err) => {
-        const i = this._queue.indexOf(item);
-        if (i >= 0) this._queue.splice(i, 1);
-        item.unbound();
-        reject(err);
-      };
-      item.unbound = bound(timeout, signal, () => drop(ch.waitTimeoutError(timeout, context)), () => drop(abortError(signal, context)));
-      this._queue.push(item);
-      if (!ch.flushPending) {
-        ch.flushPending = true;
-        this._flushWhenOpen(ch);
-      }
-    });
-  }
-
-  /** This channel's queued requests, taken out of the queue (others stay). */
-  _take(ch) {
-    const mine = this._queue.filter((it) => it.ch === ch);
-    if (mine.length) this._queue = this._queue.filter((it) => it.ch !== ch);
-    return mine;
-  }
-
-  /** Sends a channel's queued requests, in order, once it is open (or fails them). */
-  _flushWhenOpen(ch) {
-    ch.whenOpen(0).then((conn) => {
-      ch.flushPending = false;
-      const items = this._take(ch);
-      for (const it of items) {
-        it.unbound();
-        const left = it.timeout > 0 ? Math.max(1, it.timeout - (Date.now() - it.started)) : 0;
-        conn.request(it.type, it.payload, it.context, { timeout: left, signal: it.signal, configuredTimeout: it.timeout })
-          .then(it.resolve, it.reject);
-      }
-    }, (err) => {
-      ch.flushPending = false;
-      const items = this._take(ch);
-      for (const it of items) {
-        it.unbound();
-        it.reject(err);
-      }
-    });
+    return this._queue.send(type, payload, context, timeout, signal);
   }
 
   // --- documents --------------------------------------------------------------
