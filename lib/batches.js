@@ -75,7 +75,7 @@ class BatchDispatcher {
         const mode = conn === undefined ? 0 : conn.int64Mode;
         const evs = new Array(count);
         for (let k = 0; k < count; k++) evs[k] = this._tape.event(mode);
-        if (conn !== undefined) conn.onChanges(evs, e[at + 2]); // reqId slot: the run's payload bytes
+        if (conn !== undefined) conn.onChanges(evs, conn, e[at + 2]); // reqId slot: the run's payload bytes
         return;
       }
       if (conn === undefined) return;

@@ -55,7 +55,7 @@ class Channel {
 
   async _dial() {
     const conn = this._makeConnection(this.#opts);
-    conn.onChanges = (evs, bytes) => this.hooks.onChanges && this.hooks.onChanges(evs, conn, bytes);
+    if (this.hooks.onChanges) conn.onChanges = this.hooks.onChanges; // straight to the stream: no hop through here
     conn.onUndecodable = (message) => this.hooks.onUndecodable && this.hooks.onUndecodable(message, conn);
     conn.onEnd = (err) => this._ended(conn, err);
     this.conn = conn;

@@ -24,7 +24,7 @@ class Connection {
     this.state = 'new';
     /** The server's answer to CONNECT. */
     this.connectAnswer = null;
-    /** @type {(events: object[], bytes: number) => void} a run of events and its payload bytes */
+    /** @type {(events: object[], conn: Connection, bytes: number) => void} a run of events of this connection, and their payload bytes */
     this.onChanges = noop;
     /**
      * A change event arrived that could not be decoded (e.g. a document
