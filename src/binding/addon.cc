@@ -217,7 +217,10 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (worker_) nx_worker_close(worker_, info[0].As<Napi::Number>().Uint32Value(), info[1].ToBoolean().Value());
+    // Read, not coerced: a coercion runs JS and can fail (a stack near its
+    // limit), and a failed N-API call here would abort the process.
+    bool graceful = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+    if (worker_) nx_worker_close(worker_, info[0].As<Napi::Number>().Uint32Value(), graceful);
     return env.Undefined();
   }
 
