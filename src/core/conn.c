@@ -42,10 +42,11 @@ static void free_conn(nx_conn *c) {
   free(c);
 }
 
-nx_conn *nx_conn_new(nx_worker *w, uint32_t id, const nx_conn_opts *o) {
+nx_conn *nx__conn_new(uv_loop_t *loop, nx_ingest *in, uint32_t id, const nx_conn_opts *o) {
   nx_conn *c = calloc(1, sizeof(*c));
   if (!c) return NULL;
-  c->w = w;
+  c->loop = loop;
+  c->in = in;
   c->id = id;
   c->conn_flags = o->conn_flags;
   c->port = o->port;
@@ -75,10 +76,19 @@ static void on_handle_closed(uv_handle_t *h) {
   maybe_free(c);
 }
 
+static void unlink_conn(nx_conn *c) {
+  for (nx_conn **pp = c->list; pp && *pp; pp = &(*pp)->next) {
+    if (*pp == c) {
+      *pp = c->next;
+      return;
+    }
+  }
+}
+
 static void begin_close(nx_conn *c) {
   if (c->state == NX_S_CLOSING) return;
   c->state = NX_S_CLOSING;
-  nx_conn_unlink(c->w, c);
+  unlink_conn(c);
   free_wbufs(c->queued);
   c->queued = c->queued_tail = NULL;
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -95,10 +105,10 @@ static void finish(nx_conn *c, const char *code, const char *msg, const msgpack_
     code = "NEXA_CLOSED";
     msg = "closed before the connection was established";
   }
-  nx_item *it = nx_emit(c->w, c, kind);
+  nx_item *it = nx__batch_add(c->in, c->id, c->conn_flags, kind);
   if (it) {
     it->code = code;
-    if (msg) it->message = nx_emit_str(c->w, msg);
+    if (msg) it->message = nx__batch_str(c->in, msg);
     if (obj) it->obj = *obj;
   }
   begin_close(c);
@@ -166,7 +176,7 @@ static void write_request(nx_conn *c, nx_wbuf *b) {
   write_raw(c, b);
 }
 
-void nx_conn_send(nx_conn *c, nx_wbuf *b) {
+void nx__conn_send(nx_conn *c, nx_wbuf *b) {
   b->next = NULL;
   switch (c->state) {
     case NX_S_RESOLVING:
@@ -224,7 +234,7 @@ static void on_ka_timer(uv_timer_t *t);
 /* Arms the keepalive timer for the next moment something may be due. */
 static void ka_schedule(nx_conn *c) {
   if (!c->ka_ms || c->state != NX_S_READY) return;
-  uint64_t now = uv_now(&c->w->loop);
+  uint64_t now = uv_now(c->loop);
   uint64_t due = c->ping_at ? c->ping_at + c->ka_timeout_ms : c->last_rx + c->ka_ms;
   uv_timer_start(&c->ka_timer, on_ka_timer, due > now ? due - now : 0, 0);
 }
@@ -232,7 +242,7 @@ static void ka_schedule(nx_conn *c) {
 static void on_ka_timer(uv_timer_t *t) {
   nx_conn *c = t->data;
   if (c->state != NX_S_READY) return;
-  uint64_t now = uv_now(&c->w->loop);
+  uint64_t now = uv_now(c->loop);
   if (c->paused) {
     /* Not reading: silence proves nothing. Look again a period later. */
     c->last_rx = now;
@@ -290,7 +300,7 @@ static void maybe_pause(nx_conn *c) {
   c->paused = 1;
 }
 
-void nx_conn_ack(nx_conn *c, uint32_t events) {
+void nx__conn_ack(nx_conn *c, uint32_t events) {
   if (events > c->sizes_len) events = (uint32_t)c->sizes_len;
   for (uint32_t i = 0; i < events; i++) {
     c->unacked_bytes -= c->sizes[c->sizes_head];
@@ -304,7 +314,7 @@ void nx_conn_ack(nx_conn *c, uint32_t events) {
       (c->hwm_bytes && c->unacked_bytes > c->hwm_bytes - (c->hwm_bytes + 3) / 4))
     return; /* a quarter rounded up: a bound of 1 to 3 frees at least one */
   c->paused = 0;
-  c->last_rx = uv_now(&c->w->loop);
+  c->last_rx = uv_now(c->loop);
   c->ping_at = 0;
   int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (rc) finish_uv(c, rc);
@@ -312,22 +322,21 @@ void nx_conn_ack(nx_conn *c, uint32_t events) {
 }
 
 static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_t len) {
-  nx_worker *w = c->w;
   char err[160];
-  nx_item *it = nx_emit(w, c, NX_EV_OPEN);
+  nx_item *it = nx__batch_add(c->in, c->id, c->conn_flags, NX_EV_OPEN);
   if (!it) {
     finish(c, "ENOMEM", "out of memory", NULL);
     return 1;
   }
-  int rc = nx_emit_decode(w, it, p, len, err, sizeof(err));
+  int rc = nx__batch_decode(c->in, it, p, len, err, sizeof(err));
   if (rc) {
-    w->batch->n--; /* drop the half-made item */
+    nx__batch_drop_last(c->in);
     finish(c, rc == NX_DECODE_NOMEM ? "ENOMEM" : "NEXA_PROTOCOL", err, NULL);
     return 1;
   }
   if (type != NX_MSG_SUCCESS) {
     msgpack_object obj = it->obj;
-    w->batch->n--;
+    nx__batch_drop_last(c->in);
     char text[256];
     const char *code = type == NX_MSG_ERROR ? "NEXA_AUTH" : "NEXA_PROTOCOL";
     finish(c, code, error_text(&obj, text, sizeof(text)), &obj);
@@ -336,7 +345,7 @@ static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_
   c->opened = 1;
   c->state = NX_S_READY;
   uv_timer_stop(&c->timer);
-  c->last_rx = uv_now(&w->loop);
+  c->last_rx = uv_now(c->loop);
   ka_schedule(c);
   nx_wbuf *q = c->queued;
   c->queued = c->queued_tail = NULL;
@@ -351,14 +360,13 @@ static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_
 
 static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, size_t len) {
   nx_conn *c = ud;
-  nx_worker *w = c->w;
   char err[160];
   (void)flags;
   if (c->state == NX_S_HANDSHAKE && type != NX_MSG_CHANGE_EVENT)
     return on_handshake_answer(c, type, p, len);
   nx_item *it;
   if (type == NX_MSG_CHANGE_EVENT) {
-    it = nx_emit(w, c, NX_EV_CHANGE);
+    it = nx__batch_add(c->in, c->id, c->conn_flags, NX_EV_CHANGE);
     if (it) it->req_id = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len; /* a stream's byte count, added up per run */
   } else {
     if (c->fifo_len == 0) {
@@ -375,7 +383,7 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
       c->ping_at = 0; /* alive: the answer itself is nobody's business */
       return 0;
     }
-    it = nx_emit(w, c, NX_EV_REPLY);
+    it = nx__batch_add(c->in, c->id, c->conn_flags, NX_EV_REPLY);
     if (it) {
       it->req_id = req;
       it->msg_type = type;
@@ -385,7 +393,7 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
     finish(c, "ENOMEM", "out of memory", NULL);
     return 1;
   }
-  int rc = nx_emit_decode(w, it, p, len, err, sizeof(err));
+  int rc = nx__batch_decode(c->in, it, p, len, err, sizeof(err));
   if (rc == NX_DECODE_BAD) {
     /* The frame was whole and the stream is in step: only this answer or
      * event fails. Not counted against the high-water mark (nx.h). */
@@ -395,11 +403,11 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
     it->kind = event ? NX_EV_UNDECODABLE : NX_EV_REPLY_FAILED;
     it->obj.type = MSGPACK_OBJECT_NIL;
     it->code = "NEXA_PROTOCOL";
-    it->message = nx_emit_str(w, msg);
+    it->message = nx__batch_str(c->in, msg);
     return 0;
   }
   if (rc) {
-    w->batch->n--;
+    nx__batch_drop_last(c->in);
     finish(c, "ENOMEM", err, NULL);
     return 1;
   }
@@ -413,7 +421,7 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   nx_conn *c = h->data;
   (void)suggested;
-  *buf = uv_buf_init(c->w->rbuf, sizeof(c->w->rbuf));
+  *buf = nx__ingest_read_buf(c->in);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
@@ -424,13 +432,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     else finish_uv(c, (int)nread);
     return;
   }
-  c->last_rx = uv_now(&c->w->loop);
+  c->last_rx = uv_now(c->loop);
   int rc = nx_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread, on_frame, c);
   if (rc == NX_READ_PROTO || rc == NX_READ_NOMEM)
     finish(c, rc == NX_READ_PROTO ? "NEXA_PROTOCOL" : "ENOMEM", c->reader.error, NULL);
   else
     maybe_pause(c);
-  nx_flush_after_read(c->w);
+  nx__ingest_read_done(c->in);
 }
 
 static void try_next_address(nx_conn *c);
@@ -476,7 +484,7 @@ static void on_connect(uv_connect_t *req, int status) {
 static void try_next_address(nx_conn *c) {
   struct addrinfo *ai = c->ai_next;
   c->ai_next = ai->ai_next;
-  uv_tcp_init(&c->w->loop, &c->tcp);
+  uv_tcp_init(c->loop, &c->tcp);
   c->tcp.data = c;
   c->tcp_init = 1;
   c->handles++;
@@ -525,10 +533,12 @@ static void on_timer(uv_timer_t *t) {
   finish(c, "ETIMEDOUT", msg, NULL);
 }
 
-void nx_conn_start(nx_conn *c) {
-  nx_worker *w = c->w;
-  uv_timer_init(&w->loop, &c->timer);
-  uv_timer_init(&w->loop, &c->ka_timer);
+void nx__conn_start(nx_conn *c, nx_conn **list) {
+  c->list = list;
+  c->next = *list;
+  *list = c;
+  uv_timer_init(c->loop, &c->timer);
+  uv_timer_init(c->loop, &c->ka_timer);
   c->timer.data = c->ka_timer.data = c;
   c->handles = 2;
   c->state = NX_S_RESOLVING;
@@ -541,7 +551,7 @@ void nx_conn_start(nx_conn *c) {
   char port[8];
   snprintf(port, sizeof(port), "%u", (unsigned)c->port);
   c->gai.data = c;
-  int rc = uv_getaddrinfo(&w->loop, &c->gai, on_resolved, c->host, port, &hints);
+  int rc = uv_getaddrinfo(c->loop, &c->gai, on_resolved, c->host, port, &hints);
   if (rc) {
     finish_uv(c, rc);
     return;
@@ -549,7 +559,7 @@ void nx_conn_start(nx_conn *c) {
   c->gai_active = 1;
 }
 
-void nx_conn_close(nx_conn *c, int graceful) {
+void nx__conn_close(nx_conn *c, int graceful) {
   if (c->state == NX_S_CLOSING || c->state == NX_S_DISCONNECTING) return;
   /* A paused connection could not read the goodbye: it closes at once. */
   if (graceful && c->state == NX_S_READY && !c->paused) {
@@ -571,7 +581,7 @@ void nx_conn_close(nx_conn *c, int graceful) {
   finish(c, NULL, NULL, NULL);
 }
 
-void nx_conn_abort(nx_conn *c) {
+void nx__conn_abort(nx_conn *c) {
   if (c->state == 0) {
     free_conn(c); /* never started */
     return;
