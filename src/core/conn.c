@@ -35,8 +35,8 @@ static void free_conn(nx_conn *c) {
   free(c->pass);
   free(c->user);
   nx_reader_free(&c->reader);
-  free(c->fifo);
-  free(c->sizes);
+  nx__ring_free(&c->fifo);
+  nx__ring_free(&c->sizes);
   free_wbufs(c->queued);
   if (c->ai) uv_freeaddrinfo(c->ai);
   free(c);
@@ -143,31 +143,8 @@ static void write_raw(nx_conn *c, nx_wbuf *b) {
   }
 }
 
-static int fifo_push(nx_conn *c, uint32_t id) {
-  if (c->fifo_len == c->fifo_cap) {
-    size_t cap = c->fifo_cap ? c->fifo_cap * 2 : 16;
-    uint32_t *p = malloc(cap * sizeof(*p));
-    if (!p) return -1;
-    for (size_t i = 0; i < c->fifo_len; i++) p[i] = c->fifo[(c->fifo_head + i) % c->fifo_cap];
-    free(c->fifo);
-    c->fifo = p;
-    c->fifo_cap = cap;
-    c->fifo_head = 0;
-  }
-  c->fifo[(c->fifo_head + c->fifo_len) % c->fifo_cap] = id;
-  c->fifo_len++;
-  return 0;
-}
-
-static uint32_t fifo_pop(nx_conn *c) {
-  uint32_t id = c->fifo[c->fifo_head];
-  c->fifo_head = (c->fifo_head + 1) % c->fifo_cap;
-  c->fifo_len--;
-  return id;
-}
-
 static void write_request(nx_conn *c, nx_wbuf *b) {
-  if (fifo_push(c, b->req_id)) {
+  if (nx__ring_push(&c->fifo, b->req_id)) {
     free(b->data);
     free(b);
     finish(c, "ENOMEM", "out of memory queueing a request", NULL);
@@ -273,25 +250,15 @@ static void on_ka_timer(uv_timer_t *t) {
 
 /* ---- backpressure ---- */
 
-static int sizes_push(nx_conn *c, uint32_t size) {
-  if (c->sizes_len == c->sizes_cap) {
-    size_t cap = c->sizes_cap ? c->sizes_cap * 2 : 256;
-    uint32_t *p = malloc(cap * sizeof(*p));
-    if (!p) return -1;
-    for (size_t i = 0; i < c->sizes_len; i++) p[i] = c->sizes[(c->sizes_head + i) % c->sizes_cap];
-    free(c->sizes);
-    c->sizes = p;
-    c->sizes_cap = cap;
-    c->sizes_head = 0;
-  }
-  c->sizes[(c->sizes_head + c->sizes_len) % c->sizes_cap] = size;
-  c->sizes_len++;
+/* An event the owner has yet to acknowledge: counted against the high-water mark. */
+static int count_unacked(nx_conn *c, uint32_t size) {
+  if (nx__ring_push(&c->sizes, size)) return -1;
   c->unacked_bytes += size;
   return 0;
 }
 
 static int over_high_water(const nx_conn *c) {
-  return (c->hwm_events && c->sizes_len >= c->hwm_events) || (c->hwm_bytes && c->unacked_bytes >= c->hwm_bytes);
+  return (c->hwm_events && c->sizes.len >= c->hwm_events) || (c->hwm_bytes && c->unacked_bytes >= c->hwm_bytes);
 }
 
 static void maybe_pause(nx_conn *c) {
@@ -301,16 +268,12 @@ static void maybe_pause(nx_conn *c) {
 }
 
 void nx__conn_ack(nx_conn *c, uint32_t events) {
-  if (events > c->sizes_len) events = (uint32_t)c->sizes_len;
-  for (uint32_t i = 0; i < events; i++) {
-    c->unacked_bytes -= c->sizes[c->sizes_head];
-    c->sizes_head = (c->sizes_head + 1) % c->sizes_cap;
-  }
-  c->sizes_len -= events;
+  if (events > c->sizes.len) events = (uint32_t)c->sizes.len;
+  for (uint32_t i = 0; i < events; i++) c->unacked_bytes -= nx__ring_pop(&c->sizes);
   if (!c->paused || c->state != NX_S_READY) return;
   /* Resume once a quarter of the bound is free: in steps, and early enough
    * that the main thread still has work while reading restarts (bench/README.md). */
-  if ((c->hwm_events && c->sizes_len > c->hwm_events - (c->hwm_events + 3) / 4) ||
+  if ((c->hwm_events && c->sizes.len > c->hwm_events - (c->hwm_events + 3) / 4) ||
       (c->hwm_bytes && c->unacked_bytes > c->hwm_bytes - (c->hwm_bytes + 3) / 4))
     return; /* a quarter rounded up: a bound of 1 to 3 frees at least one */
   c->paused = 0;
@@ -369,12 +332,12 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
     it = nx__batch_add(c->in, c->id, c->conn_flags, NX_EV_CHANGE);
     if (it) it->req_id = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len; /* a stream's byte count, added up per run */
   } else {
-    if (c->fifo_len == 0) {
+    if (c->fifo.len == 0) {
       snprintf(err, sizeof(err), "an answer (type 0x%02x) arrived with no request waiting", type);
       finish(c, "NEXA_PROTOCOL", err, NULL);
       return 1;
     }
-    uint32_t req = fifo_pop(c);
+    uint32_t req = nx__ring_pop(&c->fifo);
     if (req == NX_FIFO_DISCONNECT) {
       finish(c, NULL, NULL, NULL);
       return 1;
@@ -411,7 +374,7 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
     finish(c, "ENOMEM", err, NULL);
     return 1;
   }
-  if (it->kind == NX_EV_CHANGE && (c->hwm_events || c->hwm_bytes) && sizes_push(c, (uint32_t)len)) {
+  if (it->kind == NX_EV_CHANGE && (c->hwm_events || c->hwm_bytes) && count_unacked(c, (uint32_t)len)) {
     finish(c, "ENOMEM", "out of memory", NULL);
     return 1;
   }
@@ -567,7 +530,7 @@ void nx__conn_close(nx_conn *c, int graceful) {
     nx_wbuf *b = NULL;
     if (nx_encode_empty(&sb, NX_MSG_DISCONNECT) == 0) b = wbuf_from(&sb);
     else msgpack_sbuffer_destroy(&sb);
-    if (b && fifo_push(c, NX_FIFO_DISCONNECT) == 0) {
+    if (b && nx__ring_push(&c->fifo, NX_FIFO_DISCONNECT) == 0) {
       c->state = NX_S_DISCONNECTING;
       uv_timer_start(&c->timer, on_timer, NX_DISCONNECT_WAIT_MS, 0);
       write_raw(c, b);

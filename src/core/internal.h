@@ -1,4 +1,4 @@
-/* The core's internals, shared by worker.c, conn.c and ingest.c; not part of
+/* The core's internals, shared by worker.c, conn.c, ingest.c and ring.c; not part of
  * its interface (nx.h). Dependencies run one way: worker -> conn -> ingest. */
 #ifndef NX_INTERNAL_H
 #define NX_INTERNAL_H
@@ -16,6 +16,12 @@ typedef struct nx_wbuf {
   size_t len;
   char *data;
 } nx_wbuf;
+
+/* A growable ring of uint32_t, oldest first (ring.c). */
+typedef struct nx_ring {
+  uint32_t *v;
+  size_t head, len, cap;
+} nx_ring;
 
 enum nx_conn_state {
   NX_S_RESOLVING = 1,
@@ -64,12 +70,10 @@ struct nx_conn {
   uint32_t hwm_events;
   size_t hwm_bytes;
   int paused;           /* reading stopped at the high-water mark */
-  uint32_t *sizes;      /* payload sizes of unacknowledged events, oldest first */
-  size_t sizes_head, sizes_len, sizes_cap;
+  nx_ring sizes;        /* payload sizes of unacknowledged events */
   size_t unacked_bytes;
   nx_reader reader;
-  uint32_t *fifo;       /* request ids awaiting answers, oldest first */
-  size_t fifo_head, fifo_len, fifo_cap;
+  nx_ring fifo;         /* request ids awaiting answers */
   nx_wbuf *queued, *queued_tail; /* sends waiting for the handshake */
 };
 
@@ -94,6 +98,11 @@ struct nx_worker {
 #define NX_FIFO_DISCONNECT UINT32_MAX
 #define NX_FIFO_KEEPALIVE (UINT32_MAX - 1)
 _Static_assert(NX_FIFO_KEEPALIVE > NX_REQ_ID_MAX, "the core's own request ids lie above the owner's");
+
+/* ring.c. push: 0, or -1 on out of memory; pop: only when len > 0. */
+int nx__ring_push(nx_ring *r, uint32_t v);
+uint32_t nx__ring_pop(nx_ring *r);
+void nx__ring_free(nx_ring *r);
 
 /* ingest.c. The add / str / decode functions return NULL / -1 on out of memory. */
 int nx__ingest_init(nx_ingest *in, nx_batch *(*fresh)(void *ud), void (*full)(void *ud), void *ud);
