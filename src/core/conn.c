@@ -66,14 +66,34 @@ nx_conn *nx__conn_new(uv_loop_t *loop, nx_ingest *in, uint32_t id, const nx_conn
   return c;
 }
 
-static void maybe_free(nx_conn *c) {
-  if (c->handles == 0 && !c->gai_active) free_conn(c);
+/* Handle lifetime. Every handle (and the address lookup) joins the
+ * connection's set when opened and is closed through close_once, once; its
+ * close callback settles it, and the last one settled after closing began
+ * frees the connection. */
+static void opened(nx_conn *c, unsigned h) {
+  c->live |= h;
+  c->pending |= h;
+}
+
+static void close_once(nx_conn *c, unsigned h, uv_close_cb cb) {
+  if (!(c->live & h)) return;
+  c->live &= ~h;
+  switch (h) {
+    case NX_H_TIMER: uv_close((uv_handle_t *)&c->timer, cb); break;
+    case NX_H_KA_TIMER: uv_close((uv_handle_t *)&c->ka_timer, cb); break;
+    case NX_H_TCP: uv_close((uv_handle_t *)&c->tcp, cb); break;
+    case NX_H_GAI: uv_cancel((uv_req_t *)&c->gai); break; /* on_resolved settles it */
+  }
+}
+
+static void settle(nx_conn *c, unsigned h) {
+  c->pending &= ~h;
+  if (!c->pending && c->state == NX_S_CLOSING) free_conn(c);
 }
 
 static void on_handle_closed(uv_handle_t *h) {
   nx_conn *c = h->data;
-  c->handles--;
-  maybe_free(c);
+  settle(c, h == (uv_handle_t *)&c->tcp ? NX_H_TCP : h == (uv_handle_t *)&c->timer ? NX_H_TIMER : NX_H_KA_TIMER);
 }
 
 static void unlink_conn(nx_conn *c) {
@@ -91,10 +111,10 @@ static void begin_close(nx_conn *c) {
   unlink_conn(c);
   free_wbufs(c->queued);
   c->queued = c->queued_tail = NULL;
-  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
-  uv_close((uv_handle_t *)&c->ka_timer, on_handle_closed);
-  if (c->tcp_init) uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-  if (c->gai_active) uv_cancel((uv_req_t *)&c->gai);
+  close_once(c, NX_H_TIMER, on_handle_closed);
+  close_once(c, NX_H_KA_TIMER, on_handle_closed);
+  close_once(c, NX_H_TCP, on_handle_closed);
+  close_once(c, NX_H_GAI, NULL);
 }
 
 /* Queues the terminal item, then closes. code NULL: closed as asked. */
@@ -406,12 +426,15 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
 static void try_next_address(nx_conn *c);
 
+/* The socket of an address that failed is closed: try the next one. */
 static void on_retry_closed(uv_handle_t *h) {
   nx_conn *c = h->data;
-  c->handles--;
-  c->tcp_init = 0;
-  if (c->state == NX_S_CLOSING) maybe_free(c);
-  else try_next_address(c);
+  if (c->state == NX_S_CLOSING) {
+    settle(c, NX_H_TCP);
+    return;
+  }
+  c->pending &= ~NX_H_TCP;
+  try_next_address(c);
 }
 
 static void on_connect(uv_connect_t *req, int status) {
@@ -419,8 +442,7 @@ static void on_connect(uv_connect_t *req, int status) {
   if (c->state != NX_S_CONNECTING) return; /* closed meanwhile */
   if (status < 0) {
     if (c->ai_next) {
-      c->tcp_init = 0; /* closing already: begin_close must not close it again */
-      uv_close((uv_handle_t *)&c->tcp, on_retry_closed);
+      close_once(c, NX_H_TCP, on_retry_closed);
       return;
     }
     finish_uv(c, status);
@@ -449,15 +471,13 @@ static void try_next_address(nx_conn *c) {
   c->ai_next = ai->ai_next;
   uv_tcp_init(c->loop, &c->tcp);
   c->tcp.data = c;
-  c->tcp_init = 1;
-  c->handles++;
+  opened(c, NX_H_TCP);
   c->state = NX_S_CONNECTING;
   c->creq.data = c;
   int rc = uv_tcp_connect(&c->creq, &c->tcp, ai->ai_addr, on_connect);
   if (rc) {
     if (c->ai_next) {
-      c->tcp_init = 0; /* as in on_connect */
-      uv_close((uv_handle_t *)&c->tcp, on_retry_closed);
+      close_once(c, NX_H_TCP, on_retry_closed);
     } else {
       finish_uv(c, rc);
     }
@@ -466,12 +486,13 @@ static void try_next_address(nx_conn *c) {
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
   nx_conn *c = req->data;
-  c->gai_active = 0;
+  c->live &= ~NX_H_GAI;
   if (c->state == NX_S_CLOSING) {
     if (res) uv_freeaddrinfo(res);
-    maybe_free(c);
+    settle(c, NX_H_GAI);
     return;
   }
+  c->pending &= ~NX_H_GAI;
   if (status < 0) {
     finish_uv(c, status);
     return;
@@ -503,7 +524,7 @@ void nx__conn_start(nx_conn *c, nx_conn **list) {
   uv_timer_init(c->loop, &c->timer);
   uv_timer_init(c->loop, &c->ka_timer);
   c->timer.data = c->ka_timer.data = c;
-  c->handles = 2;
+  opened(c, NX_H_TIMER | NX_H_KA_TIMER);
   c->state = NX_S_RESOLVING;
   if (c->timeout_ms) uv_timer_start(&c->timer, on_timer, c->timeout_ms, 0);
   struct addrinfo hints;
@@ -519,7 +540,7 @@ void nx__conn_start(nx_conn *c, nx_conn **list) {
     finish_uv(c, rc);
     return;
   }
-  c->gai_active = 1;
+  opened(c, NX_H_GAI);
 }
 
 void nx__conn_close(nx_conn *c, int graceful) {

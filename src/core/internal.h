@@ -23,6 +23,9 @@ typedef struct nx_ring {
   size_t head, len, cap;
 } nx_ring;
 
+/* A connection's handles and requests, as bits of its live / pending sets. */
+enum { NX_H_TIMER = 1, NX_H_KA_TIMER = 2, NX_H_TCP = 4, NX_H_GAI = 8 };
+
 enum nx_conn_state {
   NX_S_RESOLVING = 1,
   NX_S_CONNECTING,
@@ -56,14 +59,13 @@ struct nx_conn {
   uint16_t port;
   uint32_t timeout_ms;
   uv_getaddrinfo_t gai;
-  int gai_active;
   struct addrinfo *ai, *ai_next;
   uv_tcp_t tcp;
-  int tcp_init;
   uv_connect_t creq;
   uv_timer_t timer;     /* connect timeout, then the DISCONNECT wait */
   uv_timer_t ka_timer;  /* keepalive */
-  int handles;          /* handles not yet closed */
+  unsigned live;        /* NX_H_* handles and requests open and not yet told to close */
+  unsigned pending;     /* NX_H_* whose close (or request) callback has yet to run */
   uint32_t ka_ms, ka_timeout_ms;
   uint64_t last_rx;     /* loop time of the last byte received */
   uint64_t ping_at;     /* loop time of the keepalive PING in flight; 0: none */
