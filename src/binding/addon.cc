@@ -152,7 +152,7 @@ class Addon : public Napi::Addon<Addon> {
     o.pass = pass.c_str();
     o.connect_timeout_ms = (uint32_t)connect_timeout;
     o.max_frame = (size_t)max_frame;
-    o.conn_flags = (uint8_t)mode;
+    o.int64_mode = (uint8_t)mode;
     o.keepalive_ms = (uint32_t)keepalive;
     o.keepalive_timeout_ms = (uint32_t)keepalive_timeout;
     o.hwm_events = (uint32_t)hwm;
@@ -425,7 +425,7 @@ void CallJs(Napi::Env env, Napi::Function handler, Addon *addon, nx_batch *batch
     if (it.kind == NX_EV_UNDECODABLE || it.kind == NX_EV_REPLY_FAILED) {
       // Why it could not be decoded.
       if (!it.message || napi_create_string_utf8(e, it.message, NAPI_AUTO_LENGTH, &value) != napi_ok) napi_get_null(e, &value);
-    } else if (ToJs(e, &addon->interned_, it.obj, it.conn_flags, &value) != napi_ok) {
+    } else if (ToJs(e, &addon->interned_, it.obj, it.int64_mode, &value) != napi_ok) {
       napi_get_null(e, &value);
     }
     if (it.kind == NX_EV_OPEN_FAILED || it.kind == NX_EV_CLOSED) {

@@ -48,7 +48,7 @@ nx_conn *nx__conn_new(uv_loop_t *loop, nx_ingest *in, uint32_t id, const nx_conn
   c->loop = loop;
   c->in = in;
   c->id = id;
-  c->conn_flags = o->conn_flags;
+  c->int64_mode = o->int64_mode;
   c->port = o->port;
   c->timeout_ms = o->connect_timeout_ms;
   c->ka_ms = o->keepalive_ms;
@@ -117,15 +117,15 @@ static void begin_close(nx_conn *c) {
   close_once(c, NX_H_GAI, NULL);
 }
 
-/* Queues the terminal item, then closes. code NULL: closed as asked. */
-static void finish(nx_conn *c, const char *code, const char *msg, const msgpack_object *obj) {
+/* Ends the connection with its terminal item (queued), then closes. code NULL: closed as asked. */
+static void end_with(nx_conn *c, const char *code, const char *msg, const msgpack_object *obj) {
   if (c->state == NX_S_CLOSING) return;
   uint8_t kind = c->opened ? NX_EV_CLOSED : NX_EV_OPEN_FAILED;
   if (!c->opened && !code) {
     code = "NEXA_CLOSED";
     msg = "closed before the connection was established";
   }
-  nx_item *it = nx__batch_add(c->in, c->id, c->conn_flags, kind);
+  nx_item *it = nx__batch_add(c->in, c->id, c->int64_mode, kind);
   if (it) {
     it->code = code;
     if (msg) it->message = nx__batch_str(c->in, msg);
@@ -134,14 +134,14 @@ static void finish(nx_conn *c, const char *code, const char *msg, const msgpack_
   begin_close(c);
 }
 
-static void finish_uv(nx_conn *c, int status) {
+static void end_with_uv(nx_conn *c, int status) {
   const char *code = uv_err_name(status);
   /* Node reports a name that does not resolve as ENOTFOUND; so do we. */
   if (status == UV_EAI_NONAME || status == UV_EAI_NODATA) code = "ENOTFOUND";
   else if (status == UV_EOF) code = "ECONNRESET";
   char msg[160];
   snprintf(msg, sizeof(msg), "%s", status == UV_EOF ? "the server closed the connection" : uv_strerror(status));
-  finish(c, code, msg, NULL);
+  end_with(c, code, msg, NULL);
 }
 
 static void on_write(uv_write_t *req, int status) {
@@ -149,7 +149,7 @@ static void on_write(uv_write_t *req, int status) {
   nx_conn *c = req->data;
   free(b->data);
   free(b);
-  if (status < 0 && status != UV_ECANCELED) finish_uv(c, status);
+  if (status < 0 && status != UV_ECANCELED) end_with_uv(c, status);
 }
 
 static void write_raw(nx_conn *c, nx_wbuf *b) {
@@ -159,7 +159,7 @@ static void write_raw(nx_conn *c, nx_wbuf *b) {
   if (rc) {
     free(b->data);
     free(b);
-    finish_uv(c, rc);
+    end_with_uv(c, rc);
   }
 }
 
@@ -167,7 +167,7 @@ static void write_request(nx_conn *c, nx_wbuf *b) {
   if (nx__ring_push(&c->fifo, b->req_id)) {
     free(b->data);
     free(b);
-    finish(c, "ENOMEM", "out of memory queueing a request", NULL);
+    end_with(c, "ENOMEM", "out of memory queueing a request", NULL);
     return;
   }
   write_raw(c, b);
@@ -248,7 +248,7 @@ static void on_ka_timer(uv_timer_t *t) {
     if (now >= c->ping_at + c->ka_timeout_ms) {
       char msg[96];
       snprintf(msg, sizeof(msg), "no answer to a keepalive PING within %u ms", (unsigned)c->ka_timeout_ms);
-      finish(c, "ETIMEDOUT", msg, NULL);
+      end_with(c, "ETIMEDOUT", msg, NULL);
       return;
     }
   } else if (now >= c->last_rx + c->ka_ms) {
@@ -257,7 +257,7 @@ static void on_ka_timer(uv_timer_t *t) {
     if (nx_encode_empty(&sb, NX_MSG_PING) == 0) b = wbuf_from(&sb);
     else msgpack_sbuffer_destroy(&sb);
     if (!b) {
-      finish(c, "ENOMEM", "out of memory", NULL);
+      end_with(c, "ENOMEM", "out of memory", NULL);
       return;
     }
     b->req_id = NX_FIFO_KEEPALIVE;
@@ -300,21 +300,21 @@ void nx__conn_ack(nx_conn *c, uint32_t events) {
   c->last_rx = uv_now(c->loop);
   c->ping_at = 0;
   int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-  if (rc) finish_uv(c, rc);
+  if (rc) end_with_uv(c, rc);
   else ka_schedule(c);
 }
 
 static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_t len) {
   char err[160];
-  nx_item *it = nx__batch_add(c->in, c->id, c->conn_flags, NX_EV_OPEN);
+  nx_item *it = nx__batch_add(c->in, c->id, c->int64_mode, NX_EV_OPEN);
   if (!it) {
-    finish(c, "ENOMEM", "out of memory", NULL);
+    end_with(c, "ENOMEM", "out of memory", NULL);
     return 1;
   }
   int rc = nx__batch_decode(c->in, it, p, len, err, sizeof(err));
   if (rc) {
     nx__batch_drop_last(c->in);
-    finish(c, rc == NX_DECODE_NOMEM ? "ENOMEM" : "NEXA_PROTOCOL", err, NULL);
+    end_with(c, rc == NX_DECODE_NOMEM ? "ENOMEM" : "NEXA_PROTOCOL", err, NULL);
     return 1;
   }
   if (type != NX_MSG_SUCCESS) {
@@ -322,7 +322,7 @@ static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_
     nx__batch_drop_last(c->in);
     char text[256];
     const char *code = type == NX_MSG_ERROR ? "NEXA_AUTH" : "NEXA_PROTOCOL";
-    finish(c, code, error_text(&obj, text, sizeof(text)), &obj);
+    end_with(c, code, error_text(&obj, text, sizeof(text)), &obj);
     return 1;
   }
   c->opened = 1;
@@ -349,31 +349,31 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
     return on_handshake_answer(c, type, p, len);
   nx_item *it;
   if (type == NX_MSG_CHANGE_EVENT) {
-    it = nx__batch_add(c->in, c->id, c->conn_flags, NX_EV_CHANGE);
+    it = nx__batch_add(c->in, c->id, c->int64_mode, NX_EV_CHANGE);
     if (it) it->req_id = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len; /* a stream's byte count, added up per run */
   } else {
     if (c->fifo.len == 0) {
       snprintf(err, sizeof(err), "an answer (type 0x%02x) arrived with no request waiting", type);
-      finish(c, "NEXA_PROTOCOL", err, NULL);
+      end_with(c, "NEXA_PROTOCOL", err, NULL);
       return 1;
     }
     uint32_t req = nx__ring_pop(&c->fifo);
     if (req == NX_FIFO_DISCONNECT) {
-      finish(c, NULL, NULL, NULL);
+      end_with(c, NULL, NULL, NULL);
       return 1;
     }
     if (req == NX_FIFO_KEEPALIVE) {
       c->ping_at = 0; /* alive: the answer itself is nobody's business */
       return 0;
     }
-    it = nx__batch_add(c->in, c->id, c->conn_flags, NX_EV_REPLY);
+    it = nx__batch_add(c->in, c->id, c->int64_mode, NX_EV_REPLY);
     if (it) {
       it->req_id = req;
       it->msg_type = type;
     }
   }
   if (!it) {
-    finish(c, "ENOMEM", "out of memory", NULL);
+    end_with(c, "ENOMEM", "out of memory", NULL);
     return 1;
   }
   int rc = nx__batch_decode(c->in, it, p, len, err, sizeof(err));
@@ -391,11 +391,11 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
   }
   if (rc) {
     nx__batch_drop_last(c->in);
-    finish(c, "ENOMEM", err, NULL);
+    end_with(c, "ENOMEM", err, NULL);
     return 1;
   }
   if (it->kind == NX_EV_CHANGE && (c->hwm_events || c->hwm_bytes) && count_unacked(c, (uint32_t)len)) {
-    finish(c, "ENOMEM", "out of memory", NULL);
+    end_with(c, "ENOMEM", "out of memory", NULL);
     return 1;
   }
   return 0;
@@ -411,14 +411,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   nx_conn *c = s->data;
   if (c->state == NX_S_CLOSING) return;
   if (nread < 0) {
-    if (c->state == NX_S_DISCONNECTING) finish(c, NULL, NULL, NULL);
-    else finish_uv(c, (int)nread);
+    if (c->state == NX_S_DISCONNECTING) end_with(c, NULL, NULL, NULL);
+    else end_with_uv(c, (int)nread);
     return;
   }
   c->last_rx = uv_now(c->loop);
   int rc = nx_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread, on_frame, c);
   if (rc == NX_READ_PROTO || rc == NX_READ_NOMEM)
-    finish(c, rc == NX_READ_PROTO ? "NEXA_PROTOCOL" : "ENOMEM", c->reader.error, NULL);
+    end_with(c, rc == NX_READ_PROTO ? "NEXA_PROTOCOL" : "ENOMEM", c->reader.error, NULL);
   else
     maybe_pause(c);
   nx__ingest_read_done(c->in);
@@ -445,14 +445,14 @@ static void on_connect(uv_connect_t *req, int status) {
       close_once(c, NX_H_TCP, on_retry_closed);
       return;
     }
-    finish_uv(c, status);
+    end_with_uv(c, status);
     return;
   }
   c->state = NX_S_HANDSHAKE;
   uv_tcp_nodelay(&c->tcp, 1);
   int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (rc) {
-    finish_uv(c, rc);
+    end_with_uv(c, rc);
     return;
   }
   msgpack_sbuffer sb;
@@ -460,7 +460,7 @@ static void on_connect(uv_connect_t *req, int status) {
   if (nx_encode_connect(&sb, c->user, strlen(c->user), c->pass, strlen(c->pass)) == 0) b = wbuf_from(&sb);
   else msgpack_sbuffer_destroy(&sb);
   if (!b) {
-    finish(c, "ENOMEM", "out of memory", NULL);
+    end_with(c, "ENOMEM", "out of memory", NULL);
     return;
   }
   write_raw(c, b);
@@ -479,7 +479,7 @@ static void try_next_address(nx_conn *c) {
     if (c->ai_next) {
       close_once(c, NX_H_TCP, on_retry_closed);
     } else {
-      finish_uv(c, rc);
+      end_with_uv(c, rc);
     }
   }
 }
@@ -494,13 +494,13 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
   }
   c->pending &= ~NX_H_GAI;
   if (status < 0) {
-    finish_uv(c, status);
+    end_with_uv(c, status);
     return;
   }
   c->ai = res;
   c->ai_next = res;
   if (!res) {
-    finish_uv(c, UV_EAI_NONAME);
+    end_with_uv(c, UV_EAI_NONAME);
     return;
   }
   try_next_address(c);
@@ -509,12 +509,12 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 static void on_timer(uv_timer_t *t) {
   nx_conn *c = t->data;
   if (c->state == NX_S_DISCONNECTING) {
-    finish(c, NULL, NULL, NULL); /* the server did not answer DISCONNECT: close anyway */
+    end_with(c, NULL, NULL, NULL); /* the server did not answer DISCONNECT: close anyway */
     return;
   }
   char msg[96];
   snprintf(msg, sizeof(msg), "connection not established within %u ms", (unsigned)c->timeout_ms);
-  finish(c, "ETIMEDOUT", msg, NULL);
+  end_with(c, "ETIMEDOUT", msg, NULL);
 }
 
 void nx__conn_start(nx_conn *c, nx_conn **list) {
@@ -537,7 +537,7 @@ void nx__conn_start(nx_conn *c, nx_conn **list) {
   c->gai.data = c;
   int rc = uv_getaddrinfo(c->loop, &c->gai, on_resolved, c->host, port, &hints);
   if (rc) {
-    finish_uv(c, rc);
+    end_with_uv(c, rc);
     return;
   }
   opened(c, NX_H_GAI);
@@ -562,7 +562,7 @@ void nx__conn_close(nx_conn *c, int graceful) {
       free(b);
     }
   }
-  finish(c, NULL, NULL, NULL);
+  end_with(c, NULL, NULL, NULL);
 }
 
 void nx__conn_abort(nx_conn *c) {

@@ -14,10 +14,12 @@ typedef struct nx_cmd {
   struct nx_cmd *next;
   int kind;
   uint32_t conn_id;
-  uint32_t req_id;
-  int graceful;
-  nx_conn *conn; /* CMD_OPEN: built on the owner thread, started here */
-  nx_wbuf *buf;  /* CMD_SEND */
+  union {
+    nx_conn *conn;   /* CMD_OPEN: built on the owner thread, started here */
+    nx_wbuf *buf;    /* CMD_SEND */
+    int graceful;    /* CMD_CLOSE */
+    uint32_t events; /* CMD_ACK: how many change events the owner is done with */
+  } arg;
 } nx_cmd;
 
 void nx_batch_free(nx_batch *b) {
@@ -98,11 +100,11 @@ static nx_conn *find(nx_worker *w, uint32_t id) {
 }
 
 static void free_cmd(nx_cmd *cmd) {
-  if (cmd->buf) {
-    free(cmd->buf->data);
-    free(cmd->buf);
+  if (cmd->kind == CMD_SEND && cmd->arg.buf) {
+    free(cmd->arg.buf->data);
+    free(cmd->arg.buf);
   }
-  if (cmd->conn) nx__conn_abort(cmd->conn);
+  if (cmd->kind == CMD_OPEN && cmd->arg.conn) nx__conn_abort(cmd->arg.conn);
   free(cmd);
 }
 
@@ -110,8 +112,8 @@ static void run_cmd(nx_worker *w, nx_cmd *cmd) {
   nx_conn *c;
   switch (cmd->kind) {
     case CMD_OPEN:
-      c = cmd->conn;
-      cmd->conn = NULL;
+      c = cmd->arg.conn;
+      cmd->arg.conn = NULL;
       nx__conn_start(c, &w->conns);
       break;
     case CMD_SEND:
@@ -119,17 +121,17 @@ static void run_cmd(nx_worker *w, nx_cmd *cmd) {
       /* A send to a connection already gone is dropped: its terminal event
        * is on its way to the owner, which fails the request then. */
       if (c) {
-        nx__conn_send(c, cmd->buf);
-        cmd->buf = NULL;
+        nx__conn_send(c, cmd->arg.buf);
+        cmd->arg.buf = NULL;
       }
       break;
     case CMD_CLOSE:
       c = find(w, cmd->conn_id);
-      if (c) nx__conn_close(c, cmd->graceful);
+      if (c) nx__conn_close(c, cmd->arg.graceful);
       break;
     case CMD_ACK:
       c = find(w, cmd->conn_id);
-      if (c) nx__conn_ack(c, cmd->req_id);
+      if (c) nx__conn_ack(c, cmd->arg.events);
       break;
   }
   free_cmd(cmd);
@@ -247,8 +249,8 @@ int nx_worker_open(nx_worker *w, uint32_t conn_id, const nx_conn_opts *opts) {
   nx_cmd *cmd = calloc(1, sizeof(*cmd));
   if (!cmd) return -1;
   cmd->kind = CMD_OPEN;
-  cmd->conn = nx__conn_new(&w->loop, &w->in, conn_id, opts);
-  if (!cmd->conn) {
+  cmd->arg.conn = nx__conn_new(&w->loop, &w->in, conn_id, opts);
+  if (!cmd->arg.conn) {
     free(cmd);
     return -1;
   }
@@ -269,25 +271,29 @@ int nx_worker_send(nx_worker *w, uint32_t conn_id, uint32_t req_id, char *frame,
   b->req_id = req_id;
   cmd->kind = CMD_SEND;
   cmd->conn_id = conn_id;
-  cmd->buf = b;
+  cmd->arg.buf = b;
   return push(w, cmd);
 }
 
-/* A command that names a connection and carries one number. */
-static int push_simple(nx_worker *w, int kind, uint32_t conn_id, uint32_t arg) {
+static nx_cmd *cmd_for(int kind, uint32_t conn_id) {
   nx_cmd *cmd = calloc(1, sizeof(*cmd));
-  if (!cmd) return -1;
-  cmd->kind = kind;
-  cmd->conn_id = conn_id;
-  cmd->req_id = arg;
-  cmd->graceful = (int)arg;
-  return push(w, cmd);
+  if (cmd) {
+    cmd->kind = kind;
+    cmd->conn_id = conn_id;
+  }
+  return cmd;
 }
 
 int nx_worker_ack(nx_worker *w, uint32_t conn_id, uint32_t events) {
-  return push_simple(w, CMD_ACK, conn_id, events);
+  nx_cmd *cmd = cmd_for(CMD_ACK, conn_id);
+  if (!cmd) return -1;
+  cmd->arg.events = events;
+  return push(w, cmd);
 }
 
 int nx_worker_close(nx_worker *w, uint32_t conn_id, int graceful) {
-  return push_simple(w, CMD_CLOSE, conn_id, graceful ? 1u : 0u);
+  nx_cmd *cmd = cmd_for(CMD_CLOSE, conn_id);
+  if (!cmd) return -1;
+  cmd->arg.graceful = graceful ? 1 : 0;
+  return push(w, cmd);
 }
