@@ -8,6 +8,8 @@
         "src/core/decode.c",
         "src/core/conn.c",
         "src/core/worker.c",
+        "src/core/ingest.c",
+        "src/core/ring.c",
         "src/core/tape.c",
         "src/binding/addon.cc",
         "src/binding/constants.cc",

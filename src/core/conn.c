@@ -35,19 +35,20 @@ static void free_conn(nx_conn *c) {
   free(c->pass);
   free(c->user);
   nx_reader_free(&c->reader);
-  free(c->fifo);
-  free(c->sizes);
+  nx__ring_free(&c->fifo);
+  nx__ring_free(&c->sizes);
   free_wbufs(c->queued);
   if (c->ai) uv_freeaddrinfo(c->ai);
   free(c);
 }
 
-nx_conn *nx_conn_new(nx_worker *w, uint32_t id, const nx_conn_opts *o) {
+nx_conn *nx__conn_new(uv_loop_t *loop, nx_ingest *in, uint32_t id, const nx_conn_opts *o) {
   nx_conn *c = calloc(1, sizeof(*c));
   if (!c) return NULL;
-  c->w = w;
+  c->loop = loop;
+  c->in = in;
   c->id = id;
-  c->conn_flags = o->conn_flags;
+  c->int64_mode = o->int64_mode;
   c->port = o->port;
   c->timeout_ms = o->connect_timeout_ms;
   c->ka_ms = o->keepalive_ms;
@@ -65,53 +66,82 @@ nx_conn *nx_conn_new(nx_worker *w, uint32_t id, const nx_conn_opts *o) {
   return c;
 }
 
-static void maybe_free(nx_conn *c) {
-  if (c->handles == 0 && !c->gai_active) free_conn(c);
+/* Handle lifetime. Every handle (and the address lookup) joins the
+ * connection's set when opened and is closed through close_once, once; its
+ * close callback settles it, and the last one settled after closing began
+ * frees the connection. */
+static void opened(nx_conn *c, unsigned h) {
+  c->live |= h;
+  c->pending |= h;
+}
+
+static void close_once(nx_conn *c, unsigned h, uv_close_cb cb) {
+  if (!(c->live & h)) return;
+  c->live &= ~h;
+  switch (h) {
+    case NX_H_TIMER: uv_close((uv_handle_t *)&c->timer, cb); break;
+    case NX_H_KA_TIMER: uv_close((uv_handle_t *)&c->ka_timer, cb); break;
+    case NX_H_TCP: uv_close((uv_handle_t *)&c->tcp, cb); break;
+    case NX_H_GAI: uv_cancel((uv_req_t *)&c->gai); break; /* on_resolved settles it */
+  }
+}
+
+static void settle(nx_conn *c, unsigned h) {
+  c->pending &= ~h;
+  if (!c->pending && c->state == NX_S_CLOSING) free_conn(c);
 }
 
 static void on_handle_closed(uv_handle_t *h) {
   nx_conn *c = h->data;
-  c->handles--;
-  maybe_free(c);
+  settle(c, h == (uv_handle_t *)&c->tcp ? NX_H_TCP : h == (uv_handle_t *)&c->timer ? NX_H_TIMER : NX_H_KA_TIMER);
+}
+
+static void unlink_conn(nx_conn *c) {
+  for (nx_conn **pp = c->list; pp && *pp; pp = &(*pp)->next) {
+    if (*pp == c) {
+      *pp = c->next;
+      return;
+    }
+  }
 }
 
 static void begin_close(nx_conn *c) {
   if (c->state == NX_S_CLOSING) return;
   c->state = NX_S_CLOSING;
-  nx_conn_unlink(c->w, c);
+  unlink_conn(c);
   free_wbufs(c->queued);
   c->queued = c->queued_tail = NULL;
-  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
-  uv_close((uv_handle_t *)&c->ka_timer, on_handle_closed);
-  if (c->tcp_init) uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-  if (c->gai_active) uv_cancel((uv_req_t *)&c->gai);
+  close_once(c, NX_H_TIMER, on_handle_closed);
+  close_once(c, NX_H_KA_TIMER, on_handle_closed);
+  close_once(c, NX_H_TCP, on_handle_closed);
+  close_once(c, NX_H_GAI, NULL);
 }
 
-/* Queues the terminal item, then closes. code NULL: closed as asked. */
-static void finish(nx_conn *c, const char *code, const char *msg, const msgpack_object *obj) {
+/* Ends the connection with its terminal item (queued), then closes. code NULL: closed as asked. */
+static void end_with(nx_conn *c, const char *code, const char *msg, const msgpack_object *obj) {
   if (c->state == NX_S_CLOSING) return;
   uint8_t kind = c->opened ? NX_EV_CLOSED : NX_EV_OPEN_FAILED;
   if (!c->opened && !code) {
     code = "NEXA_CLOSED";
     msg = "closed before the connection was established";
   }
-  nx_item *it = nx_emit(c->w, c, kind);
+  nx_item *it = nx__batch_add(c->in, c->id, c->int64_mode, kind);
   if (it) {
     it->code = code;
-    if (msg) it->message = nx_emit_str(c->w, msg);
+    if (msg) it->message = nx__batch_str(c->in, msg);
     if (obj) it->obj = *obj;
   }
   begin_close(c);
 }
 
-static void finish_uv(nx_conn *c, int status) {
+static void end_with_uv(nx_conn *c, int status) {
   const char *code = uv_err_name(status);
   /* Node reports a name that does not resolve as ENOTFOUND; so do we. */
   if (status == UV_EAI_NONAME || status == UV_EAI_NODATA) code = "ENOTFOUND";
   else if (status == UV_EOF) code = "ECONNRESET";
   char msg[160];
   snprintf(msg, sizeof(msg), "%s", status == UV_EOF ? "the server closed the connection" : uv_strerror(status));
-  finish(c, code, msg, NULL);
+  end_with(c, code, msg, NULL);
 }
 
 static void on_write(uv_write_t *req, int status) {
@@ -119,7 +149,7 @@ static void on_write(uv_write_t *req, int status) {
   nx_conn *c = req->data;
   free(b->data);
   free(b);
-  if (status < 0 && status != UV_ECANCELED) finish_uv(c, status);
+  if (status < 0 && status != UV_ECANCELED) end_with_uv(c, status);
 }
 
 static void write_raw(nx_conn *c, nx_wbuf *b) {
@@ -129,44 +159,21 @@ static void write_raw(nx_conn *c, nx_wbuf *b) {
   if (rc) {
     free(b->data);
     free(b);
-    finish_uv(c, rc);
+    end_with_uv(c, rc);
   }
-}
-
-static int fifo_push(nx_conn *c, uint32_t id) {
-  if (c->fifo_len == c->fifo_cap) {
-    size_t cap = c->fifo_cap ? c->fifo_cap * 2 : 16;
-    uint32_t *p = malloc(cap * sizeof(*p));
-    if (!p) return -1;
-    for (size_t i = 0; i < c->fifo_len; i++) p[i] = c->fifo[(c->fifo_head + i) % c->fifo_cap];
-    free(c->fifo);
-    c->fifo = p;
-    c->fifo_cap = cap;
-    c->fifo_head = 0;
-  }
-  c->fifo[(c->fifo_head + c->fifo_len) % c->fifo_cap] = id;
-  c->fifo_len++;
-  return 0;
-}
-
-static uint32_t fifo_pop(nx_conn *c) {
-  uint32_t id = c->fifo[c->fifo_head];
-  c->fifo_head = (c->fifo_head + 1) % c->fifo_cap;
-  c->fifo_len--;
-  return id;
 }
 
 static void write_request(nx_conn *c, nx_wbuf *b) {
-  if (fifo_push(c, b->req_id)) {
+  if (nx__ring_push(&c->fifo, b->req_id)) {
     free(b->data);
     free(b);
-    finish(c, "ENOMEM", "out of memory queueing a request", NULL);
+    end_with(c, "ENOMEM", "out of memory queueing a request", NULL);
     return;
   }
   write_raw(c, b);
 }
 
-void nx_conn_send(nx_conn *c, nx_wbuf *b) {
+void nx__conn_send(nx_conn *c, nx_wbuf *b) {
   b->next = NULL;
   switch (c->state) {
     case NX_S_RESOLVING:
@@ -224,7 +231,7 @@ static void on_ka_timer(uv_timer_t *t);
 /* Arms the keepalive timer for the next moment something may be due. */
 static void ka_schedule(nx_conn *c) {
   if (!c->ka_ms || c->state != NX_S_READY) return;
-  uint64_t now = uv_now(&c->w->loop);
+  uint64_t now = uv_now(c->loop);
   uint64_t due = c->ping_at ? c->ping_at + c->ka_timeout_ms : c->last_rx + c->ka_ms;
   uv_timer_start(&c->ka_timer, on_ka_timer, due > now ? due - now : 0, 0);
 }
@@ -232,7 +239,7 @@ static void ka_schedule(nx_conn *c) {
 static void on_ka_timer(uv_timer_t *t) {
   nx_conn *c = t->data;
   if (c->state != NX_S_READY) return;
-  uint64_t now = uv_now(&c->w->loop);
+  uint64_t now = uv_now(c->loop);
   if (c->paused) {
     /* Not reading: silence proves nothing. Look again a period later. */
     c->last_rx = now;
@@ -241,7 +248,7 @@ static void on_ka_timer(uv_timer_t *t) {
     if (now >= c->ping_at + c->ka_timeout_ms) {
       char msg[96];
       snprintf(msg, sizeof(msg), "no answer to a keepalive PING within %u ms", (unsigned)c->ka_timeout_ms);
-      finish(c, "ETIMEDOUT", msg, NULL);
+      end_with(c, "ETIMEDOUT", msg, NULL);
       return;
     }
   } else if (now >= c->last_rx + c->ka_ms) {
@@ -250,7 +257,7 @@ static void on_ka_timer(uv_timer_t *t) {
     if (nx_encode_empty(&sb, NX_MSG_PING) == 0) b = wbuf_from(&sb);
     else msgpack_sbuffer_destroy(&sb);
     if (!b) {
-      finish(c, "ENOMEM", "out of memory", NULL);
+      end_with(c, "ENOMEM", "out of memory", NULL);
       return;
     }
     b->req_id = NX_FIFO_KEEPALIVE;
@@ -263,25 +270,15 @@ static void on_ka_timer(uv_timer_t *t) {
 
 /* ---- backpressure ---- */
 
-static int sizes_push(nx_conn *c, uint32_t size) {
-  if (c->sizes_len == c->sizes_cap) {
-    size_t cap = c->sizes_cap ? c->sizes_cap * 2 : 256;
-    uint32_t *p = malloc(cap * sizeof(*p));
-    if (!p) return -1;
-    for (size_t i = 0; i < c->sizes_len; i++) p[i] = c->sizes[(c->sizes_head + i) % c->sizes_cap];
-    free(c->sizes);
-    c->sizes = p;
-    c->sizes_cap = cap;
-    c->sizes_head = 0;
-  }
-  c->sizes[(c->sizes_head + c->sizes_len) % c->sizes_cap] = size;
-  c->sizes_len++;
+/* An event the owner has yet to acknowledge: counted against the high-water mark. */
+static int count_unacked(nx_conn *c, uint32_t size) {
+  if (nx__ring_push(&c->sizes, size)) return -1;
   c->unacked_bytes += size;
   return 0;
 }
 
 static int over_high_water(const nx_conn *c) {
-  return (c->hwm_events && c->sizes_len >= c->hwm_events) || (c->hwm_bytes && c->unacked_bytes >= c->hwm_bytes);
+  return (c->hwm_events && c->sizes.len >= c->hwm_events) || (c->hwm_bytes && c->unacked_bytes >= c->hwm_bytes);
 }
 
 static void maybe_pause(nx_conn *c) {
@@ -290,53 +287,48 @@ static void maybe_pause(nx_conn *c) {
   c->paused = 1;
 }
 
-void nx_conn_ack(nx_conn *c, uint32_t events) {
-  if (events > c->sizes_len) events = (uint32_t)c->sizes_len;
-  for (uint32_t i = 0; i < events; i++) {
-    c->unacked_bytes -= c->sizes[c->sizes_head];
-    c->sizes_head = (c->sizes_head + 1) % c->sizes_cap;
-  }
-  c->sizes_len -= events;
+void nx__conn_ack(nx_conn *c, uint32_t events) {
+  if (events > c->sizes.len) events = (uint32_t)c->sizes.len;
+  for (uint32_t i = 0; i < events; i++) c->unacked_bytes -= nx__ring_pop(&c->sizes);
   if (!c->paused || c->state != NX_S_READY) return;
   /* Resume once a quarter of the bound is free: in steps, and early enough
    * that the main thread still has work while reading restarts (bench/README.md). */
-  if ((c->hwm_events && c->sizes_len > c->hwm_events - (c->hwm_events + 3) / 4) ||
+  if ((c->hwm_events && c->sizes.len > c->hwm_events - (c->hwm_events + 3) / 4) ||
       (c->hwm_bytes && c->unacked_bytes > c->hwm_bytes - (c->hwm_bytes + 3) / 4))
     return; /* a quarter rounded up: a bound of 1 to 3 frees at least one */
   c->paused = 0;
-  c->last_rx = uv_now(&c->w->loop);
+  c->last_rx = uv_now(c->loop);
   c->ping_at = 0;
   int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-  if (rc) finish_uv(c, rc);
+  if (rc) end_with_uv(c, rc);
   else ka_schedule(c);
 }
 
 static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_t len) {
-  nx_worker *w = c->w;
   char err[160];
-  nx_item *it = nx_emit(w, c, NX_EV_OPEN);
+  nx_item *it = nx__batch_add(c->in, c->id, c->int64_mode, NX_EV_OPEN);
   if (!it) {
-    finish(c, "ENOMEM", "out of memory", NULL);
+    end_with(c, "ENOMEM", "out of memory", NULL);
     return 1;
   }
-  int rc = nx_emit_decode(w, it, p, len, err, sizeof(err));
+  int rc = nx__batch_decode(c->in, it, p, len, err, sizeof(err));
   if (rc) {
-    w->batch->n--; /* drop the half-made item */
-    finish(c, rc == NX_DECODE_NOMEM ? "ENOMEM" : "NEXA_PROTOCOL", err, NULL);
+    nx__batch_drop_last(c->in);
+    end_with(c, rc == NX_DECODE_NOMEM ? "ENOMEM" : "NEXA_PROTOCOL", err, NULL);
     return 1;
   }
   if (type != NX_MSG_SUCCESS) {
     msgpack_object obj = it->obj;
-    w->batch->n--;
+    nx__batch_drop_last(c->in);
     char text[256];
     const char *code = type == NX_MSG_ERROR ? "NEXA_AUTH" : "NEXA_PROTOCOL";
-    finish(c, code, error_text(&obj, text, sizeof(text)), &obj);
+    end_with(c, code, error_text(&obj, text, sizeof(text)), &obj);
     return 1;
   }
   c->opened = 1;
   c->state = NX_S_READY;
   uv_timer_stop(&c->timer);
-  c->last_rx = uv_now(&w->loop);
+  c->last_rx = uv_now(c->loop);
   ka_schedule(c);
   nx_wbuf *q = c->queued;
   c->queued = c->queued_tail = NULL;
@@ -351,41 +343,40 @@ static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_
 
 static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, size_t len) {
   nx_conn *c = ud;
-  nx_worker *w = c->w;
   char err[160];
   (void)flags;
   if (c->state == NX_S_HANDSHAKE && type != NX_MSG_CHANGE_EVENT)
     return on_handshake_answer(c, type, p, len);
   nx_item *it;
   if (type == NX_MSG_CHANGE_EVENT) {
-    it = nx_emit(w, c, NX_EV_CHANGE);
+    it = nx__batch_add(c->in, c->id, c->int64_mode, NX_EV_CHANGE);
     if (it) it->req_id = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len; /* a stream's byte count, added up per run */
   } else {
-    if (c->fifo_len == 0) {
+    if (c->fifo.len == 0) {
       snprintf(err, sizeof(err), "an answer (type 0x%02x) arrived with no request waiting", type);
-      finish(c, "NEXA_PROTOCOL", err, NULL);
+      end_with(c, "NEXA_PROTOCOL", err, NULL);
       return 1;
     }
-    uint32_t req = fifo_pop(c);
+    uint32_t req = nx__ring_pop(&c->fifo);
     if (req == NX_FIFO_DISCONNECT) {
-      finish(c, NULL, NULL, NULL);
+      end_with(c, NULL, NULL, NULL);
       return 1;
     }
     if (req == NX_FIFO_KEEPALIVE) {
       c->ping_at = 0; /* alive: the answer itself is nobody's business */
       return 0;
     }
-    it = nx_emit(w, c, NX_EV_REPLY);
+    it = nx__batch_add(c->in, c->id, c->int64_mode, NX_EV_REPLY);
     if (it) {
       it->req_id = req;
       it->msg_type = type;
     }
   }
   if (!it) {
-    finish(c, "ENOMEM", "out of memory", NULL);
+    end_with(c, "ENOMEM", "out of memory", NULL);
     return 1;
   }
-  int rc = nx_emit_decode(w, it, p, len, err, sizeof(err));
+  int rc = nx__batch_decode(c->in, it, p, len, err, sizeof(err));
   if (rc == NX_DECODE_BAD) {
     /* The frame was whole and the stream is in step: only this answer or
      * event fails. Not counted against the high-water mark (nx.h). */
@@ -395,16 +386,16 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
     it->kind = event ? NX_EV_UNDECODABLE : NX_EV_REPLY_FAILED;
     it->obj.type = MSGPACK_OBJECT_NIL;
     it->code = "NEXA_PROTOCOL";
-    it->message = nx_emit_str(w, msg);
+    it->message = nx__batch_str(c->in, msg);
     return 0;
   }
   if (rc) {
-    w->batch->n--;
-    finish(c, "ENOMEM", err, NULL);
+    nx__batch_drop_last(c->in);
+    end_with(c, "ENOMEM", err, NULL);
     return 1;
   }
-  if (it->kind == NX_EV_CHANGE && (c->hwm_events || c->hwm_bytes) && sizes_push(c, (uint32_t)len)) {
-    finish(c, "ENOMEM", "out of memory", NULL);
+  if (it->kind == NX_EV_CHANGE && (c->hwm_events || c->hwm_bytes) && count_unacked(c, (uint32_t)len)) {
+    end_with(c, "ENOMEM", "out of memory", NULL);
     return 1;
   }
   return 0;
@@ -413,34 +404,37 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   nx_conn *c = h->data;
   (void)suggested;
-  *buf = uv_buf_init(c->w->rbuf, sizeof(c->w->rbuf));
+  *buf = nx__ingest_read_buf(c->in);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   nx_conn *c = s->data;
   if (c->state == NX_S_CLOSING) return;
   if (nread < 0) {
-    if (c->state == NX_S_DISCONNECTING) finish(c, NULL, NULL, NULL);
-    else finish_uv(c, (int)nread);
+    if (c->state == NX_S_DISCONNECTING) end_with(c, NULL, NULL, NULL);
+    else end_with_uv(c, (int)nread);
     return;
   }
-  c->last_rx = uv_now(&c->w->loop);
+  c->last_rx = uv_now(c->loop);
   int rc = nx_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread, on_frame, c);
   if (rc == NX_READ_PROTO || rc == NX_READ_NOMEM)
-    finish(c, rc == NX_READ_PROTO ? "NEXA_PROTOCOL" : "ENOMEM", c->reader.error, NULL);
+    end_with(c, rc == NX_READ_PROTO ? "NEXA_PROTOCOL" : "ENOMEM", c->reader.error, NULL);
   else
     maybe_pause(c);
-  nx_flush_after_read(c->w);
+  nx__ingest_read_done(c->in);
 }
 
 static void try_next_address(nx_conn *c);
 
+/* The socket of an address that failed is closed: try the next one. */
 static void on_retry_closed(uv_handle_t *h) {
   nx_conn *c = h->data;
-  c->handles--;
-  c->tcp_init = 0;
-  if (c->state == NX_S_CLOSING) maybe_free(c);
-  else try_next_address(c);
+  if (c->state == NX_S_CLOSING) {
+    settle(c, NX_H_TCP);
+    return;
+  }
+  c->pending &= ~NX_H_TCP;
+  try_next_address(c);
 }
 
 static void on_connect(uv_connect_t *req, int status) {
@@ -448,18 +442,17 @@ static void on_connect(uv_connect_t *req, int status) {
   if (c->state != NX_S_CONNECTING) return; /* closed meanwhile */
   if (status < 0) {
     if (c->ai_next) {
-      c->tcp_init = 0; /* closing already: begin_close must not close it again */
-      uv_close((uv_handle_t *)&c->tcp, on_retry_closed);
+      close_once(c, NX_H_TCP, on_retry_closed);
       return;
     }
-    finish_uv(c, status);
+    end_with_uv(c, status);
     return;
   }
   c->state = NX_S_HANDSHAKE;
   uv_tcp_nodelay(&c->tcp, 1);
   int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (rc) {
-    finish_uv(c, rc);
+    end_with_uv(c, rc);
     return;
   }
   msgpack_sbuffer sb;
@@ -467,7 +460,7 @@ static void on_connect(uv_connect_t *req, int status) {
   if (nx_encode_connect(&sb, c->user, strlen(c->user), c->pass, strlen(c->pass)) == 0) b = wbuf_from(&sb);
   else msgpack_sbuffer_destroy(&sb);
   if (!b) {
-    finish(c, "ENOMEM", "out of memory", NULL);
+    end_with(c, "ENOMEM", "out of memory", NULL);
     return;
   }
   write_raw(c, b);
@@ -476,39 +469,38 @@ static void on_connect(uv_connect_t *req, int status) {
 static void try_next_address(nx_conn *c) {
   struct addrinfo *ai = c->ai_next;
   c->ai_next = ai->ai_next;
-  uv_tcp_init(&c->w->loop, &c->tcp);
+  uv_tcp_init(c->loop, &c->tcp);
   c->tcp.data = c;
-  c->tcp_init = 1;
-  c->handles++;
+  opened(c, NX_H_TCP);
   c->state = NX_S_CONNECTING;
   c->creq.data = c;
   int rc = uv_tcp_connect(&c->creq, &c->tcp, ai->ai_addr, on_connect);
   if (rc) {
     if (c->ai_next) {
-      c->tcp_init = 0; /* as in on_connect */
-      uv_close((uv_handle_t *)&c->tcp, on_retry_closed);
+      close_once(c, NX_H_TCP, on_retry_closed);
     } else {
-      finish_uv(c, rc);
+      end_with_uv(c, rc);
     }
   }
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
   nx_conn *c = req->data;
-  c->gai_active = 0;
+  c->live &= ~NX_H_GAI;
   if (c->state == NX_S_CLOSING) {
     if (res) uv_freeaddrinfo(res);
-    maybe_free(c);
+    settle(c, NX_H_GAI);
     return;
   }
+  c->pending &= ~NX_H_GAI;
   if (status < 0) {
-    finish_uv(c, status);
+    end_with_uv(c, status);
     return;
   }
   c->ai = res;
   c->ai_next = res;
   if (!res) {
-    finish_uv(c, UV_EAI_NONAME);
+    end_with_uv(c, UV_EAI_NONAME);
     return;
   }
   try_next_address(c);
@@ -517,20 +509,22 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 static void on_timer(uv_timer_t *t) {
   nx_conn *c = t->data;
   if (c->state == NX_S_DISCONNECTING) {
-    finish(c, NULL, NULL, NULL); /* the server did not answer DISCONNECT: close anyway */
+    end_with(c, NULL, NULL, NULL); /* the server did not answer DISCONNECT: close anyway */
     return;
   }
   char msg[96];
   snprintf(msg, sizeof(msg), "connection not established within %u ms", (unsigned)c->timeout_ms);
-  finish(c, "ETIMEDOUT", msg, NULL);
+  end_with(c, "ETIMEDOUT", msg, NULL);
 }
 
-void nx_conn_start(nx_conn *c) {
-  nx_worker *w = c->w;
-  uv_timer_init(&w->loop, &c->timer);
-  uv_timer_init(&w->loop, &c->ka_timer);
+void nx__conn_start(nx_conn *c, nx_conn **list) {
+  c->list = list;
+  c->next = *list;
+  *list = c;
+  uv_timer_init(c->loop, &c->timer);
+  uv_timer_init(c->loop, &c->ka_timer);
   c->timer.data = c->ka_timer.data = c;
-  c->handles = 2;
+  opened(c, NX_H_TIMER | NX_H_KA_TIMER);
   c->state = NX_S_RESOLVING;
   if (c->timeout_ms) uv_timer_start(&c->timer, on_timer, c->timeout_ms, 0);
   struct addrinfo hints;
@@ -541,15 +535,15 @@ void nx_conn_start(nx_conn *c) {
   char port[8];
   snprintf(port, sizeof(port), "%u", (unsigned)c->port);
   c->gai.data = c;
-  int rc = uv_getaddrinfo(&w->loop, &c->gai, on_resolved, c->host, port, &hints);
+  int rc = uv_getaddrinfo(c->loop, &c->gai, on_resolved, c->host, port, &hints);
   if (rc) {
-    finish_uv(c, rc);
+    end_with_uv(c, rc);
     return;
   }
-  c->gai_active = 1;
+  opened(c, NX_H_GAI);
 }
 
-void nx_conn_close(nx_conn *c, int graceful) {
+void nx__conn_close(nx_conn *c, int graceful) {
   if (c->state == NX_S_CLOSING || c->state == NX_S_DISCONNECTING) return;
   /* A paused connection could not read the goodbye: it closes at once. */
   if (graceful && c->state == NX_S_READY && !c->paused) {
@@ -557,7 +551,7 @@ void nx_conn_close(nx_conn *c, int graceful) {
     nx_wbuf *b = NULL;
     if (nx_encode_empty(&sb, NX_MSG_DISCONNECT) == 0) b = wbuf_from(&sb);
     else msgpack_sbuffer_destroy(&sb);
-    if (b && fifo_push(c, NX_FIFO_DISCONNECT) == 0) {
+    if (b && nx__ring_push(&c->fifo, NX_FIFO_DISCONNECT) == 0) {
       c->state = NX_S_DISCONNECTING;
       uv_timer_start(&c->timer, on_timer, NX_DISCONNECT_WAIT_MS, 0);
       write_raw(c, b);
@@ -568,10 +562,10 @@ void nx_conn_close(nx_conn *c, int graceful) {
       free(b);
     }
   }
-  finish(c, NULL, NULL, NULL);
+  end_with(c, NULL, NULL, NULL);
 }
 
-void nx_conn_abort(nx_conn *c) {
+void nx__conn_abort(nx_conn *c) {
   if (c->state == 0) {
     free_conn(c); /* never started */
     return;

@@ -1,4 +1,5 @@
-/* Shared between worker.c and conn.c; not part of the core's interface. */
+/* The core's internals, shared by worker.c, conn.c, ingest.c and ring.c; not part of
+ * its interface (nx.h). Dependencies run one way: worker -> conn -> ingest. */
 #ifndef NX_INTERNAL_H
 #define NX_INTERNAL_H
 
@@ -16,6 +17,15 @@ typedef struct nx_wbuf {
   char *data;
 } nx_wbuf;
 
+/* A growable ring of uint32_t, oldest first (ring.c). */
+typedef struct nx_ring {
+  uint32_t *v;
+  size_t head, len, cap;
+} nx_ring;
+
+/* A connection's handles and requests, as bits of its live / pending sets. */
+enum { NX_H_TIMER = 1, NX_H_KA_TIMER = 2, NX_H_TCP = 4, NX_H_GAI = 8 };
+
 enum nx_conn_state {
   NX_S_RESOLVING = 1,
   NX_S_CONNECTING,
@@ -25,37 +35,47 @@ enum nx_conn_state {
   NX_S_CLOSING        /* handles closing; the terminal event is queued */
 };
 
+/* Turns frames into items on the batch being filled (ingest.c). */
+typedef struct nx_ingest {
+  nx_batch *batch;                 /* being filled */
+  nx_batch *(*fresh)(void *ud);    /* an empty batch to fill (the worker's) */
+  void (*full)(void *ud);          /* a read left the batch at handover size */
+  void *ud;
+  nx_tape_tables *tables;          /* interned keys, shapes, values of change events */
+  msgpack_zone ezone;              /* a change event's decoded objects, until it is on the tape */
+  char rbuf[65536];                /* one read buffer: reads run one at a time */
+} nx_ingest;
+
 struct nx_conn {
-  nx_worker *w;
-  nx_conn *next;        /* the worker's list */
+  uv_loop_t *loop;
+  nx_ingest *in;
+  nx_conn **list;       /* the head of the list it is on (the worker's) */
+  nx_conn *next;
   uint32_t id;
-  uint8_t conn_flags;
+  uint8_t int64_mode;
   int state;
   int opened;           /* NX_EV_OPEN was emitted */
   char *host, *user, *pass;
   uint16_t port;
   uint32_t timeout_ms;
   uv_getaddrinfo_t gai;
-  int gai_active;
   struct addrinfo *ai, *ai_next;
   uv_tcp_t tcp;
-  int tcp_init;
   uv_connect_t creq;
   uv_timer_t timer;     /* connect timeout, then the DISCONNECT wait */
   uv_timer_t ka_timer;  /* keepalive */
-  int handles;          /* handles not yet closed */
+  unsigned live;        /* NX_H_* handles and requests open and not yet told to close */
+  unsigned pending;     /* NX_H_* whose close (or request) callback has yet to run */
   uint32_t ka_ms, ka_timeout_ms;
   uint64_t last_rx;     /* loop time of the last byte received */
   uint64_t ping_at;     /* loop time of the keepalive PING in flight; 0: none */
   uint32_t hwm_events;
   size_t hwm_bytes;
   int paused;           /* reading stopped at the high-water mark */
-  uint32_t *sizes;      /* payload sizes of unacknowledged events, oldest first */
-  size_t sizes_head, sizes_len, sizes_cap;
+  nx_ring sizes;        /* payload sizes of unacknowledged events */
   size_t unacked_bytes;
   nx_reader reader;
-  uint32_t *fifo;       /* request ids awaiting answers, oldest first */
-  size_t fifo_head, fifo_len, fifo_cap;
+  nx_ring fifo;         /* request ids awaiting answers */
   nx_wbuf *queued, *queued_tail; /* sends waiting for the handshake */
 };
 
@@ -73,33 +93,42 @@ struct nx_worker {
   int stopped;                     /* worker thread only */
   nx_deliver_fn deliver;
   void *ud;
-  nx_batch *batch;                 /* being filled; worker thread only */
-  nx_conn *conns;
-  nx_tape_tables *tables;          /* interned keys, shapes, values of change events */
-  msgpack_zone ezone;              /* a change event's decoded objects, until it is on the tape */
-  char rbuf[65536];                /* one read buffer: reads run one at a time */
+  nx_conn *conns;                  /* worker thread only */
+  nx_ingest in;                    /* worker thread only */
 };
 
 #define NX_FIFO_DISCONNECT UINT32_MAX
 #define NX_FIFO_KEEPALIVE (UINT32_MAX - 1)
 _Static_assert(NX_FIFO_KEEPALIVE > NX_REQ_ID_MAX, "the core's own request ids lie above the owner's");
 
-/* worker.c: queueing items for the owner. Return NULL / -1 on out of memory. */
-nx_item *nx_emit(nx_worker *w, nx_conn *c, uint8_t kind);
-const char *nx_emit_str(nx_worker *w, const char *s);
+/* ring.c. push: 0, or -1 on out of memory; pop: only when len > 0. */
+int nx__ring_push(nx_ring *r, uint32_t v);
+uint32_t nx__ring_pop(nx_ring *r);
+void nx__ring_free(nx_ring *r);
+
+/* ingest.c. The add / str / decode functions return NULL / -1 on out of memory. */
+int nx__ingest_init(nx_ingest *in, nx_batch *(*fresh)(void *ud), void (*full)(void *ud), void *ud);
+void nx__ingest_free(nx_ingest *in);
+/* The batch being filled, now the caller's (NULL: none). */
+nx_batch *nx__ingest_take(nx_ingest *in);
+uv_buf_t nx__ingest_read_buf(nx_ingest *in);
+/* At the end of a read: hands the batch over if it reached handover size. */
+void nx__ingest_read_done(nx_ingest *in);
+nx_item *nx__batch_add(nx_ingest *in, uint32_t conn_id, uint8_t int64_mode, uint8_t kind);
+/* Drops the item added last (half made). */
+void nx__batch_drop_last(nx_ingest *in);
+const char *nx__batch_str(nx_ingest *in, const char *s);
 /* Decodes a payload into the item: 0, NX_DECODE_BAD or NX_DECODE_NOMEM. */
-int nx_emit_decode(nx_worker *w, nx_item *it, const uint8_t *p, size_t len,
-                   char *err, size_t errlen);
-void nx_flush_after_read(nx_worker *w);
-void nx_conn_unlink(nx_worker *w, nx_conn *c);
+int nx__batch_decode(nx_ingest *in, nx_item *it, const uint8_t *p, size_t len, char *err, size_t errlen);
 
 /* conn.c */
-nx_conn *nx_conn_new(nx_worker *w, uint32_t id, const nx_conn_opts *o);
-void nx_conn_start(nx_conn *c);
-void nx_conn_send(nx_conn *c, nx_wbuf *b);
-void nx_conn_close(nx_conn *c, int graceful);
-void nx_conn_ack(nx_conn *c, uint32_t events);
+nx_conn *nx__conn_new(uv_loop_t *loop, nx_ingest *in, uint32_t id, const nx_conn_opts *o);
+/* Puts it on the list (the worker's) and starts it; it leaves the list when it closes. */
+void nx__conn_start(nx_conn *c, nx_conn **list);
+void nx__conn_send(nx_conn *c, nx_wbuf *b);
+void nx__conn_close(nx_conn *c, int graceful);
+void nx__conn_ack(nx_conn *c, uint32_t events);
 /* Closes at once with no terminal event (worker shutdown). */
-void nx_conn_abort(nx_conn *c);
+void nx__conn_abort(nx_conn *c);
 
 #endif

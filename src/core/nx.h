@@ -37,7 +37,7 @@ typedef enum {
 typedef struct nx_item {
   uint8_t kind;
   uint8_t msg_type;
-  uint8_t conn_flags;   /* the byte given at open, handed back untouched */
+  uint8_t int64_mode;   /* the connection's, handed back untouched (the core does not read it) */
   uint32_t conn_id;
   uint32_t req_id;      /* NX_EV_REPLY: the request; NX_EV_CHANGE: payload bytes (for stats) */
   msgpack_object obj;   /* MSGPACK_OBJECT_NIL when there is none */
@@ -64,7 +64,7 @@ typedef struct nx_conn_opts {
   const char *pass;
   uint32_t connect_timeout_ms; /* DNS + TCP + handshake; 0 = none */
   size_t max_frame;            /* largest payload accepted from the server */
-  uint8_t conn_flags;
+  uint8_t int64_mode;          /* how the owner turns int64s into values; on every item */
   /* Keepalive: after keepalive_ms without a byte from the server, PING; no
    * byte within keepalive_timeout_ms after that: the connection is dead
    * (ETIMEDOUT). 0 = off. Not while reading is paused. */

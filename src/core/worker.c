@@ -1,5 +1,6 @@
 /* The worker thread: its own libuv loop, a command queue fed by the owner
- * thread through uv_async, and batched delivery of decoded items. */
+ * thread through uv_async, and the handover of batches (filled by ingest.c)
+ * once a loop turn is done. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,18 +14,13 @@ typedef struct nx_cmd {
   struct nx_cmd *next;
   int kind;
   uint32_t conn_id;
-  uint32_t req_id;
-  int graceful;
-  nx_conn *conn; /* CMD_OPEN: built on the owner thread, started here */
-  nx_wbuf *buf;  /* CMD_SEND */
+  union {
+    nx_conn *conn;   /* CMD_OPEN: built on the owner thread, started here */
+    nx_wbuf *buf;    /* CMD_SEND */
+    int graceful;    /* CMD_CLOSE */
+    uint32_t events; /* CMD_ACK: how many change events the owner is done with */
+  } arg;
 } nx_cmd;
-
-/* A batch is handed over once the loop turn's work is done (check / idle),
- * or at the end of a read that brought it to this much, so that the worker
- * and the main thread overlap instead of taking turns (bench/README.md,
- * "Batch size and resume point", has the measurements). */
-#define NX_BATCH_READ_ITEMS 448
-#define NX_BATCH_READ_BYTES (128u << 10)
 
 void nx_batch_free(nx_batch *b) {
   if (!b) return;
@@ -37,9 +33,6 @@ void nx_batch_free(nx_batch *b) {
 /* A batch's zone (the decoded answers it hands over; change events go on
  * the tape instead) starts with one chunk this large, kept when recycled. */
 #define NX_ZONE_CHUNK (32 * 1024)
-/* The change-event zone's first chunk: an event of a few KiB fits it; a
- * larger one takes extra chunks, freed right after it. */
-#define NX_EZONE_CHUNK (64 * 1024)
 #define NX_SPARE_MAX 4
 
 static nx_batch *batch_new(nx_worker *w) {
@@ -78,80 +71,27 @@ void nx_worker_recycle(nx_worker *w, nx_batch *b) {
 }
 
 static void flush(nx_worker *w) {
-  nx_batch *b = w->batch;
+  nx_batch *b = nx__ingest_take(&w->in);
   if (!b) return;
-  w->batch = NULL;
   uv_idle_stop(&w->idle);
   if (w->stopped) nx_batch_free(b);
   else w->deliver(w->ud, b);
 }
 
-void nx_flush_after_read(nx_worker *w) {
-  if (w->batch && (w->batch->n >= NX_BATCH_READ_ITEMS || w->batch->bytes >= NX_BATCH_READ_BYTES))
-    flush(w);
-}
-
 static void on_idle(uv_idle_t *h) { flush(h->data); }
 static void on_check(uv_check_t *h) { flush(h->data); }
 
-nx_item *nx_emit(nx_worker *w, nx_conn *c, uint8_t kind) {
-  if (!w->batch) {
-    w->batch = batch_new(w);
-    if (!w->batch) return NULL;
-    /* An active idle handle keeps the loop from blocking in poll while a
-     * batch waits, whichever phase queued it (close callbacks run late). */
-    uv_idle_start(&w->idle, on_idle);
-  }
-  nx_batch *b = w->batch;
-  if (b->n == b->cap) {
-    size_t cap = b->cap ? b->cap * 2 : 64;
-    nx_item *p = realloc(b->items, cap * sizeof(*p));
-    if (!p) return NULL;
-    b->items = p;
-    b->cap = cap;
-  }
-  nx_item *it = &b->items[b->n++];
-  memset(it, 0, sizeof(*it));
-  it->kind = kind;
-  it->conn_id = c->id;
-  it->conn_flags = c->conn_flags;
-  it->obj.type = MSGPACK_OBJECT_NIL;
-  return it;
+/* ingest.c's callbacks: a batch to fill, and a batch full after a read. */
+static nx_batch *fresh_batch(void *ud) {
+  nx_worker *w = ud;
+  nx_batch *b = batch_new(w);
+  /* An active idle handle keeps the loop from blocking in poll while a
+   * batch waits, whichever phase queued it (close callbacks run late). */
+  if (b) uv_idle_start(&w->idle, on_idle);
+  return b;
 }
 
-const char *nx_emit_str(nx_worker *w, const char *s) {
-  size_t n = strlen(s);
-  char *p = msgpack_zone_malloc(&w->batch->zone, n + 1);
-  if (p) memcpy(p, s, n + 1);
-  return p;
-}
-
-int nx_emit_decode(nx_worker *w, nx_item *it, const uint8_t *p, size_t len,
-                   char *err, size_t errlen) {
-  w->batch->bytes += len;
-  if (it->kind != NX_EV_CHANGE) return nx_decode(&w->batch->zone, p, len, NX_CHECK_MAP, &it->obj, err, errlen);
-  /* Change events are flattened here, off the main thread. Their decoded
-   * objects are done with once on the tape: one zone, cleared after each
-   * event, serves them all (its first chunk stays, hot in cache), instead of
-   * growing the batch's zone. */
-  int rc = nx_decode(&w->ezone, p, len, NX_CHECK_MAP, &it->obj, err, errlen);
-  if (rc == 0 && nx_tape_event(w->tables, &w->batch->tape, &it->obj, len)) {
-    snprintf(err, errlen, "out of memory flattening an event");
-    rc = NX_DECODE_NOMEM;
-  }
-  msgpack_zone_clear(&w->ezone);
-  memset(&it->obj, 0, sizeof(it->obj)); /* pointed into the zone: now nil */
-  return rc;
-}
-
-void nx_conn_unlink(nx_worker *w, nx_conn *c) {
-  for (nx_conn **pp = &w->conns; *pp; pp = &(*pp)->next) {
-    if (*pp == c) {
-      *pp = c->next;
-      return;
-    }
-  }
-}
+static void batch_full(void *ud) { flush(ud); }
 
 static nx_conn *find(nx_worker *w, uint32_t id) {
   for (nx_conn *c = w->conns; c; c = c->next)
@@ -160,11 +100,11 @@ static nx_conn *find(nx_worker *w, uint32_t id) {
 }
 
 static void free_cmd(nx_cmd *cmd) {
-  if (cmd->buf) {
-    free(cmd->buf->data);
-    free(cmd->buf);
+  if (cmd->kind == CMD_SEND && cmd->arg.buf) {
+    free(cmd->arg.buf->data);
+    free(cmd->arg.buf);
   }
-  if (cmd->conn) nx_conn_abort(cmd->conn);
+  if (cmd->kind == CMD_OPEN && cmd->arg.conn) nx__conn_abort(cmd->arg.conn);
   free(cmd);
 }
 
@@ -172,28 +112,26 @@ static void run_cmd(nx_worker *w, nx_cmd *cmd) {
   nx_conn *c;
   switch (cmd->kind) {
     case CMD_OPEN:
-      c = cmd->conn;
-      cmd->conn = NULL;
-      c->next = w->conns;
-      w->conns = c;
-      nx_conn_start(c);
+      c = cmd->arg.conn;
+      cmd->arg.conn = NULL;
+      nx__conn_start(c, &w->conns);
       break;
     case CMD_SEND:
       c = find(w, cmd->conn_id);
       /* A send to a connection already gone is dropped: its terminal event
        * is on its way to the owner, which fails the request then. */
       if (c) {
-        nx_conn_send(c, cmd->buf);
-        cmd->buf = NULL;
+        nx__conn_send(c, cmd->arg.buf);
+        cmd->arg.buf = NULL;
       }
       break;
     case CMD_CLOSE:
       c = find(w, cmd->conn_id);
-      if (c) nx_conn_close(c, cmd->graceful);
+      if (c) nx__conn_close(c, cmd->arg.graceful);
       break;
     case CMD_ACK:
       c = find(w, cmd->conn_id);
-      if (c) nx_conn_ack(c, cmd->req_id);
+      if (c) nx__conn_ack(c, cmd->arg.events);
       break;
   }
   free_cmd(cmd);
@@ -203,14 +141,11 @@ static void close_cb(uv_handle_t *h) { (void)h; }
 
 static void shutdown_loop(nx_worker *w) {
   w->stopped = 1;
-  if (w->batch) {
-    nx_batch_free(w->batch);
-    w->batch = NULL;
-  }
+  nx_batch_free(nx__ingest_take(&w->in));
   while (w->conns) {
     nx_conn *c = w->conns;
     w->conns = c->next;
-    nx_conn_abort(c);
+    nx__conn_abort(c);
   }
   uv_close((uv_handle_t *)&w->async, close_cb);
   uv_close((uv_handle_t *)&w->check, close_cb);
@@ -246,12 +181,10 @@ nx_worker *nx_worker_new(nx_deliver_fn deliver, void *ud) {
   if (!w) return NULL;
   w->deliver = deliver;
   w->ud = ud;
-  if (!msgpack_zone_init(&w->ezone, NX_EZONE_CHUNK)) {
+  if (nx__ingest_init(&w->in, fresh_batch, batch_full, w)) {
     free(w);
     return NULL;
   }
-  w->tables = nx_tape_tables_new();
-  if (!w->tables) goto fail_loop;
   if (uv_loop_init(&w->loop)) goto fail_loop;
   if (uv_mutex_init(&w->mu)) goto fail_mutex;
   uv_async_init(&w->loop, &w->async, on_async);
@@ -273,8 +206,7 @@ fail_thread:
 fail_mutex:
   uv_loop_close(&w->loop);
 fail_loop:
-  msgpack_zone_destroy(&w->ezone);
-  nx_tape_tables_free(w->tables);
+  nx__ingest_free(&w->in);
   free(w);
   return NULL;
 }
@@ -309,8 +241,7 @@ void nx_worker_free(nx_worker *w) {
   }
   for (int i = 0; i < w->nspare; i++) nx_batch_free(w->spare[i]);
   uv_mutex_destroy(&w->mu);
-  nx_tape_tables_free(w->tables);
-  msgpack_zone_destroy(&w->ezone);
+  nx__ingest_free(&w->in);
   free(w);
 }
 
@@ -318,8 +249,8 @@ int nx_worker_open(nx_worker *w, uint32_t conn_id, const nx_conn_opts *opts) {
   nx_cmd *cmd = calloc(1, sizeof(*cmd));
   if (!cmd) return -1;
   cmd->kind = CMD_OPEN;
-  cmd->conn = nx_conn_new(w, conn_id, opts);
-  if (!cmd->conn) {
+  cmd->arg.conn = nx__conn_new(&w->loop, &w->in, conn_id, opts);
+  if (!cmd->arg.conn) {
     free(cmd);
     return -1;
   }
@@ -340,25 +271,29 @@ int nx_worker_send(nx_worker *w, uint32_t conn_id, uint32_t req_id, char *frame,
   b->req_id = req_id;
   cmd->kind = CMD_SEND;
   cmd->conn_id = conn_id;
-  cmd->buf = b;
+  cmd->arg.buf = b;
   return push(w, cmd);
 }
 
-/* A command that names a connection and carries one number. */
-static int push_simple(nx_worker *w, int kind, uint32_t conn_id, uint32_t arg) {
+static nx_cmd *cmd_for(int kind, uint32_t conn_id) {
   nx_cmd *cmd = calloc(1, sizeof(*cmd));
-  if (!cmd) return -1;
-  cmd->kind = kind;
-  cmd->conn_id = conn_id;
-  cmd->req_id = arg;
-  cmd->graceful = (int)arg;
-  return push(w, cmd);
+  if (cmd) {
+    cmd->kind = kind;
+    cmd->conn_id = conn_id;
+  }
+  return cmd;
 }
 
 int nx_worker_ack(nx_worker *w, uint32_t conn_id, uint32_t events) {
-  return push_simple(w, CMD_ACK, conn_id, events);
+  nx_cmd *cmd = cmd_for(CMD_ACK, conn_id);
+  if (!cmd) return -1;
+  cmd->arg.events = events;
+  return push(w, cmd);
 }
 
 int nx_worker_close(nx_worker *w, uint32_t conn_id, int graceful) {
-  return push_simple(w, CMD_CLOSE, conn_id, graceful ? 1u : 0u);
+  nx_cmd *cmd = cmd_for(CMD_CLOSE, conn_id);
+  if (!cmd) return -1;
+  cmd->arg.graceful = graceful ? 1 : 0;
+  return push(w, cmd);
 }

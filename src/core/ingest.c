@@ -1,0 +1,106 @@
+/* Turning frames into items: a batch being filled, the decode of each
+ * payload into it (answers into the batch's zone, change events flattened
+ * onto its tape), and the one read buffer. The worker supplies empty
+ * batches and takes full ones; connections add to the batch through here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "internal.h"
+
+/* A batch is handed over once the loop turn's work is done (check / idle),
+ * or at the end of a read that brought it to this much, so that the worker
+ * and the main thread overlap instead of taking turns (bench/README.md,
+ * "Batch size and resume point", has the measurements). */
+#define NX_BATCH_READ_ITEMS 448
+#define NX_BATCH_READ_BYTES (128u << 10)
+
+/* The change-event zone's first chunk: an event of a few KiB fits it; a
+ * larger one takes extra chunks, freed right after it. */
+#define NX_EZONE_CHUNK (64 * 1024)
+
+int nx__ingest_init(nx_ingest *in, nx_batch *(*fresh)(void *ud), void (*full)(void *ud), void *ud) {
+  memset(in, 0, sizeof(*in));
+  in->fresh = fresh;
+  in->full = full;
+  in->ud = ud;
+  if (!msgpack_zone_init(&in->ezone, NX_EZONE_CHUNK)) return -1;
+  in->tables = nx_tape_tables_new();
+  if (!in->tables) {
+    msgpack_zone_destroy(&in->ezone);
+    return -1;
+  }
+  return 0;
+}
+
+void nx__ingest_free(nx_ingest *in) {
+  nx_batch_free(nx__ingest_take(in));
+  nx_tape_tables_free(in->tables);
+  msgpack_zone_destroy(&in->ezone);
+}
+
+nx_batch *nx__ingest_take(nx_ingest *in) {
+  nx_batch *b = in->batch;
+  in->batch = NULL;
+  return b;
+}
+
+uv_buf_t nx__ingest_read_buf(nx_ingest *in) {
+  return uv_buf_init(in->rbuf, sizeof(in->rbuf));
+}
+
+void nx__ingest_read_done(nx_ingest *in) {
+  if (in->batch && (in->batch->n >= NX_BATCH_READ_ITEMS || in->batch->bytes >= NX_BATCH_READ_BYTES))
+    in->full(in->ud);
+}
+
+nx_item *nx__batch_add(nx_ingest *in, uint32_t conn_id, uint8_t int64_mode, uint8_t kind) {
+  if (!in->batch) {
+    in->batch = in->fresh(in->ud);
+    if (!in->batch) return NULL;
+  }
+  nx_batch *b = in->batch;
+  if (b->n == b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 64;
+    nx_item *p = realloc(b->items, cap * sizeof(*p));
+    if (!p) return NULL;
+    b->items = p;
+    b->cap = cap;
+  }
+  nx_item *it = &b->items[b->n++];
+  memset(it, 0, sizeof(*it));
+  it->kind = kind;
+  it->conn_id = conn_id;
+  it->int64_mode = int64_mode;
+  it->obj.type = MSGPACK_OBJECT_NIL;
+  return it;
+}
+
+void nx__batch_drop_last(nx_ingest *in) {
+  in->batch->n--;
+}
+
+const char *nx__batch_str(nx_ingest *in, const char *s) {
+  size_t n = strlen(s);
+  char *p = msgpack_zone_malloc(&in->batch->zone, n + 1);
+  if (p) memcpy(p, s, n + 1);
+  return p;
+}
+
+int nx__batch_decode(nx_ingest *in, nx_item *it, const uint8_t *p, size_t len, char *err, size_t errlen) {
+  in->batch->bytes += len;
+  if (it->kind != NX_EV_CHANGE) return nx_decode(&in->batch->zone, p, len, NX_CHECK_MAP, &it->obj, err, errlen);
+  /* Change events are flattened here, off the main thread. Their decoded
+   * objects are done with once on the tape: one zone, cleared after each
+   * event, serves them all (its first chunk stays, hot in cache), instead of
+   * growing the batch's zone. */
+  int rc = nx_decode(&in->ezone, p, len, NX_CHECK_MAP, &it->obj, err, errlen);
+  if (rc == 0 && nx_tape_event(in->tables, &in->batch->tape, &it->obj, len)) {
+    snprintf(err, errlen, "out of memory flattening an event");
+    rc = NX_DECODE_NOMEM;
+  }
+  msgpack_zone_clear(&in->ezone);
+  memset(&it->obj, 0, sizeof(it->obj)); /* pointed into the zone: now nil */
+  return rc;
+}
