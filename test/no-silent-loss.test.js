@@ -11,7 +11,7 @@ const { NexaError, NexaTimeoutError, NexaAbortError } = NexaClient;
 const { MSG } = require('../lib/connection');
 const { startDevServer } = require('../lib/dev-server');
 const { startFaultProxy } = require('./helpers/fault-proxy');
-const { waitFor, collect } = require('./fixtures/helpers');
+const { waitFor, collect, once, rejection } = require('./fixtures/helpers');
 
 const FAST = { reconnectDelayMs: 20, reconnectMaxDelayMs: 200 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -20,22 +20,6 @@ const now = () => Date.now() / 1000;
 /** Until an insert event (not a catchUp item) of a document with `k` = `v` has arrived. */
 function untilLive(col, k, v) {
   return col.until(() => col.events.some((e) => e.operationType === 'insert' && e.fullDocument[k] === v), `a live insert with ${k}=${v}`, 10000);
-}
-
-/** Settles with the rejection reason; fails if `p` resolves. */
-function rejection(p, what = 'the promise') {
-  return p.then((v) => assert.fail(`${what} resolved with ${JSON.stringify(v)}`), (e) => e);
-}
-
-/** The next `name` event of `emitter` (its first argument); rejects after `ms`. */
-function once(emitter, name, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no '${name}' event within ${ms} ms`)), ms);
-    emitter.once(name, (arg) => {
-      clearTimeout(timer);
-      resolve(arg);
-    });
-  });
 }
 
 describe('no silent loss', function () {

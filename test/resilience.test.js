@@ -8,32 +8,12 @@ const NexaClient = require('..');
 const { NexaError, NexaConnectionError, NexaTimeoutError, NexaAbortError } = NexaClient;
 const { startDevServer } = require('../lib/dev-server');
 const { startFaultProxy } = require('./helpers/fault-proxy');
-const { waitFor, collect } = require('./fixtures/helpers');
+const { waitFor, collect, once, rejection } = require('./fixtures/helpers');
 const { createProcess, explain } = require('./helpers/scenario');
 
 const FAST = { reconnectDelayMs: 20, reconnectMaxDelayMs: 200 };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** The next `name` event of `emitter` (its first argument); rejects after `ms`. */
-function once(emitter, name, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.removeListener(name, on);
-      reject(new Error(`no '${name}' event within ${ms} ms`));
-    }, ms);
-    function on(arg) {
-      clearTimeout(timer);
-      resolve(arg);
-    }
-    emitter.once(name, on);
-  });
-}
-
-/** Settles with the rejection reason; fails if `p` resolves. */
-function rejection(p, what = 'the promise') {
-  return p.then((v) => assert.fail(`${what} resolved with ${JSON.stringify(v)}`), (e) => e);
-}
 
 describe('resilience', function () {
   this.timeout(15000);
