@@ -173,12 +173,8 @@ export declare class Consumer<T = Record<string, unknown>> implements AsyncItera
 
 export declare function consume<T = Record<string, unknown>>(options: ConsumeOptions): Consumer<T>;
 
-export declare class RedisSink implements Sink {
+/** The Redis Streams sink: the Sink's methods (merged from the interface below). */
+export declare class RedisSink {
   constructor(options: { redis: RedisGiven; dedupWindowMs: number; maxLen?: number; retention?: number; stateKey: string });
-  open(): Promise<void>;
-  append(entries: SinkEntry[]): Promise<{ appended: number; duplicates: number }>;
-  putRecord(relayId: string, record: RelayRecord): Promise<void>;
-  records(): Promise<Map<string, RelayRecord>>;
-  removeRecords(relayIds: string[]): Promise<void>;
-  close(): Promise<void>;
 }
+export interface RedisSink extends Sink {}

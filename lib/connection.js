@@ -1,7 +1,7 @@
 'use strict';
 // One NexaDB connection owned by the native core. Requests are answered
 // first-in first-out; the core matches them, this side keeps the promises.
-const { addon, constants, INT64_MODES } = require('./native');
+const { addon, constants } = require('./native');
 const { batches } = require('./batches');
 const {
   NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, NexaProtocolError, fromCore, serverText,
@@ -36,7 +36,7 @@ class Connection {
     /** @type {(err: Error|null) => void} called once when the connection ends */
     this.onEnd = noop;
     this.#opts = o;
-    this.int64Mode = INT64_MODES[o.int64];
+    this.int64Mode = constants.int64[o.int64];
     /** A change stream's connection (else the request connection). */
     this.stream = o.stream === true;
     this._wasOpen = false; // the handshake succeeded (closing it is then a close, not a failed dial)
@@ -61,7 +61,7 @@ class Connection {
         const bounded = o.stream === true;
         addon.open(this.id, {
           host: o.host, port: o.port, username: o.username, password: o.password, connectTimeout: o.connectTimeout,
-          maxFrameBytes: o.maxFrameBytes, int64Mode: INT64_MODES[o.int64], keepAliveMs: o.keepAliveMs,
+          maxFrameBytes: o.maxFrameBytes, int64Mode: this.int64Mode, keepAliveMs: o.keepAliveMs,
           keepAliveTimeoutMs: o.keepAliveTimeoutMs, highWaterMark: bounded ? o.highWaterMark : 0,
           highWaterMarkBytes: bounded ? o.highWaterMarkBytes : 0,
         });

@@ -46,8 +46,6 @@ const { constants } = addon;
 module.exports = {
   addon,
   constants,
-  /** int64 option names to the addon's numeric modes. */
-  INT64_MODES: constants.int64,
   /**
    * @param {*} value
    * @param {number} [maxLevels] levels the value may nest; default: documents
