@@ -201,7 +201,7 @@ export interface StreamStats {
   reconnects: number;
   /** Gaps: reconnects, drops under 'dropOldest', undecodable events. */
   gaps: number;
-  /** Times the buffer reached highWaterMark under 'pause' (the socket then stopped being read). */
+  /** Under 'pause': times the socket stopped being read because the stream held its bound (highWaterMark or highWaterMarkBytes) unconsumed. */
   pauses: number;
   /** Now minus the newest delivered event's `timestamp`, in ms; null before the first. Grows while no events come. */
   lag: number | null;

@@ -85,6 +85,8 @@ class BatchDispatcher {
         case ITEM.REPLY_FAILED: conn.answerFailed(e[at + 2], value); break;
         case ITEM.UNDECODABLE: conn.onUndecodable(value); break;
         case ITEM.OPEN: conn.opened(value); break;
+        case ITEM.PAUSED: conn.onBackpressure(true); break;
+        case ITEM.RESUMED: conn.onBackpressure(false); break;
         case ITEM.OPEN_FAILED:
         case ITEM.CLOSED:
           this._live.delete(e[at + 1]);

@@ -72,7 +72,7 @@ class ChangeStream extends EventEmitter {
     this._onClosed = onClosed;
 
     this._buf = new EventBuffer();
-    this._acks = acksFor(opts.overflow, opts.highWaterMark);
+    this._acks = acksFor(opts.overflow);
     this._window = opts.reorderWindowMs > 0 ? new ReorderWindow(opts.reorderWindowMs, (ev) => this._enqueue(ev)) : null;
     this._holdback = new Holdback((evs, conn) => this._take(evs, conn), (items) => this._takeItems(items));
     /** @type {null|'iterator'|'emitter'} */
@@ -99,8 +99,6 @@ class ChangeStream extends EventEmitter {
     this._handed = 0;
     this._gapCount = 0;
     this._pauses = 0;
-    this._atBound = false; // 'pause': the buffer reached highWaterMark, so the core stopped reading
-    this._resumeAt = this._hwm - Math.max(1, Math.floor(this._hwm / 4)); // where the core reads again (acks.js)
     this._address = `${opts.host}:${opts.port}`;
 
     const context = { operation: 'watch', collection };
@@ -111,6 +109,7 @@ class ChangeStream extends EventEmitter {
         .then((answer) => this._subscribed(conn, answer)),
       onChanges: (evs, conn, bytes) => this._arrive(evs, conn, bytes),
       onUndecodable: (message) => this._undecodable(message),
+      onBackpressure: (paused) => this._backpressure(paused),
       onDown: (error) => this._down(error),
       onReconnect: (info) => {
         this._resubscribed();
@@ -166,8 +165,9 @@ class ChangeStream extends EventEmitter {
    * Counters since the stream began: events `received` from the server,
    * items `delivered` to the consumer (events, and gap/catchUp items),
    * `dropped` ('dropOldest'), `buffered` now, payload `bytes` received,
-   * `reconnects`, `gaps`, `pauses` (times the buffer reached highWaterMark
-   * under 'pause', so the socket stopped being read), and `lag`: now minus
+   * `reconnects`, `gaps`, `pauses` (under 'pause', times the socket stopped
+   * being read because the stream held its bound unconsumed: highWaterMark
+   * events or highWaterMarkBytes), and `lag`: now minus
    * the newest delivered event's `timestamp`, in whole ms (null before the
    * first; it grows while no events come).
    */
@@ -227,14 +227,17 @@ class ChangeStream extends EventEmitter {
     } else {
       for (let i = 0; i < evs.length; i++) this._enqueue(evs[i]);
     }
-    if (this._policy === 'pause' && !this._atBound && this._buf.length >= this._hwm) this._bound(true);
   }
 
-  /** 'pause': the buffer reached highWaterMark (the core stops reading), or is back where the core reads again. */
-  _bound(reached) {
-    this._atBound = reached;
-    if (reached) this._pauses++;
-    debug('stream on %s: %s (%d buffered, highWaterMark %d)', this._what(), reached ? 'paused reading' : 'resumed reading', this._buf.length, this._hwm);
+  /**
+   * The core stopped reading this stream's socket at its bound, or reads
+   * on: it decides, from what this stream acknowledged. Under 'pause' that
+   * is the consumer holding the stream back, and counted; under the other
+   * policies arrivals are acknowledged every turn, and a pause lasts a turn.
+   */
+  _backpressure(paused) {
+    if (paused && this._policy === 'pause') this._pauses++;
+    debug('stream on %s: %s (%d buffered, highWaterMark %d)', this._what(), paused ? 'paused reading' : 'resumed reading', this._buf.length, this._hwm);
   }
 
   /**
@@ -269,7 +272,6 @@ class ChangeStream extends EventEmitter {
     const t = item.timestamp; // gap and catchUp items have none
     if (t > this._newest) this._newest = t;
     this._acks.consumedOne();
-    if (this._atBound && this._buf.length <= this._resumeAt) this._bound(false);
   }
 
   /**

@@ -33,6 +33,12 @@ class Connection {
      * @type {(message: string) => void}
      */
     this.onUndecodable = noop;
+    /**
+     * The core stopped reading this connection's socket at its bound (true),
+     * or reads on (false). The core alone decides; the owner only acks.
+     * @type {(paused: boolean) => void}
+     */
+    this.onBackpressure = noop;
     /** @type {(err: Error|null) => void} called once when the connection ends */
     this.onEnd = noop;
     this.#opts = o;

@@ -216,6 +216,21 @@ describe('observability', function () {
       assert.ok(st.lag >= 0 && st.lag <= Date.now() - newest + 1, `lag ${st.lag}`);
     });
 
+    it("counts the pauses the core makes at the byte bound too, with fewer than highWaterMark events buffered", async () => {
+      const c = client();
+      const stream = c.watch('bytes-bound', { highWaterMark: 5000, highWaterMarkBytes: 1024 });
+      await stream.ready;
+      await c.batchWrite('bytes-bound', Array.from({ length: 200 }, (_, i) => ({ i, text: 'x'.repeat(100) })));
+      await waitFor(() => stream.stats().pauses === 1, 'a pause at 1 KiB');
+      const held = stream.stats();
+      assert.ok(held.received < 200 && held.buffered < 5000, JSON.stringify(held));
+      let n = 0;
+      for await (const ev of stream) { // eslint-disable-line no-unused-vars
+        if (++n === 200) break;
+      }
+      assert.ok(stream.stats().pauses > 1, 'reading resumed and paused again on the way');
+    });
+
     it("counts pauses under 'pause', drops and gaps under 'dropOldest', and reconnects", async () => {
       const c = client();
       const paused = c.watch('bounded', { highWaterMark: 20 });

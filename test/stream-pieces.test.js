@@ -5,7 +5,7 @@
 const assert = require('assert');
 const { EventBuffer } = require('../lib/stream/event-buffer');
 const { ReorderWindow } = require('../lib/stream/reorder-window');
-const { ConsumedAcks, ArrivalAcks } = require('../lib/stream/acks');
+const { ConsumedAcks, ArrivalAcks, REPORT_EVERY } = require('../lib/stream/acks');
 const { Holdback } = require('../lib/stream/holdback');
 const { newestUpdate, catchUpFrom } = require('../lib/stream/gaps');
 
@@ -71,21 +71,23 @@ describe('stream pieces', () => {
   });
 
   describe('acknowledgements', () => {
-    it("'pause': consumed events are acknowledged to the connection that delivered them, a quarter of the bound at a time; items to none", async () => {
-      const acks = new ConsumedAcks(8); // step 2
+    it("'pause': consumed events are reported to the connection that delivered them, every REPORT_EVERY and once a turn; items to none", async () => {
+      const R = REPORT_EVERY;
+      const acks = new ConsumedAcks();
       const a = fakeConn('a');
       const b = fakeConn('b');
-      acks.arrived(a, 3);
+      acks.arrived(a, R + 10);
       acks.notices(1);
-      acks.arrived(b, 2);
-      for (let k = 0; k < 6; k++) acks.consumedOne();
-      assert.deepStrictEqual(a.acked, [2, 1]);
-      assert.deepStrictEqual(b.acked, [2], 'the notice between them was consumed without an acknowledgement');
-      acks.arrived(b, 1);
-      acks.consumedOne(); // below the step: acknowledged within the turn
-      assert.deepStrictEqual(b.acked, [2]);
+      acks.arrived(b, R);
+      for (let k = 0; k < R; k++) acks.consumedOne();
+      assert.deepStrictEqual(a.acked, [R]);
+      for (let k = 0; k < R; k++) acks.consumedOne(); // a's last 10, the notice, b's first R - 11
+      assert.deepStrictEqual(a.acked, [R, 10]);
+      assert.deepStrictEqual(b.acked, [R - 11], 'the notice between them was consumed without an acknowledgement');
+      for (let k = 0; k < 11; k++) acks.consumedOne(); // fewer than R: reported at the end of the turn
+      assert.deepStrictEqual(b.acked, [R - 11]);
       await new Promise((r) => setImmediate(r));
-      assert.deepStrictEqual(b.acked, [2, 1]);
+      assert.deepStrictEqual(b.acked, [R - 11, 11]);
     });
 
     it("'error' and 'dropOldest': arrivals are acknowledged once a turn, consumed or not, each to its connection", () => {

@@ -1,25 +1,31 @@
 'use strict';
 // Acknowledgements: the core stops reading a stream's socket at the bound
-// and reads on as the stream acknowledges events. When to acknowledge
-// depends on the overflow policy; both kinds share one interface:
+// and reads on as the stream acknowledges events; when, is the core's
+// decision alone (src/core/conn.c nx__conn_ack), and it reports both
+// (Connection.onBackpressure). What counts as done with an event depends on
+// the overflow policy; both kinds share one interface:
 //   arrived(conn, n)  n events of `conn` joined the stream
 //   notices(n)        n gap/catchUp items joined it (no connection holds them)
 //   consumedOne()     the consumer took one item
 //   turn()            once an event-loop turn after arrivals (see ArrivalAcks)
 
 /**
+ * Consumption is reported every REPORT_EVERY events and at the end of each
+ * turn: often enough that the core hears of it while a long synchronous run
+ * of consumption goes on (it reads ahead while the consumer still has work),
+ * rarely enough that reports (one command to the worker thread each) cost
+ * nothing next to the events.
+ */
+const REPORT_EVERY = 64;
+
+/**
  * 'pause': an event is acknowledged, to the connection that delivered it,
  * once consumed, so the core holds at most the bound of unconsumed events.
- * Acknowledged in steps of a quarter of the bound (the core resumes at three
- * quarters), and in any case once a turn: the core may have paused at its
- * byte bound before a quarter of the events was reached.
  */
 class ConsumedAcks {
-  /** @param {number} highWaterMark */
-  constructor(highWaterMark) {
+  constructor() {
     this._unacked = []; // [{conn, n}] delivered, not yet acknowledged, oldest first; conn null: notices
     this._consumed = 0;
-    this._step = Math.max(1, Math.floor(highWaterMark / 4));
     this._soon = false;
   }
 
@@ -34,7 +40,7 @@ class ConsumedAcks {
   }
 
   consumedOne() {
-    if (++this._consumed >= this._step) this.flush();
+    if (++this._consumed >= REPORT_EVERY) this.flush();
     else if (!this._soon) {
       this._soon = true;
       setImmediate(() => {
@@ -92,9 +98,9 @@ class ArrivalAcks {
   }
 }
 
-/** @param {'pause'|'error'|'dropOldest'} policy @param {number} highWaterMark */
-function acksFor(policy, highWaterMark) {
-  return policy === 'pause' ? new ConsumedAcks(highWaterMark) : new ArrivalAcks();
+/** @param {'pause'|'error'|'dropOldest'} policy */
+function acksFor(policy) {
+  return policy === 'pause' ? new ConsumedAcks() : new ArrivalAcks();
 }
 
-module.exports = { acksFor, ConsumedAcks, ArrivalAcks };
+module.exports = { acksFor, ConsumedAcks, ArrivalAcks, REPORT_EVERY };

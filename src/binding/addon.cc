@@ -393,7 +393,7 @@ bool Addon::FillEntries(napi_env e, const nx_batch *batch, uint32_t *head, napi_
     if (it.kind == NX_EV_CHANGE) {
       size_t j = i;
       uint64_t bytes = 0;
-      while (j < batch->n && batch->items[j].kind == NX_EV_CHANGE && batch->items[j].conn_id == it.conn_id) bytes += batch->items[j++].req_id;
+      while (j < batch->n && batch->items[j].kind == NX_EV_CHANGE && batch->items[j].conn_id == it.conn_id) bytes += batch->items[j++].bytes;
       h[2] = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;  // the run's payload bytes
       h[4] = (uint32_t)(j - i);  // that many events, next on the tape
       i = j;

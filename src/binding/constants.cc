@@ -44,6 +44,7 @@ const Named kMessageTypes[] = {
 const Named kItemKinds[] = {
     {"OPEN", NX_EV_OPEN}, {"OPEN_FAILED", NX_EV_OPEN_FAILED}, {"REPLY", NX_EV_REPLY}, {"CHANGE", NX_EV_CHANGE},
     {"CLOSED", NX_EV_CLOSED}, {"UNDECODABLE", NX_EV_UNDECODABLE}, {"REPLY_FAILED", NX_EV_REPLY_FAILED},
+    {"PAUSED", NX_EV_PAUSED}, {"RESUMED", NX_EV_RESUMED},
 };
 
 const Named kTapeOps[] = {

@@ -281,10 +281,19 @@ static int over_high_water(const nx_conn *c) {
   return (c->hwm_events && c->sizes.len >= c->hwm_events) || (c->hwm_bytes && c->unacked_bytes >= c->hwm_bytes);
 }
 
+/* Tells the owner that reading stopped or goes on: the decision is made
+ * here alone, the owner only reports what it consumed (nx__conn_ack). */
+static int report_flow(nx_conn *c, uint8_t kind) {
+  if (nx__batch_add(c->in, c->id, c->int64_mode, kind)) return 0;
+  end_with(c, "ENOMEM", "out of memory", NULL);
+  return -1;
+}
+
 static void maybe_pause(nx_conn *c) {
   if (c->paused || c->state != NX_S_READY || !over_high_water(c)) return;
   uv_read_stop((uv_stream_t *)&c->tcp);
   c->paused = 1;
+  report_flow(c, NX_EV_PAUSED);
 }
 
 void nx__conn_ack(nx_conn *c, uint32_t events) {
@@ -301,7 +310,7 @@ void nx__conn_ack(nx_conn *c, uint32_t events) {
   c->ping_at = 0;
   int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (rc) end_with_uv(c, rc);
-  else ka_schedule(c);
+  else if (report_flow(c, NX_EV_RESUMED) == 0) ka_schedule(c);
 }
 
 static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_t len) {
@@ -350,7 +359,7 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
   nx_item *it;
   if (type == NX_MSG_CHANGE_EVENT) {
     it = nx__batch_add(c->in, c->id, c->int64_mode, NX_EV_CHANGE);
-    if (it) it->req_id = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len; /* a stream's byte count, added up per run */
+    if (it) it->bytes = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
   } else {
     if (c->fifo.len == 0) {
       snprintf(err, sizeof(err), "an answer (type 0x%02x) arrived with no request waiting", type);

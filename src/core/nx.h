@@ -27,7 +27,12 @@ typedef enum {
    * says why. Neither is counted against the high-water mark: acknowledge
    * only NX_EV_CHANGE items (nx_worker_ack). */
   NX_EV_UNDECODABLE,  /* a CHANGE_EVENT that could not be decoded (6) */
-  NX_EV_REPLY_FAILED  /* the answer to req_id could not be decoded (7) */
+  NX_EV_REPLY_FAILED, /* the answer to req_id could not be decoded (7) */
+  /* Backpressure, decided here alone (nx_conn_opts.hwm_*): the connection
+   * stopped reading its socket at the bound, or read on once the owner's
+   * acknowledgements freed a quarter of it. Nothing else; no obj. */
+  NX_EV_PAUSED,
+  NX_EV_RESUMED
 } nx_event_kind;
 
 /* An owner numbers its requests 1..NX_REQ_ID_MAX (nx_worker_send); the ids
@@ -39,7 +44,10 @@ typedef struct nx_item {
   uint8_t msg_type;
   uint8_t int64_mode;   /* the connection's, handed back untouched (the core does not read it) */
   uint32_t conn_id;
-  uint32_t req_id;      /* NX_EV_REPLY: the request; NX_EV_CHANGE: payload bytes (for stats) */
+  union {
+    uint32_t req_id;    /* NX_EV_REPLY, NX_EV_REPLY_FAILED: the request answered */
+    uint32_t bytes;     /* NX_EV_CHANGE: its payload's size (for stats and the byte bound) */
+  };
   msgpack_object obj;   /* MSGPACK_OBJECT_NIL when there is none */
   const char *code;     /* static string, or NULL */
   const char *message;  /* in the batch's zone, or NULL */
@@ -72,7 +80,8 @@ typedef struct nx_conn_opts {
   uint32_t keepalive_timeout_ms;
   /* Backpressure: once this many change events (or payload bytes) are
    * delivered and not yet acknowledged (nx_worker_ack), reading stops; it
-   * resumes at three quarters. 0 = no bound. */
+   * resumes at three quarters. Both are reported (NX_EV_PAUSED/RESUMED).
+   * 0 = no bound. */
   uint32_t hwm_events;
   size_t hwm_bytes;
 } nx_conn_opts;
@@ -98,7 +107,8 @@ int nx_worker_send(nx_worker *w, uint32_t conn_id, uint32_t req_id, char *frame,
  * back to the worker for the next batches instead of to the allocator. */
 void nx_worker_recycle(nx_worker *w, nx_batch *b);
 
-/* The owner has consumed `events` change events of this connection. */
+/* The owner has consumed `events` change events of this connection, oldest
+ * first. Report consumption as it happens; when to read on is the core's. */
 int nx_worker_ack(nx_worker *w, uint32_t conn_id, uint32_t events);
 /* graceful: DISCONNECT, wait for the answer (bounded), then close.
  * Otherwise close at once. Either way one terminal event follows. */

@@ -325,6 +325,8 @@ typedef struct {
   int changes;           /* every CHANGE item, also past the 64 kept */
   int batches_with_changes;
   int max_batch_changes;
+  int pauses, resumes;   /* NX_EV_PAUSED / NX_EV_RESUMED items */
+  int flow_out_of_turn;  /* a pause after a pause, or a resume not after a pause */
 } sink;
 
 static void deliver(void *ud, nx_batch *b) {
@@ -335,6 +337,10 @@ static void deliver(void *ud, nx_batch *b) {
   s->changes += changes;
   if (changes) s->batches_with_changes++;
   if (changes > s->max_batch_changes) s->max_batch_changes = changes;
+  for (size_t i = 0; i < b->n; i++) {
+    if (b->items[i].kind == NX_EV_PAUSED) s->flow_out_of_turn += s->pauses++ != s->resumes;
+    if (b->items[i].kind == NX_EV_RESUMED) s->flow_out_of_turn += ++s->resumes != s->pauses;
+  }
   for (size_t i = 0; i < b->n && s->n < 64; i++) {
     s->items[s->n] = b->items[i];
     s->items[s->n].obj.type = b->items[i].obj.type; /* payload memory is freed below */
@@ -735,6 +741,14 @@ static int changes_settled(sink *s) {
   return last;
 }
 
+/* Whether exactly these many pauses and resumes were reported, in turn. */
+static int flow_now(sink *s, int pauses, int resumes) {
+  pthread_mutex_lock(&s->mu);
+  int ok = s->pauses == pauses && s->resumes == resumes && s->flow_out_of_turn == 0;
+  pthread_mutex_unlock(&s->mu);
+  return ok;
+}
+
 /* One read (64 KiB) of the 100-byte event: how far past a bound one read may go. */
 #define EVENTS_PER_READ (65536 / 100 + 1)
 
@@ -756,18 +770,25 @@ static void check_bound(uint32_t id, const char *what, uint32_t hwm_events, size
   nx_worker_open(w, id, &o);
   int n = changes_settled(s);
   CHECK(n >= bound && n <= bound + EVENTS_PER_READ, "%s: reading stops at the bound, one read past it at most (%d)", what, n);
+  CHECK(flow_now(s, 1, 0), "%s: the pause is reported (%d paused, %d resumed)", what, s->pauses, s->resumes);
   nx_worker_ack(w, id, (uint32_t)(n - keep - 1)); /* one more than `keep` left */
   int m = changes_settled(s);
   CHECK(m == n, "%s: still paused with %d unacknowledged (%d, then %d)", what, keep + 1, n, m);
+  CHECK(flow_now(s, 1, 0), "%s: no resume is reported yet (%d paused, %d resumed)", what, s->pauses, s->resumes);
   nx_worker_ack(w, id, 1);
   m = changes_settled(s);
   CHECK(m > n && m - n <= bound - keep + EVENTS_PER_READ, "%s: resumes at %d unacknowledged, and stops again at the bound (%d, then %d)",
         what, keep, n, m);
+  CHECK(flow_now(s, 2, 1), "%s: the resume and the next pause are reported (%d paused, %d resumed)", what, s->pauses, s->resumes);
   for (int i = 0; i < 40 && m < FLOOD; i++) {
     nx_worker_ack(w, id, (uint32_t)FLOOD);
     m = changes_settled(s);
   }
   CHECK(m == FLOOD, "%s: acknowledging everything lets the whole burst through (%d)", what, m);
+  pthread_mutex_lock(&s->mu);
+  CHECK(s->flow_out_of_turn == 0 && s->resumes >= s->pauses - 1 && s->resumes >= 2,
+        "%s: pauses and resumes are reported in turn (%d paused, %d resumed)", what, s->pauses, s->resumes);
+  pthread_mutex_unlock(&s->mu);
   nx_worker_close(w, id, 0);
   rig_stop(&r);
 }
@@ -783,6 +804,7 @@ static void test_backpressure(void) {
     nx_worker_open(r.w, 7, &o);
     int n = changes_settled(s);
     CHECK(n == FLOOD, "unbounded: every event of the burst arrives (%d)", n);
+    CHECK(flow_now(s, 0, 0), "unbounded: never paused (%d paused)", s->pauses);
     CHECK(s->max_batch_changes <= 448 + EVENTS_PER_READ,
           "a batch is handed over after the read that filled it (largest %d events, %d batches)",
           s->max_batch_changes, s->batches_with_changes);
