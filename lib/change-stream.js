@@ -9,7 +9,8 @@ const { EventBuffer } = require('./stream/event-buffer');
 const { ReorderWindow } = require('./stream/reorder-window');
 const { acksFor } = require('./stream/acks');
 const { Holdback } = require('./stream/holdback');
-const { gapItem, catchUpItem, newestUpdate, catchUpFrom, nowSeconds } = require('./stream/gaps');
+const { GapTracker } = require('./stream/gap-tracker');
+const { nowSeconds } = require('./stream/gaps');
 const { channels, publish, traceRequest, nextRequestId, debug } = require('./diagnostics');
 
 const OPERATIONS = ['insert', 'update', 'delete', 'dropCollection'];
@@ -80,14 +81,12 @@ class ChangeStream extends EventEmitter {
     this._waiters = [];
     this._turnPending = false;
     this._dropReported = 0;
-    this._dropGap = null; // dropOldest: the gap item at the buffer's head, grown while not consumed
-
-    this._gaps = gaps;
-    this._catchUp = catchUp;
     this._newest = -Infinity; // the newest timestamp delivered
-    this._mark = null; // catchUp: the newest _updated_at seen (the server's text)
-    this._lostAt = null; // {since, mark} while a lost connection is not yet re-subscribed
     this._lastConn = null;
+    this._gaps = new GapTracker(collection, {
+      inBand: gaps, catchUp, holdback: this._holdback, newestSeen: () => this._newestSeen(),
+      takeItems: (items) => this._takeItems(items), announce: (gap) => this._announceGap(gap), closed: () => this.closed,
+    });
 
     this._error = null; // for the consumer, once
     this._endedWith = null;
@@ -97,7 +96,6 @@ class ChangeStream extends EventEmitter {
     this._received = 0;
     this._bytes = 0;
     this._handed = 0;
-    this._gapCount = 0;
     this._pauses = 0;
     this._address = `${opts.host}:${opts.port}`;
 
@@ -108,11 +106,11 @@ class ChangeStream extends EventEmitter {
         () => ({ operation: 'subscribe', collection, address: conn.address, requestId: nextRequestId() }))
         .then((answer) => this._subscribed(conn, answer)),
       onChanges: (evs, conn, bytes) => this._arrive(evs, conn, bytes),
-      onUndecodable: (message) => this._undecodable(message),
+      onUndecodable: (message) => this._gaps.undecodable(message),
       onBackpressure: (paused) => this._backpressure(paused),
       onDown: (error) => this._down(error),
       onReconnect: (info) => {
-        this._resubscribed();
+        this._gaps.resubscribed();
         debug('stream on %s: re-subscribed after %d attempts, %d ms without a subscription', this._what(), info.attempts, info.downtimeMs);
         publish(channels.reconnect, () => ({ stream: this, collection, address: this._address, ...info }));
         this.emit('reconnect', info);
@@ -179,7 +177,7 @@ class ChangeStream extends EventEmitter {
       buffered: this.buffered,
       bytes: this._bytes,
       reconnects: this.reconnects,
-      gaps: this._gapCount,
+      gaps: this._gaps.count,
       pauses: this._pauses,
       lag: this._newest === -Infinity ? null : Math.max(0, Math.round(Date.now() - this._newest * 1000)),
     };
@@ -209,7 +207,7 @@ class ChangeStream extends EventEmitter {
       this._lastConn = conn;
       // The first events of a new subscription come before its reconnect is
       // reported (they may share the answer's batch): the gap goes first.
-      if (this._lostAt !== null) this._resubscribed();
+      if (this._gaps.lost) this._gaps.resubscribed();
     }
     if (this._holdback.active) this._holdback.run(evs, conn);
     else this._take(evs, conn);
@@ -219,7 +217,7 @@ class ChangeStream extends EventEmitter {
   _take(evs, conn) {
     this._acks.arrived(conn, evs.length);
     if (this._policy !== 'pause') this._turnSoon();
-    if (this._catchUp !== null) this._mark = newestUpdate(this._mark, evs.map((e) => e.fullDocument));
+    this._gaps.sawEvents(evs);
     if (this._window !== null) {
       for (let i = 0; i < evs.length; i++) this._window.add(evs[i]);
     } else if (this._mode !== 'emitter' && this._waiters.length === 0) {
@@ -301,30 +299,14 @@ class ChangeStream extends EventEmitter {
         `holds more than highWaterMark (${this._hwm}) events: the consumer is too slow`, { collection: this.collection, highWaterMark: this._hwm }));
       return;
     }
-    // dropOldest: one gap item stands where the dropped events were; one not
-    // yet consumed at the head grows instead of being dropped itself.
-    const buf = this._buf;
-    const prev = this._dropGap !== null && buf.peek() === this._dropGap ? buf.shift() : null;
-    const { count, since: s, until: u } = buf.dropOldest(this._hwm);
-    if (count === 0) {
-      if (prev) buf.unshift(prev);
-      return;
-    }
-    this.dropped += count;
-    const since = s === Infinity ? nowSeconds() : s;
-    const until = u === -Infinity ? since : u;
-    this._gapOut(gapItem(this.collection, 'dropOldest', since, until, { count }));
-    if (!this._gaps) return;
-    this._dropGap = prev === null ? gapItem(this.collection, 'dropOldest', since, until, { count })
-      : gapItem(this.collection, 'dropOldest', Math.min(prev.since, since), Math.max(prev.until, until), { count: prev.count + count });
-    buf.unshift(this._dropGap);
+    this.dropped += this._gaps.dropOldest(this._buf, this._hwm);
   }
 
   // --- gaps ---------------------------------------------------------------------
 
   /** The connection was lost: what arrives from now on was sent after a gap. */
   _down(error) {
-    if (this._lostAt === null) this._lostAt = { since: this._newestSeen(), mark: this._mark };
+    this._gaps.connectionLost();
     debug('stream on %s: disconnected (%s), reconnecting', this._what(), error && error.message);
     publish(channels.disconnect, () => ({ stream: this, collection: this.collection, address: this._address, error }));
     this.emit('disconnect', { error });
@@ -338,50 +320,10 @@ class ChangeStream extends EventEmitter {
     return t === -Infinity ? nowSeconds() : t;
   }
 
-  /** Subscribed again after a loss: the gap is reported (and caught up) before anything newer. */
-  _resubscribed() {
-    const lost = this._lostAt;
-    if (lost === null) return;
-    this._lostAt = null;
-    const gap = gapItem(this.collection, 'reconnect', lost.since, nowSeconds());
-    if (this._catchUp === null) {
-      this._gap(gap);
-      return;
-    }
-    const fill = this._holdback.slot(); // live events wait behind it until the documents are read
-    this._catchUp(this.collection, catchUpFrom(lost.mark)).then(({ found, complete }) => {
-      gap.catchUp = { documents: found.length, complete };
-      this._mark = newestUpdate(this._mark, found.map((f) => f.document));
-      return found.map(({ collection, document }) => catchUpItem(collection, document));
-    }, (err) => {
-      gap.catchUp = { documents: 0, complete: false, error: err };
-      return [];
-    }).then((items) => {
-      if (this.closed) return;
-      this._gapOut(gap);
-      fill(this._gaps ? [gap, ...items] : items);
-    });
-  }
-
-  /** The server sent an event this client could not decode (the connection stays). */
-  _undecodable(message) {
-    if (this.closed) return;
-    this._gap(gapItem(this.collection, 'undecodable', this._newestSeen(), nowSeconds(), { message }));
-  }
-
-  /** Every gap: counted, published on nexaclient:stream:gap, emitted as 'gap'. */
-  _gapOut(gap) {
-    this._gapCount++;
+  /** Every gap: published on nexaclient:stream:gap, emitted as 'gap'. */
+  _announceGap(gap) {
     publish(channels.gap, () => ({ stream: this, collection: this.collection, gap }));
     this.emit('gap', gap);
-  }
-
-  /** A gap: told to 'gap' listeners; in-band too with `gaps`, behind anything held. */
-  _gap(gap) {
-    this._gapOut(gap);
-    if (!this._gaps) return;
-    if (this._holdback.active) this._holdback.items([gap]);
-    else this._takeItems([gap]);
   }
 
   // --- consuming ----------------------------------------------------------------
