@@ -93,6 +93,17 @@ function toCount(value, field) {
   throw new RequestError(`'${field}' must be a number`);
 }
 
+/** Inserts each document, each with its insert event; answers their ids in order. */
+function insertEach(server, database, coll, documents) {
+  const ids = [];
+  for (const fields of documents) {
+    const doc = server._store.insert(database, coll, fields);
+    ids.push(doc._id);
+    server._changed('insert', coll, doc);
+  }
+  return ids;
+}
+
 module.exports = {
   RequestError,
   NOT_FOUND,
@@ -107,4 +118,5 @@ module.exports = {
   requireNumbers,
   requireMap,
   toCount,
+  insertEach,
 };

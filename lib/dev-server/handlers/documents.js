@@ -10,8 +10,15 @@
 const { pyTruthy, isMap } = require('../query');
 const {
   RequestError, NOT_FOUND, success, fail, dbName, collName,
-  refuseBinary, denied, touch, isVector, requireNumbers, requireMap,
+  refuseBinary, denied, touch, isVector, requireNumbers, requireMap, insertEach,
 } = require('./common');
+
+/** The document's fields but its vector, which is kept beside it. */
+function withoutVector(fields) {
+  const rest = {};
+  for (const k of Object.keys(fields)) if (k !== 'vector') rest[k] = fields[k];
+  return rest;
+}
 
 function create(server, conn, data) {
   if (pyTruthy(data.create_database)) {
@@ -41,9 +48,7 @@ function create(server, conn, data) {
     if (!existing.done && existing.value.length !== vector.length) {
       return fail(`Vector dimension mismatch: collection expects ${existing.value.length} dimensions, got ${vector.length}`);
     }
-    const rest = {};
-    for (const k of Object.keys(fields)) if (k !== 'vector') rest[k] = fields[k];
-    doc = server._store.insert(database, coll, rest);
+    doc = server._store.insert(database, coll, withoutVector(fields));
     server._store.setVector(database, coll, doc._id, vector);
   } else {
     doc = server._store.insert(database, coll, fields);
@@ -136,19 +141,12 @@ function batchWrite(server, conn, data) {
     const dims = vectors[0].length;
     withVector.forEach((fields, i) => {
       if (vectors[i].length !== dims) return;
-      const rest = {};
-      for (const k of Object.keys(fields)) if (k !== 'vector') rest[k] = fields[k];
-      const doc = server._store.insert(database, coll, rest);
+      const doc = server._store.insert(database, coll, withoutVector(fields));
       server._store.setVector(database, coll, doc._id, vectors[i]);
       ids.push(doc._id);
     });
   }
-  for (const fields of documents) {
-    if (isVector(fields.vector)) continue;
-    const doc = server._store.insert(database, coll, fields);
-    ids.push(doc._id);
-    server._changed('insert', coll, doc);
-  }
+  for (const id of insertEach(server, database, coll, documents.filter((d) => !isVector(d.vector)))) ids.push(id);
   return success({
     database,
     collection,

@@ -8,7 +8,7 @@
 
 const { pyTruthy, isMap } = require('../query');
 const { toToon, fromToon, pyJsonDumps, pyLen, round1 } = require('../toon');
-const { success, fail, dbName, collName, requireMap, toCount } = require('./common');
+const { success, fail, dbName, collName, requireMap, toCount, insertEach } = require('./common');
 
 function reduction(jsonSize, toonSize) {
   return jsonSize > 0 ? ((jsonSize - toonSize) / jsonSize) * 100 : 0;
@@ -100,12 +100,7 @@ function importToon(server, conn, data) {
         server._changed('delete', coll, { _id: doc._id });
       }
     }
-    const ids = [];
-    for (const fields of documents) {
-      const doc = server._store.insert(database, coll, fields);
-      ids.push(doc._id);
-      server._changed('insert', coll, doc);
-    }
+    const ids = insertEach(server, database, coll, documents);
     return success({
       database,
       collection,
