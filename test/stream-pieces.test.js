@@ -1,13 +1,15 @@
 'use strict';
 // The pieces a ChangeStream is made of, alone, without a server: the
 // buffer, the reorder window, the acknowledgements, the holdback behind a
-// catch-up, the gap items' helpers; and the one-way-to-consume rule.
+// catch-up, the gap tracker and the gap items' helpers; and the
+// one-way-to-consume rule.
 const assert = require('assert');
 const { EventBuffer } = require('../lib/stream/event-buffer');
 const { ReorderWindow } = require('../lib/stream/reorder-window');
 const { ConsumedAcks, ArrivalAcks, REPORT_EVERY } = require('../lib/stream/acks');
 const { Holdback } = require('../lib/stream/holdback');
 const { newestUpdate, catchUpFrom } = require('../lib/stream/gaps');
+const { GapTracker } = require('../lib/stream/gap-tracker');
 
 const ev = (i, timestamp = i) => ({ operationType: 'insert', i, timestamp });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -127,6 +129,76 @@ describe('stream pieces', () => {
       h.run([ev(4)], 'c4');
       h.release(true); // the stream ends: what arrived goes on, the unread slot is skipped
       assert.deepStrictEqual(out.slice(-1), ['c4:4']);
+    });
+  });
+
+  describe('GapTracker', () => {
+    /** A tracker wired to recorders: what was announced, what joined the stream, what the holdback let through. */
+    function tracker({ inBand = true, catchUp = null, newest = 10 } = {}) {
+      const out = { announced: [], stream: [] };
+      const holdback = new Holdback((evs) => out.stream.push(...evs), (items) => out.stream.push(...items));
+      out.holdback = holdback;
+      out.gaps = new GapTracker('orders', {
+        inBand, catchUp, holdback, newestSeen: () => newest,
+        takeItems: (items) => out.stream.push(...items), announce: (gap) => out.announced.push(gap), closed: () => false,
+      });
+      return out;
+    }
+
+    it('a reconnect gap runs from the newest event seen before the loss to the re-subscription; announced, and in-band only with `gaps`', () => {
+      for (const inBand of [true, false]) {
+        const t = tracker({ inBand });
+        assert.strictEqual(t.gaps.lost, false);
+        t.gaps.connectionLost();
+        t.gaps.connectionLost(); // a second loss before re-subscribing is the same gap
+        assert.strictEqual(t.gaps.lost, true);
+        t.gaps.resubscribed();
+        t.gaps.resubscribed(); // nothing lost any more: no second gap
+        assert.strictEqual(t.gaps.lost, false);
+        assert.strictEqual(t.gaps.count, 1);
+        const [gap] = t.announced;
+        assert.deepStrictEqual([gap.operationType, gap.reason, gap.ns, gap.since], ['gap', 'reconnect', { db: 'nexadb', coll: 'orders' }, 10]);
+        assert.ok(gap.until >= Date.now() / 1000 - 5);
+        assert.deepStrictEqual(t.stream, inBand ? [gap] : []);
+      }
+    });
+
+    it('with catchUp: reads from the newest _updated_at seen (less the margin); the gap and the documents come before the live events held meanwhile', async () => {
+      const reads = [];
+      const t = tracker({
+        catchUp: async (coll, since) => {
+          reads.push([coll, since]);
+          return { found: [{ collection: 'orders', document: { _id: 'a', _updated_at: '2026-12-02T10:00:05.000' } }], complete: true };
+        },
+      });
+      t.gaps.sawEvents([{ fullDocument: { _updated_at: '2026-12-02T10:00:03.000' } }, { fullDocument: undefined }]);
+      t.gaps.connectionLost();
+      t.gaps.resubscribed();
+      t.holdback.run([ev(11)], 'conn2'); // live, after the re-subscription
+      assert.deepStrictEqual(t.stream, [], 'held behind the catch-up');
+      await new Promise((r) => setImmediate(r));
+      assert.deepStrictEqual(reads, [['orders', '2026-12-02T10:00:02.000']]);
+      assert.deepStrictEqual(t.stream.map((x) => x.operationType), ['gap', 'catchUp', 'insert']);
+      assert.deepStrictEqual(t.stream[0].catchUp, { documents: 1, complete: true });
+      assert.deepStrictEqual(t.stream[1].documentKey, { _id: 'a' });
+      t.gaps.connectionLost();
+      t.gaps.resubscribed();
+      await new Promise((r) => setImmediate(r));
+      assert.strictEqual(reads[1][1], '2026-12-02T10:00:04.000', 'the next catch-up reads from the newest document the last one read');
+    });
+
+    it("'dropOldest': one gap item at the head stands for every drop while it is not consumed", () => {
+      const t = tracker();
+      const buf = new EventBuffer();
+      buf.pushRun([ev(1), ev(2), ev(3), ev(4)]);
+      assert.strictEqual(t.gaps.dropOldest(buf, 2), 2);
+      buf.pushRun([ev(5), ev(6)]);
+      assert.strictEqual(t.gaps.dropOldest(buf, 2), 2);
+      const head = buf.shift();
+      assert.deepStrictEqual([head.reason, head.count, head.since, head.until], ['dropOldest', 4, 1, 4]);
+      assert.deepStrictEqual([buf.shift().i, buf.shift().i, buf.length], [5, 6, 0]);
+      assert.deepStrictEqual(t.announced.map((g) => g.count), [2, 2], 'each drop is announced as it happens');
+      assert.strictEqual(t.gaps.dropOldest(buf, 2), 0);
     });
   });
 
