@@ -1,18 +1,9 @@
 'use strict';
 const { EventEmitter } = require('events');
 const { MSG } = require('./connection');
-const { Channel } = require('./channel');
 const { ChangeStream, parseOperations } = require('./change-stream');
-const {
-  parseOptions, validateStreamOptions, rejectUnknown, callTimeout, checkSignal, STREAM_OPTIONS, WATCH_OPTIONS,
-} = require('./options');
-const { abortError } = require('./abort');
-const { RequestQueue } = require('./request-queue');
-const { traceRequest, nextRequestId, debug } = require('./diagnostics');
-const { RequestCounters } = require('./stats');
-
-/** What every request's options object may hold; some calls take a few more (their `extra`). */
-const CALL_OPTIONS = Object.freeze(['database', 'signal', 'timeout']);
+const { validateStreamOptions, rejectUnknown, checkSignal, parseOptions, STREAM_OPTIONS, WATCH_OPTIONS } = require('./options');
+const { RequestConnection } = require('./request-connection');
 
 /**
  * @typedef {object} CallOptions options every request takes as its last argument
@@ -58,19 +49,13 @@ class NexaClient extends EventEmitter {
     this.port = o.port;
     /** @type {string|undefined} */
     this.database = o.database;
-    this._channel = null;
-    this._connecting = null;
-    /** @type {RequestQueue|null} the request channel's requests, in call order */
-    this._queue = null;
+    this._requestConnection = new RequestConnection(o, this);
     this._streams = new Set();
-    this._requests = new RequestCounters();
-    this._reconnects = 0; // of the request connection, over every connect()
-    this._down = false; // 'disconnect' was emitted and no 'reconnect' yet
   }
 
   /** True while the request connection is open. */
   get connected() {
-    return this._channel !== null && this._channel.state === 'open';
+    return this._requestConnection.status === 'open';
   }
 
   /**
@@ -80,15 +65,7 @@ class NexaClient extends EventEmitter {
    * @returns {'connecting'|'open'|'reconnecting'|'closed'}
    */
   get status() {
-    const ch = this._channel;
-    if (ch === null) return 'closed';
-    switch (ch.state) {
-      case 'open': return 'open';
-      case 'idle':
-      case 'connecting':
-      case 'backoff': return ch.everOpened ? 'reconnecting' : 'connecting';
-      default: return 'closed';
-    }
+    return this._requestConnection.status;
   }
 
   /**
@@ -97,21 +74,7 @@ class NexaClient extends EventEmitter {
    * reconnects, and each open stream's stream.stats().
    */
   stats() {
-    return {
-      status: this.status,
-      requests: this._requests.snapshot(),
-      reconnects: this._reconnects,
-      streams: Array.from(this._streams, (s) => s.stats()),
-    };
-  }
-
-  /** An event to the listeners; a listener that throws does not break the client (the error is uncaught, as in node's own emitters). */
-  _notify(name, arg) {
-    try {
-      this.emit(name, arg);
-    } catch (err) {
-      process.nextTick(() => { throw err; });
-    }
+    return { ...this._requestConnection.stats(), streams: Array.from(this._streams, (s) => s.stats()) };
   }
 
   /**
@@ -122,43 +85,7 @@ class NexaClient extends EventEmitter {
    * @returns {Promise<void>}
    */
   connect() {
-    const ch = this._channel;
-    if (ch && ch.state !== 'failed' && ch.state !== 'closed') {
-      // Open: done. The first dial: one shared attempt. Reconnecting after a loss: when it opens.
-      if (ch.state === 'open') return Promise.resolve();
-      return ch.everOpened ? ch.whenOpen(0).then(() => {}) : this._connecting;
-    }
-    const channel = new Channel(this.#opts, {
-      onDown: (error) => {
-        this._down = true;
-        this._notify('disconnect', { error });
-      },
-      onReconnect: (info) => {
-        this._down = false;
-        this._reconnects++;
-        this._notify('reconnect', info);
-      },
-      onFail: (error) => {
-        // Lost for good: without autoReconnect it was not reported as lost yet.
-        if (!this._down) this._notify('disconnect', { error });
-        this._down = false;
-        if (this.listenerCount('error') > 0) this._notify('error', error);
-      },
-    });
-    this._channel = channel;
-    this._queue = new RequestQueue(channel);
-    this._down = false;
-    this._connecting = channel.start().then(() => {
-      debug('client %s:%d: request connection open', this.host, this.port);
-      this._notify('connect');
-    }, (err) => {
-      if (this._channel === channel) {
-        this._channel = null;
-        this._connecting = null;
-      }
-      throw err;
-    });
-    return this._connecting;
+    return this._requestConnection.connect();
   }
 
   /**
@@ -168,17 +95,9 @@ class NexaClient extends EventEmitter {
    * @returns {Promise<void>}
    */
   async disconnect() {
-    const waits = [];
-    for (const s of this._streams) waits.push(s.close());
+    const streams = Array.from(this._streams, (s) => s.close());
     this._streams.clear();
-    const ch = this._channel;
-    const wasOpen = ch !== null && ch.state === 'open';
-    this._channel = null;
-    this._connecting = null;
-    if (ch) waits.push(ch.close(true));
-    await Promise.all(waits);
-    if (wasOpen) this._notify('disconnect', { error: null });
-    this._down = false;
+    await this._requestConnection.close(streams);
   }
 
   /**
@@ -242,45 +161,9 @@ class NexaClient extends EventEmitter {
     return { found, complete };
   }
 
-  /**
-   * Sends one request on the request connection. Requests go out in the
-   * order they were made: at once when the connection is open, else queued
-   * until it is (connecting, or reconnecting), each bounded by its timeout.
-   * @param {number} type
-   * @param {object} payload
-   * @param {CallOptions|undefined} call
-   * @param {object} context what the errors say: operation, collection, key
-   * @param {boolean} [withDatabase=true] add the database field
-   * @returns {Promise<*>}
-   */
+  /** A request on the request connection (see RequestConnection#call). */
   _call(type, payload, call, context, withDatabase = true, extra = undefined) {
-    const op = context.operation;
-    const c = call === undefined ? {} : call;
-    if (c === null || typeof c !== 'object') throw new TypeError(`${op}: options must be an object`);
-    rejectUnknown(c, extra ? [...CALL_OPTIONS, ...extra] : CALL_OPTIONS, `${op} option`);
-    const timeout = c.timeout !== undefined ? callTimeout(c.timeout, op) : this.#opts.requestTimeout;
-    const signal = checkSignal(c.signal, op);
-    if (withDatabase) {
-      const database = c.database !== undefined ? c.database : this.#opts.database;
-      if (database !== undefined) {
-        if (typeof database !== 'string' || database === '') throw new TypeError(`${op}: database must be a non-empty string`);
-        payload.database = database;
-        context.database = database;
-      }
-    }
-    const counters = this._requests;
-    counters.sent++;
-    return traceRequest(() => this._send(type, payload, context, timeout, signal),
-      () => ({ ...context, address: `${this.host}:${this.port}`, requestId: nextRequestId() }))
-      .then(counters.answer, counters.failure);
-  }
-
-  /** _call's request, its arguments checked: sent now, or queued until the connection is open. */
-  _send(type, payload, context, timeout, signal) {
-    // Settled before any connection work, as fetch() does.
-    if (signal && signal.aborted) return Promise.reject(abortError(signal, context));
-    if (!this._channel || this._channel.state === 'failed' || this._channel.state === 'closed') this.connect().catch(() => {});
-    return this._queue.send(type, payload, context, timeout, signal);
+    return this._requestConnection.call(type, payload, call, context, withDatabase, extra);
   }
 
   // --- documents --------------------------------------------------------------

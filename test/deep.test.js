@@ -169,7 +169,7 @@ describe('deep documents: an answer too deep to read fails only its request', fu
       const c = suite.client();
       const flat = await c.create(`past_${levels}`, { flat: true });
       const id = await rawCreate(suite.srv.port, `past_${levels}`, nest(levels));
-      const before = c._channel.conn;
+      const before = c._requestConnection.channel.conn;
       const [get, ping, query] = await Promise.allSettled([c.get(`past_${levels}`, id), c.ping(), c.query(`past_${levels}`, {})]);
       for (const r of [get, query]) {
         assert.strictEqual(r.status, 'rejected');
@@ -181,7 +181,7 @@ describe('deep documents: an answer too deep to read fails only its request', fu
       assert.strictEqual(get.reason.key, id);
       assert.strictEqual(ping.status, 'fulfilled');
       assert.strictEqual(ping.value.status, 'ok');
-      assert.strictEqual(c._channel.conn, before, 'the same connection');
+      assert.strictEqual(c._requestConnection.channel.conn, before, 'the same connection');
       assert.ok(c.connected);
       assert.strictEqual((await c.get(`past_${levels}`, flat.document_id)).flat, true, 'nothing after it is lost');
       // The dev server kept the document whole: a raw reader sees every level.
