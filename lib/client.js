@@ -1,9 +1,13 @@
 'use strict';
 const { EventEmitter } = require('events');
 const { MSG } = require('./connection');
-const { ChangeStream, parseOperations } = require('./change-stream');
-const { validateStreamOptions, rejectUnknown, checkSignal, parseOptions, STREAM_OPTIONS, WATCH_OPTIONS } = require('./options');
+const { ChangeStream } = require('./change-stream');
+const { changedSince } = require('./stream/gaps');
+const { parseOptions } = require('./options');
 const { RequestConnection } = require('./request-connection');
+const {
+  checkName, checkMap, limitAndOptions, vectorSearchArguments, hnswParameters, watchArguments,
+} = require('./arguments');
 
 /**
  * @typedef {object} CallOptions options every request takes as its last argument
@@ -117,48 +121,16 @@ class NexaClient extends EventEmitter {
    */
   watch(collection = null, options = {}) {
     if (collection !== null && typeof collection !== 'string') throw new TypeError('collection must be a string or null');
-    const given = Array.isArray(options) ? { operations: options } : options === null || options === undefined ? {} : options;
-    if (typeof given !== 'object') throw new TypeError('watch options must be an object or an operations array');
-    rejectUnknown(given, WATCH_OPTIONS, 'watch option');
-    const ops = parseOperations(given.operations);
-    const o = { ...this.#opts };
-    for (const k of STREAM_OPTIONS) if (given[k] !== undefined) o[k] = given[k];
-    validateStreamOptions(o);
-    for (const k of ['gaps', 'catchUp']) {
-      if (given[k] !== undefined && typeof given[k] !== 'boolean') throw new TypeError(`watch option ${k} must be a boolean`);
-    }
-    const signal = checkSignal(given.signal, 'watch');
-    const catchUp = given.catchUp === true ? (coll, since) => this._changedSince(coll, since) : null;
-    const stream = new ChangeStream(o, collection, ops, {
-      signal,
-      gaps: given.gaps === true || catchUp !== null,
+    const w = watchArguments(options, this.#opts);
+    const catchUp = w.catchUp ? (coll, since) => changedSince(this, coll, since) : null;
+    const stream = new ChangeStream(w.opts, collection, w.operations, {
+      signal: w.signal,
+      gaps: w.gaps || catchUp !== null,
       catchUp,
       onClosed: (s) => this._streams.delete(s),
     });
     if (!stream.closed) this._streams.add(stream);
     return stream;
-  }
-
-  /**
-   * The documents of `collection` (of every collection of the client's
-   * database when null) whose `_updated_at` is at or after `since` (the
-   * server's own text; null: every document), for a stream's catch-up.
-   * `complete` is false when a collection held CATCH_UP_LIMIT or more.
-   * @param {string|null} collection
-   * @param {string|null} since
-   * @returns {Promise<{found: Array<{collection: string, document: object}>, complete: boolean}>}
-   */
-  async _changedSince(collection, since) {
-    const names = collection !== null ? [collection] : await this.listCollections();
-    const filters = since === null ? {} : { _updated_at: { $gte: since } };
-    const found = [];
-    let complete = true;
-    for (const name of names) {
-      const docs = await this.query(name, filters, CATCH_UP_LIMIT);
-      if (docs.length >= CATCH_UP_LIMIT) complete = false;
-      for (const document of docs) found.push({ collection: name, document });
-    }
-    return { found, complete };
   }
 
   /** A request on the request connection (see RequestConnection#call). */
@@ -266,21 +238,8 @@ class NexaClient extends EventEmitter {
   async vectorSearch(collection, vector, limit = 10, dimensions = undefined, options = undefined) {
     checkName(collection, 'collection');
     if (!Array.isArray(vector)) throw new TypeError('vector must be an array of numbers');
-    let o = options;
-    if (limit !== null && typeof limit === 'object') {
-      o = limit;
-      limit = o.limit !== undefined ? o.limit : 10;
-      dimensions = o.dimensions;
-    } else if (dimensions !== null && typeof dimensions === 'object') {
-      o = dimensions;
-      dimensions = o.dimensions;
-    }
-    if (dimensions === undefined) dimensions = (o && o.dimensions) || 768;
-    checkCount(limit, 'limit');
-    checkCount(dimensions, 'dimensions');
-    const payload = { collection, vector, limit, dimensions };
-    if (o && o.filters !== undefined) payload.filters = checkMap(o.filters, 'filters');
-    const r = await this._call(MSG.VECTOR_SEARCH, payload, o, { operation: 'vectorSearch', collection }, true, ['limit', 'dimensions', 'filters']);
+    const [search, o] = vectorSearchArguments(limit, dimensions, options);
+    const r = await this._call(MSG.VECTOR_SEARCH, { collection, vector, ...search }, o, { operation: 'vectorSearch', collection }, true, ['limit', 'dimensions', 'filters']);
     return r.results || [];
   }
 
@@ -403,10 +362,7 @@ class NexaClient extends EventEmitter {
    */
   async buildHnswIndex(collection, options) {
     checkName(collection, 'collection');
-    const payload = { collection };
-    if (options && options.M !== undefined) payload.M = checkCount(options.M, 'M');
-    if (options && options.efConstruction !== undefined) payload.ef_construction = checkCount(options.efConstruction, 'efConstruction');
-    return this._call(MSG.BUILD_HNSW_INDEX, payload, options, { operation: 'buildHnswIndex', collection }, true, ['M', 'efConstruction']);
+    return this._call(MSG.BUILD_HNSW_INDEX, { collection, ...hnswParameters(options) }, options, { operation: 'buildHnswIndex', collection }, true, ['M', 'efConstruction']);
   }
 
   // --- users (admin) -------------------------------------------------------------
@@ -464,32 +420,6 @@ class NexaClient extends EventEmitter {
 }
 
 const LIMIT = Object.freeze(['limit']);
-/** Documents one catch-up reads per collection at most (QUERY has no paging). */
-const CATCH_UP_LIMIT = 100000;
-
-/** `limit` may be the options object itself (`query(coll, filters, { limit, database })`). */
-function limitAndOptions(limit, options, dflt) {
-  if (limit !== null && typeof limit === 'object') {
-    options = limit;
-    limit = options.limit !== undefined ? options.limit : dflt;
-  }
-  checkCount(limit, 'limit');
-  return [limit, options];
-}
-
-function checkName(v, what) {
-  if (typeof v !== 'string' || v === '') throw new TypeError(`${what} must be a non-empty string`);
-}
-
-function checkMap(v, what) {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new TypeError(`${what} must be an object`);
-  return v;
-}
-
-function checkCount(v, what) {
-  if (!Number.isInteger(v) || v < 0) throw new TypeError(`${what} must be a non-negative integer`);
-  return v;
-}
 
 if (typeof Symbol.asyncDispose === 'symbol') {
   /** `await using client = new NexaClient()` disconnects at the end of the block. */

@@ -65,4 +65,30 @@ function catchUpFrom(mark) {
   return new Date(t - CATCH_UP_MARGIN_MS).toISOString().slice(0, -1); // "YYYY-MM-DDTHH:MM:SS.mmm", no zone
 }
 
-module.exports = { gapItem, catchUpItem, newestUpdate, catchUpFrom, nowSeconds, CATCH_UP_MARGIN_MS };
+/** Documents one catch-up reads per collection at most (QUERY has no paging). */
+const CATCH_UP_LIMIT = 100000;
+
+/**
+ * The documents of `collection` (of every collection of the client's
+ * database when null) whose `_updated_at` is at or after `since` (the
+ * server's own text; null: every document), for a stream's catch-up.
+ * `complete` is false when a collection held CATCH_UP_LIMIT or more.
+ * @param {{listCollections: () => Promise<string[]>, query: (collection: string, filters: object, limit: number) => Promise<object[]>}} client
+ * @param {string|null} collection
+ * @param {string|null} since
+ * @returns {Promise<{found: Array<{collection: string, document: object}>, complete: boolean}>}
+ */
+async function changedSince(client, collection, since) {
+  const names = collection !== null ? [collection] : await client.listCollections();
+  const filters = since === null ? {} : { _updated_at: { $gte: since } };
+  const found = [];
+  let complete = true;
+  for (const name of names) {
+    const docs = await client.query(name, filters, CATCH_UP_LIMIT);
+    if (docs.length >= CATCH_UP_LIMIT) complete = false;
+    for (const document of docs) found.push({ collection: name, document });
+  }
+  return { found, complete };
+}
+
+module.exports = { gapItem, catchUpItem, newestUpdate, catchUpFrom, changedSince, nowSeconds, CATCH_UP_MARGIN_MS };
