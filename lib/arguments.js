@@ -2,8 +2,25 @@
 // The argument checks of NexaClient's calls: each throws the TypeError a
 // caller sees before anything is sent. The options every request takes
 // (database, timeout, signal) are checked in lib/request-connection.js.
-const { parseOperations } = require('./change-stream');
 const { validateStreamOptions, rejectUnknown, checkSignal, STREAM_OPTIONS, WATCH_OPTIONS } = require('./options');
+
+const OPERATIONS = ['insert', 'update', 'delete', 'dropCollection'];
+const DEFAULT_OPERATIONS = ['insert', 'update', 'delete'];
+
+/**
+ * Normalises watch()'s operations argument: an array (the official client's
+ * form), or options.operations.
+ */
+function parseOperations(ops) {
+  if (ops === undefined || ops === null) return DEFAULT_OPERATIONS.slice();
+  if (!Array.isArray(ops) || ops.length === 0) throw new TypeError('operations must be a non-empty array');
+  for (const op of ops) {
+    if (!OPERATIONS.includes(op)) {
+      throw new TypeError(`unknown operation ${JSON.stringify(op)}: expected one of ${OPERATIONS.join(', ')}`);
+    }
+  }
+  return ops.slice();
+}
 
 function checkName(v, what) {
   if (typeof v !== 'string' || v === '') throw new TypeError(`${what} must be a non-empty string`);
@@ -81,4 +98,6 @@ function watchArguments(options, clientOpts) {
   return { opts, operations, signal, gaps: given.gaps === true, catchUp: given.catchUp === true };
 }
 
-module.exports = { checkName, checkMap, checkCount, limitAndOptions, vectorSearchArguments, hnswParameters, watchArguments };
+module.exports = {
+  checkName, checkMap, checkCount, limitAndOptions, vectorSearchArguments, hnswParameters, watchArguments, parseOperations,
+};

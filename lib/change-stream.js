@@ -13,8 +13,6 @@ const { GapTracker } = require('./stream/gap-tracker');
 const { nowSeconds } = require('./stream/gaps');
 const { channels, publish, traceRequest, nextRequestId, debug } = require('./diagnostics');
 
-const OPERATIONS = ['insert', 'update', 'delete', 'dropCollection'];
-const DEFAULT_OPERATIONS = ['insert', 'update', 'delete'];
 const DONE = Object.freeze({ value: undefined, done: true });
 
 /** The ways to consume a stream: one per stream. */
@@ -472,19 +470,4 @@ if (typeof Symbol.asyncDispose === 'symbol') {
   };
 }
 
-/**
- * Normalises watch()'s operations argument: an array (the official client's
- * form), or options.operations.
- */
-function parseOperations(ops) {
-  if (ops === undefined || ops === null) return DEFAULT_OPERATIONS.slice();
-  if (!Array.isArray(ops) || ops.length === 0) throw new TypeError('operations must be a non-empty array');
-  for (const op of ops) {
-    if (!OPERATIONS.includes(op)) {
-      throw new TypeError(`unknown operation ${JSON.stringify(op)}: expected one of ${OPERATIONS.join(', ')}`);
-    }
-  }
-  return ops.slice();
-}
-
-module.exports = { ChangeStream, parseOperations, OPERATIONS };
+module.exports = { ChangeStream };

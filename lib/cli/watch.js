@@ -1,5 +1,5 @@
 'use strict';
-const { parseOperations } = require('../change-stream');
+const { parseOperations } = require('../arguments');
 const { integer } = require('./connect');
 const { expectArgs, PRETTY } = require('./input');
 const { UsageError, describeError } = require('./errors');
