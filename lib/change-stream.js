@@ -40,8 +40,10 @@ const MODE_NAMES = { iterator: 'iterated (for await, next() or stream())', emitt
  * live events.
  *
  * The pieces: EventBuffer (what waits for the consumer), ReorderWindow,
- * acks (when the core may read on), Holdback (live events kept behind a
- * catch-up); this class routes between them and owns the public face.
+ * acks (what was consumed, reported to the core, which alone decides when
+ * to read on), Holdback (live events kept behind a catch-up), GapTracker
+ * (gaps and catch-up); this class routes between them and owns the public
+ * face.
  */
 class ChangeStream extends EventEmitter {
   /**
