@@ -41,7 +41,7 @@ const MODE_STRING = MODE.string;
  * key order. The common values (an interned string, a string, a number, a
  * map of a known shape, true / false / null) are read inline, with the tape position in a local;
  * anything else (a nested map or array, a table announcement, int64, bin)
- * goes through d.v(). `__proto__` is written as a computed key, which defines
+ * goes through d.value(). `__proto__` is written as a computed key, which defines
  * an own property instead of setting the prototype.
  */
 function shapeBuilder(keys) {
@@ -50,7 +50,7 @@ function shapeBuilder(keys) {
     ` : op === ${T_NUM} ? d.nums[d.np++]` +
     ` : op === ${T_MAP} ? (d.p = p + 1, x = d.shapes[o[p]](d), p = d.p, x)` +
     ` : op === ${T_TRUE} ? true : op === ${T_FALSE} ? false : op === ${T_NULL} ? null` +
-    ' : (d.p = p - 1, x = d.v(), p = d.p, x))';
+    ' : (d.p = p - 1, x = d.value(), p = d.p, x))';
   const parts = keys.map((k) => `${k === '__proto__' ? '["__proto__"]' : JSON.stringify(k)}: ${value}`);
   // eslint-disable-next-line no-new-func
   return new Function('d', 'const o = d.ops, vals = d.vals, s = d.str; let p = d.p, op = 0, a = 0, x;\n' +
@@ -115,11 +115,11 @@ class TapeDecoder {
   /** The next event, with the connection's int64 mode. */
   event(mode) {
     this.mode = mode;
-    return this.v();
+    return this.value();
   }
 
   /** The next value. */
-  v() {
+  value() {
     const ops = this.ops;
     for (;;) {
       const op = ops[this.p++];
@@ -136,7 +136,7 @@ class TapeDecoder {
         case T_ARR: {
           const n = ops[this.p++];
           const a = new Array(n);
-          for (let i = 0; i < n; i++) a[i] = this.v();
+          for (let i = 0; i < n; i++) a[i] = this.value();
           return a;
         }
         case T_TRUE: return true;
@@ -193,9 +193,9 @@ class TapeDecoder {
         k = this.keys[ops[this.p + 1]];
         this.p += 2;
       } else {
-        k = this.v();
+        k = this.value();
       }
-      const val = this.v();
+      const val = this.value();
       if (k === '__proto__') Object.defineProperty(o, k, { value: val, enumerable: true, writable: true, configurable: true });
       else o[k] = val;
     }
