@@ -73,8 +73,7 @@ class BatchDispatcher {
         // Read even when nobody wants them: the tape announces table entries.
         const count = e[at + 4];
         const mode = conn === undefined ? 0 : conn.int64Mode;
-        const evs = new Array(count);
-        for (let k = 0; k < count; k++) evs[k] = this._tape.event(mode);
+        const evs = this._tape.events(count, mode);
         if (conn !== undefined) conn.onChanges(evs, conn, e[at + 2]); // reqId slot: the run's payload bytes
         return;
       }

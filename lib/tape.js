@@ -112,10 +112,12 @@ class TapeDecoder {
     this.str = '';
   }
 
-  /** The next event, with the connection's int64 mode. */
-  event(mode) {
+  /** The next `count` events, with their connection's int64 mode. */
+  events(count, mode) {
     this.mode = mode;
-    return this.value();
+    const evs = new Array(count);
+    for (let k = 0; k < count; k++) evs[k] = this.value();
+    return evs;
   }
 
   /** The next value. */

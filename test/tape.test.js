@@ -6,12 +6,11 @@ const assert = require('assert');
 const { TapeDecoder } = require('../lib/tape');
 const { tape: T, int64: MODE } = require('../lib/native').constants;
 
-/** A batch: ops, numbers, bin bytes and text segments, decoded event by event. */
+/** A batch: ops, numbers, bin bytes and text segments, decoded into `events` events. */
 function feed(decoder, { ops, nums = [], bins = [], segs }, events, mode = MODE.number) {
   decoder.arrays(Uint32Array.from(ops), Float64Array.from(nums), Uint8Array.from(bins));
   decoder.begin(segs);
-  const out = [];
-  for (let i = 0; i < events; i++) out.push(decoder.event(mode));
+  const out = decoder.events(events, mode);
   decoder.end();
   return out;
 }
