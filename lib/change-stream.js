@@ -1,8 +1,6 @@
 'use strict';
 const { EventEmitter } = require('events');
 const { Readable } = require('stream');
-const { MSG } = require('./connection');
-const { Channel } = require('./channel');
 const { NexaOverflowError } = require('./errors');
 const { onAbort, abortError } = require('./abort');
 const { EventBuffer } = require('./stream/event-buffer');
@@ -10,8 +8,9 @@ const { ReorderWindow } = require('./stream/reorder-window');
 const { acksFor } = require('./stream/acks');
 const { Holdback } = require('./stream/holdback');
 const { GapTracker } = require('./stream/gap-tracker');
+const { Subscription } = require('./stream/subscription');
 const { nowSeconds } = require('./stream/gaps');
-const { channels, publish, traceRequest, nextRequestId, debug } = require('./diagnostics');
+const { channels, publish, debug, streamName } = require('./diagnostics');
 
 const DONE = Object.freeze({ value: undefined, done: true });
 
@@ -69,7 +68,6 @@ class ChangeStream extends EventEmitter {
     this.dropped = 0;
     this._hwm = opts.highWaterMark;
     this._policy = opts.overflow;
-    this._requestTimeout = opts.requestTimeout;
     this._onClosed = onClosed;
 
     this._buf = new EventBuffer();
@@ -99,25 +97,21 @@ class ChangeStream extends EventEmitter {
     this._pauses = 0;
     this._address = `${opts.host}:${opts.port}`;
 
-    const context = { operation: 'watch', collection };
-    this._channel = new Channel({ ...opts, stream: true }, {
-      // Bounded like every request: a server that never answers must not hang `ready` or a reconnect.
-      onOpen: (conn) => traceRequest(() => conn.request(MSG.SUBSCRIBE_CHANGES, { collection, operations }, context, { timeout: opts.requestTimeout }),
-        () => ({ operation: 'subscribe', collection, address: conn.address, requestId: nextRequestId() }))
-        .then((answer) => this._subscribed(conn, answer)),
+    this._subscription = new Subscription(opts, this, {
       onChanges: (evs, conn, bytes) => this._arrive(evs, conn, bytes),
       onUndecodable: (message) => this._gaps.undecodable(message),
       onBackpressure: (paused) => this._backpressure(paused),
       onDown: (error) => this._down(error),
       onReconnect: (info) => {
         this._gaps.resubscribed();
-        debug('stream on %s: re-subscribed after %d attempts, %d ms without a subscription', this._what(), info.attempts, info.downtimeMs);
+        debug('stream on %s: re-subscribed after %d attempts, %d ms without a subscription', streamName(this.collection), info.attempts, info.downtimeMs);
         publish(channels.reconnect, () => ({ stream: this, collection, address: this._address, ...info }));
         this.emit('reconnect', info);
       },
       onFail: (err) => this._end(err),
     });
 
+    const context = { operation: 'watch', collection };
     this._unabort = null;
     /**
      * Resolves with the server's answer once it has acknowledged the
@@ -129,7 +123,7 @@ class ChangeStream extends EventEmitter {
       this._end(abortError(signal, context));
     } else {
       // Ended on purpose first (aborted, say): that is what `ready` reports, not the dial it cut short.
-      this.ready = this._channel.start().catch((err) => {
+      this.ready = this._subscription.start().catch((err) => {
         throw this._endedWith || err;
       });
       if (signal) this._unabort = onAbort(signal, () => this._end(abortError(signal, context)));
@@ -156,7 +150,7 @@ class ChangeStream extends EventEmitter {
 
   /** How many times the stream has reconnected. */
   get reconnects() {
-    return this._channel.reconnects;
+    return this._subscription.reconnects;
   }
 
   /**
@@ -181,19 +175,6 @@ class ChangeStream extends EventEmitter {
       pauses: this._pauses,
       lag: this._newest === -Infinity ? null : Math.max(0, Math.round(Date.now() - this._newest * 1000)),
     };
-  }
-
-  _what() {
-    return this.collection === null ? 'every collection' : `'${this.collection}'`;
-  }
-
-  /** The server acknowledged a SUBSCRIBE (the first, or after a reconnect). */
-  _subscribed(conn, answer) {
-    debug('stream on %s: subscribed (%s) on connection #%d', this._what(), this.operations.join(', '), conn.id);
-    publish(channels.subscribe, () => ({
-      stream: this, collection: this.collection, operations: this.operations, address: conn.address, resubscribe: this._channel.everOpened,
-    }));
-    return answer;
   }
 
   // --- arrival ------------------------------------------------------------------
@@ -235,7 +216,7 @@ class ChangeStream extends EventEmitter {
    */
   _backpressure(paused) {
     if (paused && this._policy === 'pause') this._pauses++;
-    debug('stream on %s: %s (%d buffered, highWaterMark %d)', this._what(), paused ? 'paused reading' : 'resumed reading', this._buf.length, this._hwm);
+    debug('stream on %s: %s (%d buffered, highWaterMark %d)', streamName(this.collection), paused ? 'paused reading' : 'resumed reading', this._buf.length, this._hwm);
   }
 
   /**
@@ -295,7 +276,7 @@ class ChangeStream extends EventEmitter {
   /** The buffer holds more than highWaterMark after the consumer's turn. */
   _overflow() {
     if (this._policy === 'error') {
-      this._end(new NexaOverflowError(`change stream on ${this.collection === null ? 'every collection' : `'${this.collection}'`} ` +
+      this._end(new NexaOverflowError(`change stream on ${streamName(this.collection)} ` +
         `holds more than highWaterMark (${this._hwm}) events: the consumer is too slow`, { collection: this.collection, highWaterMark: this._hwm }));
       return;
     }
@@ -307,7 +288,7 @@ class ChangeStream extends EventEmitter {
   /** The connection was lost: what arrives from now on was sent after a gap. */
   _down(error) {
     this._gaps.connectionLost();
-    debug('stream on %s: disconnected (%s), reconnecting', this._what(), error && error.message);
+    debug('stream on %s: disconnected (%s), reconnecting', streamName(this.collection), error && error.message);
     publish(channels.disconnect, () => ({ stream: this, collection: this.collection, address: this._address, error }));
     this.emit('disconnect', { error });
   }
@@ -391,7 +372,7 @@ class ChangeStream extends EventEmitter {
     if (err) this._error = err;
     this._endedWith = err || null;
     this._finish();
-    this._channel.close(false);
+    this._subscription.abandon();
     if (err) this._emitError();
   }
 
@@ -408,7 +389,7 @@ class ChangeStream extends EventEmitter {
   _finish() {
     if (this.closed) return;
     this.closed = true;
-    debug('stream on %s: closed%s', this._what(), this._error ? ` (${this._error.message})` : '');
+    debug('stream on %s: closed%s', streamName(this.collection), this._error ? ` (${this._error.message})` : '');
     publish(channels.close, () => ({ stream: this, collection: this.collection, error: this._error }));
     if (this._window !== null) this._window.clear();
     if (this._unabort) this._unabort();
@@ -441,11 +422,7 @@ class ChangeStream extends EventEmitter {
     this._holdback.clear();
     this._error = null; // closing on purpose: waiters end, they do not throw
     this._finish();
-    this._closing = this._channel.close(true, (conn) => {
-      const context = { operation: 'unwatch', collection: this.collection };
-      traceRequest(() => conn.request(MSG.UNSUBSCRIBE_CHANGES, {}, context, { timeout: this._requestTimeout }),
-        () => ({ ...context, address: conn.address, requestId: nextRequestId() })).catch(() => {});
-    });
+    this._closing = this._subscription.close();
     return this._closing;
   }
 
@@ -460,8 +437,7 @@ class ChangeStream extends EventEmitter {
 
   /** What util.inspect shows: never the connection's credentials. */
   [Symbol.for('nodejs.util.inspect.custom')]() {
-    const what = this.collection === null ? 'every collection' : `'${this.collection}'`;
-    return `ChangeStream { ${what}, [${this.operations.join(', ')}], ${this.closed ? 'closed' : 'open'}, buffered: ${this.buffered} }`;
+    return `ChangeStream { ${streamName(this.collection)}, [${this.operations.join(', ')}], ${this.closed ? 'closed' : 'open'}, buffered: ${this.buffered} }`;
   }
 }
 

@@ -83,4 +83,9 @@ function publish(channel, message) {
  */
 const debug = debuglog('nexaclient');
 
-module.exports = { request, channels, traceRequest, nextRequestId, publish, debug };
+/** How a stream is named in the debug log and in errors: `'orders'`, or every collection. */
+function streamName(collection) {
+  return collection === null ? 'every collection' : `'${collection}'`;
+}
+
+module.exports = { request, channels, traceRequest, nextRequestId, publish, debug, streamName };
