@@ -17,10 +17,11 @@ typedef struct nx_wbuf {
   char *data;
 } nx_wbuf;
 
-/* A growable ring of uint32_t, oldest first (ring.c). */
+/* A growable ring of uint32_t (ring.c). */
 typedef struct nx_ring {
-  uint32_t *v;
-  size_t head, len, cap;
+  uint32_t *slots;
+  size_t first;         /* the oldest value's position in slots */
+  size_t len, cap;
 } nx_ring;
 
 /* A connection's handles and requests, as bits of its live / pending sets. */
