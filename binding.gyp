@@ -7,6 +7,7 @@
         "src/core/codec.c",
         "src/core/decode.c",
         "src/core/conn.c",
+        "src/core/session.c",
         "src/core/worker.c",
         "src/core/ingest.c",
         "src/core/ring.c",
