@@ -11,6 +11,7 @@
         "src/core/worker.c",
         "src/core/ingest.c",
         "src/core/ring.c",
+        "src/core/intern.c",
         "src/core/tape.c",
         "src/binding/addon.cc",
         "src/binding/constants.cc",
