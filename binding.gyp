@@ -14,6 +14,7 @@
         "src/core/intern.c",
         "src/core/tape.c",
         "src/binding/addon.cc",
+        "src/binding/handover.cc",
         "src/binding/constants.cc",
         "src/binding/to_js.cc",
         "src/binding/to_msgpack.cc",
