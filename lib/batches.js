@@ -1,8 +1,8 @@
 'use strict';
-// The one receiver of the core's batches (src/binding/addon.cc hands each
-// over on the main thread, CallJs). It owns what every connection of this
-// environment shares: the table of live connections, the tape decoder and
-// the typed arrays batches arrive in; it tells each connection what is its
+// The one receiver of the core's batches (src/binding/handover.cc hands each
+// over on the main thread, Handover::Hand). It owns what every connection of
+// this environment shares: the table of live connections, the tape decoder
+// and the typed arrays batches arrive in; it tells each connection what is its
 // own through the connection's public methods.
 const { addon, constants } = require('./native');
 const { TapeDecoder } = require('./tape');

@@ -1,7 +1,7 @@
 'use strict';
 // Acknowledgements: the core stops reading a stream's socket at the bound
 // and reads on as the stream acknowledges events; when, is the core's
-// decision alone (src/core/conn.c nx__conn_ack), and it reports both
+// decision alone (src/core/session.c nx__conn_ack), and it reports both
 // (Connection.onBackpressure). What counts as done with an event depends on
 // the overflow policy; both kinds share one interface:
 //   arrived(conn, n)  n events of `conn` joined the stream

@@ -1,5 +1,6 @@
-/* The core's internals, shared by worker.c, conn.c, ingest.c and ring.c; not part of
- * its interface (nx.h). Dependencies run one way: worker -> conn -> ingest. */
+/* The core's internals, shared by worker.c, conn.c, session.c, ingest.c and ring.c;
+ * not part of its interface (nx.h). Dependencies run one way:
+ * worker -> conn (conn.c, session.c) -> ingest. */
 #ifndef NX_INTERNAL_H
 #define NX_INTERNAL_H
 
@@ -17,10 +18,11 @@ typedef struct nx_wbuf {
   char *data;
 } nx_wbuf;
 
-/* A growable ring of uint32_t, oldest first (ring.c). */
+/* A growable ring of uint32_t (ring.c). */
 typedef struct nx_ring {
-  uint32_t *v;
-  size_t head, len, cap;
+  uint32_t *slots;
+  size_t first;         /* the oldest value's position in slots */
+  size_t len, cap;
 } nx_ring;
 
 /* A connection's handles and requests, as bits of its live / pending sets. */
@@ -121,14 +123,16 @@ const char *nx__batch_str(nx_ingest *in, const char *s);
 /* Decodes a payload into the item: 0, NX_DECODE_BAD or NX_DECODE_NOMEM. */
 int nx__batch_decode(nx_ingest *in, nx_item *it, const uint8_t *p, size_t len, char *err, size_t errlen);
 
-/* conn.c */
+/* conn.c: a connection's lifecycle. */
 nx_conn *nx__conn_new(uv_loop_t *loop, nx_ingest *in, uint32_t id, const nx_conn_opts *o);
 /* Puts it on the list (the worker's) and starts it; it leaves the list when it closes. */
 void nx__conn_start(nx_conn *c, nx_conn **list);
+/* Closes at once with no terminal event (worker shutdown). */
+void nx__conn_abort(nx_conn *c);
+
+/* session.c: its protocol on the open socket. */
 void nx__conn_send(nx_conn *c, nx_wbuf *b);
 void nx__conn_close(nx_conn *c, int graceful);
 void nx__conn_ack(nx_conn *c, uint32_t events);
-/* Closes at once with no terminal event (worker shutdown). */
-void nx__conn_abort(nx_conn *c);
 
 #endif

@@ -1,176 +1,9 @@
-#include "tape.h"
-
-#include "codec.h"
+/* Flattening a decoded change event onto the tape (tape.h), interning its
+ * keys, shapes and short values (intern.c) and announcing what is new. */
+#include "intern.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* String -> id, for keys and short values. Open addressing; entries are
- * never removed (ids must stay valid for the JS mirror). */
-typedef struct {
-  uint32_t hash;
-  uint32_t id;   /* UINT32_MAX: empty */
-  uint32_t len;
-  uint64_t w[2]; /* the bytes, zero-padded, when len <= 16: compared as two words */
-  char *bytes;   /* longer strings */
-} str_slot;
-
-typedef struct {
-  str_slot *slots;
-  size_t cap;    /* power of two, at least twice the limit */
-  uint32_t n;
-  uint32_t limit;
-} str_table;
-
-typedef struct {
-  uint32_t hash;
-  uint32_t id;   /* UINT32_MAX: empty */
-  uint32_t n;
-  uint32_t *keys;
-  uint64_t *words; /* per key: len, w0, w1 (all keys <= 16 bytes), else NULL */
-} shape_slot;
-
-struct nx_tape_tables {
-  str_table keys, vals;
-  shape_slot *shapes;
-  size_t shapes_cap;
-  uint32_t nshapes;
-  /* The shape last used by a map of each size (index: size, up to 64): maps
-   * of a stream repeat, so it is tried first, key by key, before hashing. */
-  shape_slot *hint[NX_TAPE_MAX_SHAPE_KEYS + 1];
-  int broken;    /* an allocation failed: the JS mirror may be out of step */
-};
-
-/* Keys and short values are hashed once per occurrence in every event:
- * eight bytes a step. */
-static uint32_t hash_bytes(const char *s, size_t n) {
-  uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, s + i, 8);
-    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
-    h ^= h >> 32;
-  }
-  if (i < n) {
-    uint64_t w = 0;
-    memcpy(&w, s + i, n - i);
-    h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
-  }
-  h ^= h >> 29;
-  return (uint32_t)h;
-}
-
-static inline uint64_t low_bytes(uint64_t v, size_t n) {
-  return n >= 8 ? v : (v & ((1ull << (8 * n)) - 1));
-}
-
-/* A string of at most 16 bytes as two zero-padded words. Strings come from
- * nx_decode, which leaves NX_DECODE_SLACK readable bytes after the payload:
- * two unaligned loads, masked, whatever the length. */
-static inline void words16(const char *s, size_t n, uint64_t w[2]) {
-  uint64_t a, b;
-  memcpy(&a, s, 8);
-  memcpy(&b, s + 8, 8);
-  w[0] = low_bytes(a, n);
-  w[1] = n > 8 ? low_bytes(b, n - 8) : 0;
-}
-
-static inline uint32_t hash_words(const uint64_t w[2], size_t n) {
-  uint64_t h = (w[0] ^ (0x9E3779B97F4A7C15ull * (n + 1))) * 0xFF51AFD7ED558CCDull;
-  h = (h ^ (h >> 32) ^ w[1]) * 0xC4CEB9FE1A85EC53ull;
-  h ^= h >> 29;
-  return (uint32_t)h;
-}
-
-static int str_table_init(str_table *t, uint32_t limit) {
-  t->cap = 1;
-  while (t->cap < (size_t)limit * 2) t->cap <<= 1;
-  t->slots = calloc(t->cap, sizeof(str_slot));
-  if (!t->slots) return -1;
-  for (size_t i = 0; i < t->cap; i++) t->slots[i].id = UINT32_MAX;
-  t->n = 0;
-  t->limit = limit;
-  return 0;
-}
-
-static void str_table_free(str_table *t) {
-  if (!t->slots) return;
-  for (size_t i = 0; i < t->cap; i++) free(t->slots[i].bytes);  /* NULL for short ones */
-  free(t->slots);
-  t->slots = NULL;
-}
-
-/* The id of s; *added when it was new. UINT32_MAX when the table is full
- * and s is not in it. -1 only on out of memory. */
-static int str_table_get(str_table *t, const char *s, size_t n, uint32_t *id, int *added) {
-  uint64_t w[2] = {0, 0};
-  int small = n <= 16;
-  uint32_t h;
-  if (small) {
-    words16(s, n, w);
-    h = hash_words(w, n);
-  } else {
-    h = hash_bytes(s, n);
-  }
-  size_t mask = t->cap - 1;
-  *added = 0;
-  for (size_t i = h & mask;; i = (i + 1) & mask) {
-    str_slot *e = &t->slots[i];
-    if (e->id == UINT32_MAX) {
-      if (t->n >= t->limit) {
-        *id = UINT32_MAX;
-        return 0;
-      }
-      if (!small) {
-        e->bytes = malloc(n);
-        if (!e->bytes) return -1;
-        memcpy(e->bytes, s, n);
-      }
-      e->w[0] = w[0];
-      e->w[1] = w[1];
-      e->len = (uint32_t)n;
-      e->hash = h;
-      e->id = t->n++;
-      *id = e->id;
-      *added = 1;
-      return 0;
-    }
-    if (e->hash == h && e->len == n &&
-        (small ? (e->w[0] == w[0] && e->w[1] == w[1]) : memcmp(e->bytes, s, n) == 0)) {
-      *id = e->id;
-      return 0;
-    }
-  }
-}
-
-nx_tape_tables *nx_tape_tables_new(void) {
-  nx_tape_tables *t = calloc(1, sizeof(*t));
-  if (!t) return NULL;
-  t->shapes_cap = 1;
-  while (t->shapes_cap < (size_t)NX_TAPE_SHAPES * 2) t->shapes_cap <<= 1;
-  t->shapes = calloc(t->shapes_cap, sizeof(shape_slot));
-  if (!t->shapes || str_table_init(&t->keys, NX_TAPE_KEYS) || str_table_init(&t->vals, NX_TAPE_VALS)) {
-    nx_tape_tables_free(t);
-    return NULL;
-  }
-  for (size_t i = 0; i < t->shapes_cap; i++) t->shapes[i].id = UINT32_MAX;
-  return t;
-}
-
-void nx_tape_tables_free(nx_tape_tables *t) {
-  if (!t) return;
-  str_table_free(&t->keys);
-  str_table_free(&t->vals);
-  if (t->shapes) {
-    for (size_t i = 0; i < t->shapes_cap; i++) {
-      free(t->shapes[i].keys);
-      free(t->shapes[i].words);
-    }
-    free(t->shapes);
-  }
-  free(t);
-}
 
 void nx_tape_reset(nx_tape *tape) {
   tape->nops = tape->nnums = tape->nstr = tape->str16 = tape->nbins = tape->nsegs = 0;
@@ -259,7 +92,7 @@ static int key_id(nx_tape_tables *t, nx_tape *tp, const msgpack_object_str *k, u
     return 0;
   }
   int added;
-  if (str_table_get(&t->keys, k->ptr, k->size, id, &added)) return -1;
+  if (nx__intern_str(&t->keys, k->ptr, k->size, id, &added)) return -1;
   if (added) {
     uint32_t off, len;
     if (put_str(tp, k->ptr, k->size, &off, &len) || op(tp, NX_T_NEWKEY) || ops3(tp, (int32_t)*id, (int32_t)off, (int32_t)len)) return -1;
@@ -267,74 +100,16 @@ static int key_id(nx_tape_tables *t, nx_tape *tp, const msgpack_object_str *k, u
   return 0;
 }
 
-static uint32_t hash_ids(const uint32_t *ids, uint32_t n) {
-  uint32_t h = 2166136261u;
-  for (uint32_t i = 0; i < n; i++) h = (h ^ ids[i]) * 16777619u;
-  return h ^ n;
-}
-
-/* The map's keys as (len, w0, w1) triples, for the speculative match; NULL
- * when a key is longer than 16 bytes. */
-static uint64_t *key_words(const msgpack_object_map *m) {
-  uint64_t *w = malloc((size_t)m->size * 3 * sizeof(uint64_t) + 1);
-  if (!w) return NULL;
-  for (uint32_t i = 0; i < m->size; i++) {
-    const msgpack_object_str *k = &m->ptr[i].key.via.str;
-    if (k->size > 16) {
-      free(w);
-      return NULL;
-    }
-    w[3 * i] = k->size;
-    words16(k->ptr, k->size, &w[3 * i + 1]);
-  }
-  return w;
-}
-
-/* Does this map have exactly the keys of shape e? */
-static inline int shape_matches(const shape_slot *e, const msgpack_object_map *m) {
-  if (!e || !e->words || e->n != m->size) return 0;
-  for (uint32_t i = 0; i < m->size; i++) {
-    const msgpack_object_str *k = &m->ptr[i].key.via.str;
-    const uint64_t *w = &e->words[3 * i];
-    if (w[0] != k->size) return 0;
-    uint64_t kw[2];
-    words16(k->ptr, k->size, kw);
-    if (kw[0] != w[1] || kw[1] != w[2]) return 0;
-  }
-  return 1;
-}
-
 /* The shape id of a key sequence, announcing it if new; UINT32_MAX when full. */
 static int shape_id(nx_tape_tables *t, nx_tape *tp, const uint32_t *ids, uint32_t n, const msgpack_object_map *m, uint32_t *id) {
-  uint32_t h = hash_ids(ids, n);
-  size_t mask = t->shapes_cap - 1;
-  for (size_t i = h & mask;; i = (i + 1) & mask) {
-    shape_slot *e = &t->shapes[i];
-    if (e->id == UINT32_MAX) {
-      if (t->nshapes >= NX_TAPE_SHAPES) {
-        *id = UINT32_MAX;
-        return 0;
-      }
-      e->keys = malloc((n ? n : 1) * sizeof(uint32_t));
-      if (!e->keys) return -1;
-      if (n) memcpy(e->keys, ids, n * sizeof(uint32_t));
-      e->words = key_words(m); /* NULL: no fast match for this shape, still correct */
-      e->n = n;
-      e->hash = h;
-      e->id = t->nshapes++;
-      *id = e->id;
-      if (n <= NX_TAPE_MAX_SHAPE_KEYS) t->hint[n] = e;
-      if (op(tp, NX_T_NEWSHAPE) || op(tp, (int32_t)e->id) || op(tp, (int32_t)n)) return -1;
-      for (uint32_t k = 0; k < n; k++)
-        if (op(tp, (int32_t)ids[k])) return -1;
-      return 0;
-    }
-    if (e->hash == h && e->n == n && memcmp(e->keys, ids, n * sizeof(uint32_t)) == 0) {
-      *id = e->id;
-      if (n <= NX_TAPE_MAX_SHAPE_KEYS) t->hint[n] = e;
-      return 0;
-    }
+  int added;
+  if (nx__intern_shape(t, ids, n, m, id, &added)) return -1;
+  if (added) {
+    if (op(tp, NX_T_NEWSHAPE) || op(tp, (int32_t)*id) || op(tp, (int32_t)n)) return -1;
+    for (uint32_t k = 0; k < n; k++)
+      if (op(tp, (int32_t)ids[k])) return -1;
   }
+  return 0;
 }
 
 static int put_value(nx_tape_tables *t, nx_tape *tp, const msgpack_object *o);
@@ -344,7 +119,7 @@ static int put_map(nx_tape_tables *t, nx_tape *tp, const msgpack_object_map *m) 
   int shaped = m->size <= NX_TAPE_MAX_SHAPE_KEYS;
   /* The same keys as the last map of this size: no hashing at all. Its keys
    * were announced when the shape was. */
-  if (shaped && shape_matches(t->hint[m->size], m)) {
+  if (shaped && nx__shape_matches(t->hint[m->size], m)) {
     if (op(tp, NX_T_MAP) || op(tp, (int32_t)t->hint[m->size]->id)) return -1;
     for (uint32_t i = 0; i < m->size; i++)
       if (put_value(t, tp, &m->ptr[i].val)) return -1;
@@ -400,7 +175,7 @@ static int put_value(nx_tape_tables *t, nx_tape *tp, const msgpack_object *o) {
       if (o->via.str.size <= NX_TAPE_MAX_VAL) {
         uint32_t id;
         int added;
-        if (str_table_get(&t->vals, o->via.str.ptr, o->via.str.size, &id, &added)) return -1;
+        if (nx__intern_str(&t->vals, o->via.str.ptr, o->via.str.size, &id, &added)) return -1;
         if (id != UINT32_MAX) {
           if (added) {
             uint32_t off, len;

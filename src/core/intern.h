@@ -1,0 +1,86 @@
+/* The interning tables behind nx_tape_tables (tape.h): keys, short values and
+ * map shapes (key sequences) to ids, kept for the environment's lifetime.
+ * intern.c fills them; tape.c looks values up and announces on the tape what
+ * was added, so the JS mirror stays in step. */
+#ifndef NX_INTERN_H
+#define NX_INTERN_H
+
+#include <string.h>
+
+#include "tape.h"
+
+/* String -> id, for keys and short values. Open addressing; entries are
+ * never removed (ids must stay valid for the JS mirror). */
+typedef struct {
+  uint32_t hash;
+  uint32_t id;   /* UINT32_MAX: empty */
+  uint32_t len;
+  uint64_t w[2]; /* the bytes, zero-padded, when len <= 16: compared as two words */
+  char *bytes;   /* longer strings */
+} str_slot;
+
+typedef struct {
+  str_slot *slots;
+  size_t cap;    /* power of two, at least twice the limit */
+  uint32_t n;
+  uint32_t limit;
+} str_table;
+
+typedef struct {
+  uint32_t hash;
+  uint32_t id;   /* UINT32_MAX: empty */
+  uint32_t n;
+  uint32_t *keys;
+  uint64_t *words; /* per key: len, w0, w1 (all keys <= 16 bytes), else NULL */
+} shape_slot;
+
+struct nx_tape_tables {
+  str_table keys, vals;
+  shape_slot *shapes;
+  size_t shapes_cap;
+  uint32_t nshapes;
+  /* The shape last used by a map of each size (index: size, up to 64): maps
+   * of a stream repeat, so it is tried first, key by key, before hashing. */
+  shape_slot *hint[NX_TAPE_MAX_SHAPE_KEYS + 1];
+  int broken;    /* an allocation failed: the JS mirror may be out of step */
+};
+
+/* The id of s; *added when it was new. UINT32_MAX when the table is full
+ * and s is not in it. -1 only on out of memory. */
+int nx__intern_str(str_table *t, const char *s, size_t n, uint32_t *id, int *added);
+/* The id of a key sequence, that of map m; *added when it was new (and is
+ * now the hint for maps of its size). UINT32_MAX when the table is full.
+ * -1 only on out of memory. */
+int nx__intern_shape(nx_tape_tables *t, const uint32_t *ids, uint32_t n, const msgpack_object_map *m, uint32_t *id, int *added);
+
+/* Inline: the hinted shape is tried on every map of every event. */
+static inline uint64_t low_bytes(uint64_t v, size_t n) {
+  return n >= 8 ? v : (v & ((1ull << (8 * n)) - 1));
+}
+
+/* A string of at most 16 bytes as two zero-padded words. Strings come from
+ * nx_decode, which leaves NX_DECODE_SLACK readable bytes after the payload:
+ * two unaligned loads, masked, whatever the length. */
+static inline void words16(const char *s, size_t n, uint64_t w[2]) {
+  uint64_t a, b;
+  memcpy(&a, s, 8);
+  memcpy(&b, s + 8, 8);
+  w[0] = low_bytes(a, n);
+  w[1] = n > 8 ? low_bytes(b, n - 8) : 0;
+}
+
+/* Does this map have exactly the keys of shape e? */
+static inline int nx__shape_matches(const shape_slot *e, const msgpack_object_map *m) {
+  if (!e || !e->words || e->n != m->size) return 0;
+  for (uint32_t i = 0; i < m->size; i++) {
+    const msgpack_object_str *k = &m->ptr[i].key.via.str;
+    const uint64_t *w = &e->words[3 * i];
+    if (w[0] != k->size) return 0;
+    uint64_t kw[2];
+    words16(k->ptr, k->size, kw);
+    if (kw[0] != w[1] || kw[1] != w[2]) return 0;
+  }
+  return 1;
+}
+
+#endif
