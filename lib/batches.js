@@ -23,7 +23,7 @@ class BatchDispatcher {
   /** Gives `conn` an id and routes its items to it; starts the core's thread on first use. */
   add(conn) {
     if (!this._started) {
-      addon.start((n, values, str, arrays) => this._onBatch(n, values, str, arrays));
+      addon.start(this._onBatch.bind(this));
       this._started = true;
     }
     const id = this._nextId;

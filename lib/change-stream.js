@@ -98,7 +98,7 @@ class ChangeStream extends EventEmitter {
     this._address = `${opts.host}:${opts.port}`;
 
     this._subscription = new Subscription(opts, this, {
-      onChanges: (evs, conn, bytes) => this._arrive(evs, conn, bytes),
+      onChanges: this._arrive.bind(this), // the connection calls it straight: no hop between
       onUndecodable: (message) => this._gaps.undecodable(message),
       onBackpressure: (paused) => this._backpressure(paused),
       onDown: (error) => this._down(error),
