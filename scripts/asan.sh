@@ -2,10 +2,10 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer over the native layer.
 #
 #   bash scripts/asan.sh          (npm run test:asan)  both parts below
-#   bash scripts/asan.sh core     only the C unit tests (test/c/test_core.c)
+#   bash scripts/asan.sh core     only the C unit tests (test/c)
 #   bash scripts/asan.sh mocha    only the addon + mocha suite
 #
-# core:  test/c/test_core.c and src/core/*.c built with clang
+# core:  test/c/*.c and src/core/*.c built with clang
 #        -fsanitize=address,undefined (LeakSanitizer on) and run.
 # mocha: the working tree is copied to a temporary directory (next to a link
 #        to ../shared), the addon is built there with the same sanitizers
@@ -55,7 +55,7 @@ run_core() {
   echo "asan: building the C unit tests with $san"
   # shellcheck disable=SC2086
   if ! "$cc" -std=c11 -D_GNU_SOURCE $san -Wall -Wextra -Werror -I"$root/src/core" \
-      "$root"/src/core/*.c "$root/test/c/test_core.c" "${mp_flags[@]}" -lpthread -o "$bin"; then
+      "$root"/src/core/*.c "$root"/test/c/*.c "${mp_flags[@]}" -lpthread -o "$bin"; then
     echo "asan: the C unit tests did not build"; return 1
   fi
   local out rc

@@ -36,9 +36,11 @@ function runCoreTests() {
   }
   const out = path.join(root, 'build', 'test_core');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const core = fs.readdirSync(path.join(root, 'src', 'core')).filter((f) => f.endsWith('.c')).map((f) => path.join(root, 'src', 'core', f));
+  const cFiles = (dir) => fs.readdirSync(dir).filter((f) => f.endsWith('.c')).map((f) => path.join(dir, f));
+  const core = cFiles(path.join(root, 'src', 'core'));
+  const tests = cFiles(path.join(root, 'test', 'c'));
   const args = ['-std=c11', '-D_GNU_SOURCE', '-g', '-O1', '-Wall', '-Wextra', '-Werror', `-I${path.join(root, 'src', 'core')}`,
-    ...core, path.join(root, 'test', 'c', 'test_core.c'), ...msgpack, ...uv, '-lpthread', '-o', out];
+    ...core, ...tests, ...msgpack, ...uv, '-lpthread', '-o', out];
   const build = spawnSync(cc, args, { stdio: 'inherit' });
   if (build.status !== 0) {
     console.error('C core tests: the build failed');

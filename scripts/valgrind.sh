@@ -5,7 +5,7 @@
 #   bash scripts/valgrind.sh core     the C unit tests only
 #   bash scripts/valgrind.sh node     the Node fixture only
 #
-# core: test/c/test_core.c + src/core built with -g -O1, under memcheck with
+# core: test/c/*.c + src/core built with -g -O1, under memcheck with
 #       every definite/indirect leak and every invalid access an error.
 # node: test/fixtures/hardening-valgrind.js under memcheck (the dev server
 #       runs in a forked child outside valgrind): 100,000 streamed events,
@@ -36,7 +36,7 @@ status=0
 run_core() {
   local start=$SECONDS bin="$logs/test_core"
   "${CC:-cc}" -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I"$root/src/core" \
-    "$root"/src/core/*.c "$root/test/c/test_core.c" "${dep_flags[@]}" -lpthread -o "$bin" || { echo "valgrind: C tests did not build"; return 1; }
+    "$root"/src/core/*.c "$root"/test/c/*.c "${dep_flags[@]}" -lpthread -o "$bin" || { echo "valgrind: C tests did not build"; return 1; }
   "${vg[@]}" --error-exitcode=99 --log-file="$logs/core.log" "$bin" >"$logs/core.out" 2>&1
   local rc=$?
   tail -1 "$logs/core.out"

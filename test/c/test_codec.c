@@ -1,0 +1,279 @@
+/* The frame reader, the strict payload check, the decoder (against
+ * msgpack-c's unpacker) and request encoding. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "fixtures.h"
+#include "frame.h"
+#include "harness.h"
+#include "nx.h"
+#include "tests.h"
+
+typedef struct {
+  int frames;
+  uint8_t types[16];
+  size_t lens[16];
+} frames_seen;
+
+static int count_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, size_t len) {
+  frames_seen *s = ud;
+  (void)flags; (void)p;
+  if (s->frames < 16) {
+    s->types[s->frames] = type;
+    s->lens[s->frames] = len;
+  }
+  s->frames++;
+  return 0;
+}
+
+void test_reader_chunkings(void) {
+  uint8_t a[256], b[256], both[512];
+  size_t na = unhex(CONNECT_OK, a), nb = unhex(PONG, b);
+  memcpy(both, a, na);
+  memcpy(both + na, b, nb);
+  size_t n = na + nb;
+  int all_ok = 1;
+  for (size_t chunk = 1; chunk <= n; chunk++) {
+    nx_reader r;
+    frames_seen s = {0};
+    nx_reader_init(&r, 1 << 20);
+    for (size_t off = 0; off < n; off += chunk) {
+      size_t k = n - off < chunk ? n - off : chunk;
+      if (nx_reader_feed(&r, both + off, k, count_frame, &s) != NX_READ_OK) all_ok = 0;
+    }
+    if (s.frames != 2 || s.types[0] != 0x81 || s.lens[0] != 102 || s.types[1] != 0x88 || s.lens[1] != 30) all_ok = 0;
+    nx_reader_free(&r);
+  }
+  CHECK(all_ok, "two frames decode identically in every chunk size");
+
+  /* Random split points. */
+  srand(7);
+  int rand_ok = 1;
+  for (int round = 0; round < 500; round++) {
+    nx_reader r;
+    frames_seen s = {0};
+    nx_reader_init(&r, 1 << 20);
+    size_t off = 0;
+    while (off < n) {
+      size_t k = 1 + (size_t)rand() % 40;
+      if (k > n - off) k = n - off;
+      nx_reader_feed(&r, both + off, k, count_frame, &s);
+      off += k;
+    }
+    if (s.frames != 2) rand_ok = 0;
+    nx_reader_free(&r);
+  }
+  CHECK(rand_ok, "random chunkings give both frames");
+}
+
+void test_reader_errors(void) {
+  uint8_t f[64];
+  size_t n = unhex(PING_REQ, f);
+  nx_reader r;
+  frames_seen s = {0};
+
+  f[0] = 0x12;
+  nx_reader_init(&r, 1024);
+  CHECK(nx_reader_feed(&r, f, n, count_frame, &s) == NX_READ_PROTO, "bad magic is a protocol error");
+  CHECK(strstr(r.error, "magic") != NULL, "error names the magic: %s", r.error);
+  CHECK(nx_reader_feed(&r, f, n, count_frame, &s) == NX_READ_PROTO, "a failed reader stays failed");
+  nx_reader_free(&r);
+
+  n = unhex(PING_REQ, f);
+  f[4] = 2;
+  nx_reader_init(&r, 1024);
+  CHECK(nx_reader_feed(&r, f, n, count_frame, &s) == NX_READ_PROTO, "bad version is a protocol error");
+  nx_reader_free(&r);
+
+  /* A header claiming 1 GiB under a 2 GiB limit: memory follows the bytes. */
+  uint8_t big[12 + 100];
+  nx_frame_header(big, 0x90, 1u << 30);
+  memset(big + 12, 0xa0, 100);
+  nx_reader_init(&r, (size_t)2 << 30);
+  CHECK(nx_reader_feed(&r, big, sizeof(big), count_frame, &s) == NX_READ_OK, "partial big frame accepted");
+  CHECK(r.cap <= 4096, "no allocation of the claimed size (cap %zu)", r.cap);
+  nx_reader_free(&r);
+
+  nx_reader_init(&r, 1000);
+  nx_frame_header(big, 0x90, 1001);
+  CHECK(nx_reader_feed(&r, big, 12, count_frame, &s) == NX_READ_PROTO, "frame above max_frame refused");
+  CHECK(strstr(r.error, "maxFrameBytes") != NULL, "error says why: %s", r.error);
+  nx_reader_free(&r);
+}
+
+static int check(const char *hex, int flags) {
+  uint8_t b[4096];
+  char err[128];
+  size_t n = unhex(hex, b);
+  return nx_check(b, n, flags, err, sizeof(err));
+}
+
+void test_check(void) {
+  uint8_t f[512];
+  size_t n = unhex(CONNECT_OK, f);
+  char err[128];
+  CHECK(nx_check(f + 12, n - 12, NX_CHECK_MAP, err, sizeof(err)) == 0, "recorded answer passes: %s", err);
+  n = unhex(DELETE_EVENT, f);
+  CHECK(nx_check(f + 12, n - 13, NX_CHECK_MAP, err, sizeof(err)) == 0, "recorded event passes: %s", err);
+  CHECK(nx_check(f + 12, n - 12, NX_CHECK_MAP, err, sizeof(err)) != 0, "a trailing byte is refused");
+  CHECK(nx_check(f + 12, n - 20, NX_CHECK_MAP, err, sizeof(err)) != 0, "truncation is refused");
+  CHECK(check("93010203", NX_CHECK_MAP) != 0, "a non-map payload is refused when a map is required");
+  CHECK(check("93010203", 0) == 0, "an array is fine otherwise");
+  CHECK(check("ddffffffff01", 0) != 0, "an array count beyond the payload is refused");
+  CHECK(check("dfffffffff", 0) != 0, "a map count beyond the payload is refused");
+  CHECK(check("81a161d40100", 0) != 0, "ext types are refused");
+  CHECK(check("81a161c1", 0) != 0, "0xc1 is refused");
+  CHECK(check("810102", 0) != 0, "an integer map key is refused");
+  CHECK(check("81a161a2c328", 0) != 0, "invalid UTF-8 is refused");
+  CHECK(check("81a161a4f09f9a80", 0) == 0, "a 4-byte UTF-8 character passes");
+  CHECK(check("a3eda080", 0) != 0, "a UTF-8 surrogate is refused");
+  CHECK(check("81a161c40201ff", 0) == 0, "bin values pass the check");
+
+  /* Nesting outside any document key: the root and NX_MAX_DOC_DEPTH levels. */
+  uint8_t deep[NX_MAX_DOC_DEPTH + 8];
+  for (int d = NX_MAX_DOC_DEPTH + 1; d <= NX_MAX_DOC_DEPTH + 2; d++) {
+    for (int i = 0; i < d; i++) deep[i] = 0x91;
+    deep[d] = 0x01;
+    int rc = nx_check(deep, (size_t)d + 1, 0, err, sizeof(err));
+    if (d == NX_MAX_DOC_DEPTH + 1) CHECK(rc == 0, "%d levels pass: %s", d, err);
+    else CHECK(rc != 0 && strstr(err, "nested more than 100 levels deep"), "%d levels refused: %s", d, err);
+  }
+}
+
+/* Depth of a decoded value: levels of containers down its first element. */
+static int depth_of(const msgpack_object *o) {
+  int d = 0;
+  for (;;) {
+    if (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size) o = &o->via.array.ptr[0];
+    else if (o->type == MSGPACK_OBJECT_MAP && o->via.map.size) o = &o->via.map.ptr[0].val;
+    else return d + (o->type == MSGPACK_OBJECT_ARRAY || o->type == MSGPACK_OBJECT_MAP);
+    d++;
+  }
+}
+
+void test_document_depth(void) {
+  /* Where the server puts documents, and how many levels it adds. */
+  static const struct { const char *key; int envelope; } where[] = {
+    {"document", 1}, {"fullDocument", 1}, {"data", 1}, {"updates", 1}, {"other", 1},
+    {"documents", 2}, {"updateDescription", 2}, {"filters", 2}, {"results", 3},
+  };
+  uint8_t buf[4096];
+  char err[160];
+  for (size_t k = 0; k < sizeof(where) / sizeof(where[0]); k++) {
+    for (int maps = 0; maps <= 1; maps++) {
+      /* The levels under the key: a document at the limit inside its envelope. */
+      int at_limit = NX_MAX_DOC_DEPTH + where[k].envelope - 1;
+      size_t n = nested_payload(buf, where[k].key, at_limit, maps);
+      msgpack_zone z;
+      msgpack_zone_init(&z, 1024);
+      msgpack_object o;
+      int rc = nx_decode(&z, buf, n, NX_CHECK_MAP, &o, err, sizeof(err));
+      CHECK(rc == 0 && depth_of(&o) == at_limit + 1, "under %s: %d levels decode (%s)", where[k].key, at_limit, err);
+      msgpack_zone_destroy(&z);
+      n = nested_payload(buf, where[k].key, at_limit + 1, maps);
+      msgpack_zone_init(&z, 1024);
+      rc = nx_decode(&z, buf, n, NX_CHECK_MAP, &o, err, sizeof(err));
+      CHECK(rc == NX_DECODE_BAD && strstr(err, "a document nested more than 100 levels deep"),
+            "under %s: one level more is refused: %s", where[k].key, err);
+      msgpack_zone_destroy(&z);
+    }
+  }
+  /* A bound of its own (the dev server's): past the inline stacks. */
+  uint8_t *big = malloc(5002);
+  for (int i = 0; i < 5001; i++) big[i] = 0x91;
+  big[5001] = 0x01;
+  msgpack_zone z;
+  msgpack_zone_init(&z, 1024);
+  msgpack_object o;
+  CHECK(nx_decode_levels(&z, big + 1, 5001, 0, 5000, &o, err, sizeof(err)) == 0 && depth_of(&o) == 5000,
+        "5,000 levels decode under a bound of 5,000: %s", err);
+  CHECK(nx_decode_levels(&z, big, 5002, 0, 5000, &o, err, sizeof(err)) == NX_DECODE_BAD && strstr(err, "more than 5000 levels"),
+        "5,001 are refused: %s", err);
+  CHECK(nx_check_levels(big, 5002, 0, 5001, err, sizeof(err)) == 0, "nx_check_levels agrees: %s", err);
+  msgpack_zone_destroy(&z);
+  free(big);
+}
+
+/* The decoder builds what msgpack-c's unpacker builds, value for value. */
+void test_decoder_matches_msgpack_c(void) {
+  static const char *payloads[] = {
+    /* {null: nil, t: true, f: false, ints: [every integer encoding, 1 as int8]} */
+    "84a46e756c6cc0a174c3a166c2a4696e74739d00017fccffcdffffceffffffffcfffffffffffffffffe0d080d18000d280000000d38000000000000000d001",
+    "83a3663332ca3fc00000a3663634cb400921fb54442d18a3737472d90568656c6c6f", /* float32, float64, str8 */
+    "82a362696ec40301ff00a3656d7083a16d80a16190a173a0", /* bin, empty map, array and string */
+    "81a16bdc0003a178da000179db000000017a",             /* array16, str16, str32 */
+    "81a16dde0001a16bdf00000001a16c01",                 /* map16, map32 */
+  };
+
+  char err[160];
+  for (size_t i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
+    uint8_t b[256];
+    size_t n = unhex(payloads[i], b);
+    msgpack_zone z1, z2;
+    msgpack_zone_init(&z1, 1024);
+    msgpack_zone_init(&z2, 1024);
+    msgpack_object mine, theirs;
+    size_t off = 0;
+    int rc = nx_decode(&z1, b, n, 0, &mine, err, sizeof(err));
+    msgpack_unpack_return ur = msgpack_unpack((const char *)b, n, &off, &z2, &theirs);
+    CHECK(rc == 0 && ur == MSGPACK_UNPACK_SUCCESS && off == n, "payload %zu decodes both ways: %s", i, err);
+    if (rc == 0 && ur == MSGPACK_UNPACK_SUCCESS) CHECK(msgpack_object_equal(mine, theirs), "payload %zu: the same objects", i);
+    msgpack_zone_destroy(&z1);
+    msgpack_zone_destroy(&z2);
+  }
+}
+
+static const msgpack_object *get(const msgpack_object *m, const char *key) {
+  for (uint32_t i = 0; i < m->via.map.size; i++) {
+    const msgpack_object_kv *kv = &m->via.map.ptr[i];
+    if (kv->key.via.str.size == strlen(key) && memcmp(kv->key.via.str.ptr, key, strlen(key)) == 0) return &kv->val;
+  }
+  return NULL;
+}
+
+void test_decode_encode(void) {
+  uint8_t f[512];
+  size_t n = unhex(DELETE_EVENT, f) - 1;
+  msgpack_zone z;
+  msgpack_zone_init(&z, 1024);
+  msgpack_object o;
+  char err[128];
+  CHECK(nx_decode(&z, f + 12, n - 12, NX_CHECK_MAP, &o, err, sizeof(err)) == 0, "event decodes");
+  const msgpack_object *op = get(&o, "operationType");
+  CHECK(op && op->type == MSGPACK_OBJECT_STR && op->via.str.size == 6 && memcmp(op->via.str.ptr, "delete", 6) == 0, "operationType is delete");
+  const msgpack_object *ts = get(&o, "timestamp");
+  CHECK(ts && ts->type == MSGPACK_OBJECT_FLOAT64 && ts->via.f64 > 1.7e9, "timestamp is a float64");
+  CHECK(o.via.map.size == 4, "four keys");
+  msgpack_zone_destroy(&z);
+
+  msgpack_sbuffer sb;
+  uint8_t want[128];
+  size_t wn = unhex(CONNECT_REQ, want);
+  CHECK(nx_encode_connect(&sb, "root", 4, "nexadb123", 9) == 0, "CONNECT encodes");
+  CHECK(sb.size == wn && memcmp(sb.data, want, wn) == 0, "CONNECT bytes equal the recorded request");
+  msgpack_sbuffer_destroy(&sb);
+  wn = unhex(PING_REQ, want);
+  CHECK(nx_encode_empty(&sb, NX_MSG_PING) == 0 && sb.size == wn && memcmp(sb.data, want, wn) == 0, "PING bytes equal the recorded request");
+  msgpack_sbuffer_destroy(&sb);
+}
+
+/* Hardening (issue 5): cases the fuzzers found or guard. */
+void test_check_empty_container_depth(void) {
+  /* An empty container is a level too: at the limit it passes, one past it
+   * is refused, by the check and the decoder alike. */
+  uint8_t deep[NX_MAX_DOC_DEPTH + 8];
+  char err[160];
+  for (int d = NX_MAX_DOC_DEPTH; d <= NX_MAX_DOC_DEPTH + 1; d++) {
+    for (int i = 0; i < d; i++) deep[i] = 0x91;
+    deep[d] = 0x90;
+    int rc = nx_check(deep, (size_t)d + 1, 0, err, sizeof(err));
+    msgpack_zone z;
+    msgpack_zone_init(&z, 1024);
+    msgpack_object o;
+    int dec = nx_decode(&z, deep, (size_t)d + 1, 0, &o, err, sizeof(err));
+    msgpack_zone_destroy(&z);
+    if (d == NX_MAX_DOC_DEPTH) CHECK(rc == 0 && dec == 0, "an empty array at level %d passes and decodes: %s", d + 1, err);
+    else CHECK(rc != 0 && dec != 0 && strstr(err, "deep"), "an empty array at level %d is refused as too deep: %s", d + 1, err);
+  }
+}

@@ -1,0 +1,69 @@
+/* The tape's string segments. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "harness.h"
+#include "tape.h"
+#include "tests.h"
+
+/* The tape's string segments: cut at event starts; small events share one
+ * until it holds NX_TAPE_SEG bytes; a large event has its own. */
+void test_tape_segments(void) {
+  nx_tape_tables *tables = nx_tape_tables_new();
+  nx_tape tape;
+  memset(&tape, 0, sizeof(tape));
+  static const size_t lens[] = {300, 300, 300, 300, 300, 300, 300, 300, 300, 300,
+                                300, 300, 300, 300, 300, 300, 300, 300, 300, 300, 5000,
+                                20, 20, 20, 20, 20, 20, 20, 20, 20, 20};
+  enum { N = sizeof(lens) / sizeof(lens[0]) };
+  size_t seg_of[N], from[N];
+  char *text = malloc(5000);
+  memset(text, 'a', 5000);
+  int ok = tables != NULL;
+  for (size_t i = 0; ok && i < N; i++) {
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "s", 1);
+    text[0] = (char)('A' + i % 26); /* no two alike: never interned */
+    msgpack_pack_str_with_body(&pk, text, lens[i]);
+    msgpack_zone z;
+    msgpack_zone_init(&z, 1024);
+    msgpack_object o;
+    char err[160];
+    from[i] = tape.nstr;
+    ok = nx_decode(&z, (const uint8_t *)sb.data, sb.size, NX_CHECK_MAP, &o, err, sizeof(err)) == 0 &&
+         nx_tape_event(tables, &tape, &o, sb.size) == 0;
+    seg_of[i] = tape.nsegs;
+    msgpack_zone_destroy(&z);
+    msgpack_sbuffer_destroy(&sb);
+  }
+  CHECK(ok, "31 events onto the tape");
+  if (ok) {
+    int within = 1, bounded = 1;
+    for (size_t i = 0; i < N; i++) {
+      size_t begin = seg_of[i] ? tape.segs[seg_of[i] - 1] : 0;
+      if (from[i] < begin) within = 0; /* began in an earlier segment */
+      size_t end = seg_of[i] < tape.nsegs ? tape.segs[seg_of[i]] : tape.nstr;
+      int alone = (i == 0 || seg_of[i - 1] != seg_of[i]) && (i + 1 == N || seg_of[i + 1] != seg_of[i]);
+      if (end - begin >= 2 * NX_TAPE_SEG && !alone) bounded = 0;
+    }
+    CHECK(within, "no event's strings straddle two segments");
+    CHECK(bounded, "a segment holds under 2 * NX_TAPE_SEG bytes, unless one event alone needs more");
+    CHECK(seg_of[20] != seg_of[19] && seg_of[20] != seg_of[21], "the 5,000-byte event has a segment of its own");
+    CHECK(seg_of[13] == 0 && seg_of[14] == 1 && seg_of[19] == 1,
+          "300-byte events share a segment until it holds 4 KiB: 14, then 6 (%zu, %zu, %zu)", seg_of[13], seg_of[14], seg_of[19]);
+    CHECK(tape.nsegs + 1 == 4, "14 + 6 events of 300 bytes, the large one, the ten small ones: 4 segments (%zu)", tape.nsegs + 1);
+    size_t segs = 0;
+    for (size_t i = 0; i < tape.nops; i++) segs += tape.ops[i] == NX_T_SEG; /* no other op or operand is 23 here */
+    CHECK(segs == tape.nsegs, "one NX_T_SEG op per segment after the first (%zu ops, %zu segments)", segs, tape.nsegs);
+    nx_tape_reset(&tape);
+    CHECK(tape.nsegs == 0 && tape.nstr == 0 && tape.nops == 0 && tape.events == 0, "reset empties the tape");
+  }
+  free(text);
+  nx_tape_free(&tape);
+  nx_tape_tables_free(tables);
+}
