@@ -81,7 +81,7 @@ class ChangeStream extends EventEmitter {
     this._dropReported = 0;
     this._newest = -Infinity; // the newest timestamp delivered
     this._lastConn = null;
-    this._gaps = new GapTracker(collection, {
+    this._gapTracker = new GapTracker(collection, {
       inBand: gaps, catchUp, holdback: this._holdback, newestSeen: () => this._newestSeen(),
       takeItems: (items) => this._takeItems(items), announce: (gap) => this._announceGap(gap), closed: () => this.closed,
     });
@@ -97,13 +97,13 @@ class ChangeStream extends EventEmitter {
     this._pauses = 0;
     this._address = `${opts.host}:${opts.port}`;
 
-    this._subscription = new Subscription(opts, this, {
+    this._subscription = new Subscription(opts, this, collection, operations, {
       onChanges: this._arrive.bind(this), // the connection calls it straight: no hop between
-      onUndecodable: (message) => this._gaps.undecodable(message),
+      onUndecodable: (message) => this._gapTracker.undecodable(message),
       onBackpressure: (paused) => this._backpressure(paused),
       onDown: (error) => this._down(error),
       onReconnect: (info) => {
-        this._gaps.resubscribed();
+        this._gapTracker.resubscribed();
         debug('stream on %s: re-subscribed after %d attempts, %d ms without a subscription', streamName(this.collection), info.attempts, info.downtimeMs);
         publish(channels.reconnect, () => ({ stream: this, collection, address: this._address, ...info }));
         this.emit('reconnect', info);
@@ -171,7 +171,7 @@ class ChangeStream extends EventEmitter {
       buffered: this.buffered,
       bytes: this._bytes,
       reconnects: this.reconnects,
-      gaps: this._gaps.count,
+      gaps: this._gapTracker.count,
       pauses: this._pauses,
       lag: this._newest === -Infinity ? null : Math.max(0, Math.round(Date.now() - this._newest * 1000)),
     };
@@ -188,7 +188,7 @@ class ChangeStream extends EventEmitter {
       this._lastConn = conn;
       // The first events of a new subscription come before its reconnect is
       // reported (they may share the answer's batch): the gap goes first.
-      if (this._gaps.lost) this._gaps.resubscribed();
+      if (this._gapTracker.lost) this._gapTracker.resubscribed();
     }
     if (this._holdback.active) this._holdback.run(evs, conn);
     else this._take(evs, conn);
@@ -198,7 +198,7 @@ class ChangeStream extends EventEmitter {
   _take(evs, conn) {
     this._acks.arrived(conn, evs.length);
     if (this._policy !== 'pause') this._turnSoon();
-    this._gaps.sawEvents(evs);
+    this._gapTracker.sawEvents(evs);
     if (this._window !== null) {
       for (let i = 0; i < evs.length; i++) this._window.add(evs[i]);
     } else if (this._mode !== 'emitter' && this._waiters.length === 0) {
@@ -211,11 +211,13 @@ class ChangeStream extends EventEmitter {
   /**
    * The core stopped reading this stream's socket at its bound, or reads
    * on: it decides, from what this stream acknowledged. Under 'pause' that
-   * is the consumer holding the stream back, and counted; under the other
-   * policies arrivals are acknowledged every turn, and a pause lasts a turn.
+   * is the consumer holding the stream back: counted and logged. Under the
+   * other policies arrivals are acknowledged every turn and such a pause
+   * lasts a turn: not the consumer's doing, so neither.
    */
   _backpressure(paused) {
-    if (paused && this._policy === 'pause') this._pauses++;
+    if (this._policy !== 'pause') return;
+    if (paused) this._pauses++;
     debug('stream on %s: %s (%d buffered, highWaterMark %d)', streamName(this.collection), paused ? 'paused reading' : 'resumed reading', this._buf.length, this._hwm);
   }
 
@@ -280,14 +282,24 @@ class ChangeStream extends EventEmitter {
         `holds more than highWaterMark (${this._hwm}) events: the consumer is too slow`, { collection: this.collection, highWaterMark: this._hwm }));
       return;
     }
-    this.dropped += this._gaps.dropOldest(this._buf, this._hwm);
+    // dropOldest: the gap item of an earlier drop, still at the head, is not dropped but grows.
+    const buf = this._buf;
+    const held = this._gapTracker.isDropGap(buf.peek()) ? buf.shift() : null;
+    const { count, since, until } = buf.dropOldest(this._hwm);
+    if (count === 0) {
+      if (held !== null) buf.unshift(held);
+      return;
+    }
+    this.dropped += count;
+    const item = this._gapTracker.dropped(count, since, until, held);
+    if (item !== null) buf.unshift(item);
   }
 
   // --- gaps ---------------------------------------------------------------------
 
   /** The connection was lost: what arrives from now on was sent after a gap. */
   _down(error) {
-    this._gaps.connectionLost();
+    this._gapTracker.connectionLost();
     debug('stream on %s: disconnected (%s), reconnecting', streamName(this.collection), error && error.message);
     publish(channels.disconnect, () => ({ stream: this, collection: this.collection, address: this._address, error }));
     this.emit('disconnect', { error });

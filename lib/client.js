@@ -2,7 +2,7 @@
 const { EventEmitter } = require('events');
 const { MSG } = require('./connection');
 const { ChangeStream } = require('./change-stream');
-const { changedSince } = require('./stream/gaps');
+const { changedSince } = require('./stream/catch-up');
 const { parseOptions } = require('./options');
 const { RequestConnection } = require('./request-connection');
 const {

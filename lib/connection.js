@@ -127,7 +127,10 @@ class Connection {
     return p;
   }
 
-  /** The owner consumed `n` change events: the core may read on. */
+  /**
+   * The owner is done with `n` more change events of this connection (under
+   * 'pause' consumed, else arrived). The core alone decides when to read on.
+   */
   ack(n) {
     if (this.state === 'open' && n > 0) addon.ack(this.id, n);
   }

@@ -309,6 +309,12 @@ describe('backpressure', function () {
         reported += dropped;
         lastTotal = total;
       });
+      let announced = 0;
+      const countedWhenAnnounced = [];
+      s.on('gap', (gap) => {
+        announced += gap.count;
+        countedWhenAnnounced.push(s.dropped === announced);
+      });
       const buf = bufferWatcher(s);
       await w.batchWrite('bpd', docs(N));
       const got = [];
@@ -326,6 +332,7 @@ describe('backpressure', function () {
       assert.ok(s.dropped > 0, 'the consumer was slow enough to drop');
       assert.strictEqual(got.length + s.dropped, N);
       assert.strictEqual(reported, s.dropped);
+      assert.ok(countedWhenAnnounced.length > 0 && countedWhenAnnounced.every(Boolean), "a 'gap' listener sees stream.dropped with the gap counted");
       assert.strictEqual(lastTotal, s.dropped);
       // Bounded: highWaterMark, plus what the core delivers before the policy
       // is applied (it stops at highWaterMark unacknowledged events, past it

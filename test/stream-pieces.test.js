@@ -8,7 +8,7 @@ const { EventBuffer } = require('../lib/stream/event-buffer');
 const { ReorderWindow } = require('../lib/stream/reorder-window');
 const { ConsumedAcks, ArrivalAcks, REPORT_EVERY } = require('../lib/stream/acks');
 const { Holdback } = require('../lib/stream/holdback');
-const { newestUpdate, catchUpFrom } = require('../lib/stream/gaps');
+const { newestUpdate, catchUpFrom } = require('../lib/stream/catch-up');
 const { GapTracker } = require('../lib/stream/gap-tracker');
 
 const ev = (i, timestamp = i) => ({ operationType: 'insert', i, timestamp });
@@ -187,18 +187,19 @@ describe('stream pieces', () => {
       assert.strictEqual(reads[1][1], '2026-12-02T10:00:04.000', 'the next catch-up reads from the newest document the last one read');
     });
 
-    it("'dropOldest': one gap item at the head stands for every drop while it is not consumed", () => {
+    it("'dropOldest': every drop is announced; in-band, one item stands for every drop while it is not consumed", () => {
       const t = tracker();
-      const buf = new EventBuffer();
-      buf.pushRun([ev(1), ev(2), ev(3), ev(4)]);
-      assert.strictEqual(t.gaps.dropOldest(buf, 2), 2);
-      buf.pushRun([ev(5), ev(6)]);
-      assert.strictEqual(t.gaps.dropOldest(buf, 2), 2);
-      const head = buf.shift();
-      assert.deepStrictEqual([head.reason, head.count, head.since, head.until], ['dropOldest', 4, 1, 4]);
-      assert.deepStrictEqual([buf.shift().i, buf.shift().i, buf.length], [5, 6, 0]);
+      const first = t.gaps.dropped(2, 1, 2, null);
+      assert.deepStrictEqual([first.reason, first.count, first.since, first.until], ['dropOldest', 2, 1, 2]);
+      assert.ok(t.gaps.isDropGap(first));
+      const grown = t.gaps.dropped(2, 3, 4, first); // `first` was still at the buffer's head
+      assert.deepStrictEqual([grown.count, grown.since, grown.until], [4, 1, 4]);
+      assert.ok(t.gaps.isDropGap(grown) && !t.gaps.isDropGap(first) && !t.gaps.isDropGap(undefined));
       assert.deepStrictEqual(t.announced.map((g) => g.count), [2, 2], 'each drop is announced as it happens');
-      assert.strictEqual(t.gaps.dropOldest(buf, 2), 0);
+      const quiet = tracker({ inBand: false });
+      assert.strictEqual(quiet.gaps.dropped(3, Infinity, -Infinity, null), null, 'not in-band: nothing for the buffer');
+      const [gap] = quiet.announced;
+      assert.ok(gap.since === gap.until && gap.since > Date.now() / 1000 - 5, 'events without timestamps: now');
     });
   });
 

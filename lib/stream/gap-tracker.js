@@ -3,7 +3,8 @@
 // gap is announced (counted, 'gap'); with `gaps` it is also yielded in order
 // with the events; with `catchUp` a reconnect gap is followed by the
 // documents the server says changed since, ahead of the new live events.
-const { gapItem, catchUpItem, newestUpdate, catchUpFrom, nowSeconds } = require('./gaps');
+const { gapItem, nowSeconds } = require('./gaps');
+const { catchUpItem, newestUpdate, catchUpFrom } = require('./catch-up');
 
 class GapTracker {
   /**
@@ -79,28 +80,26 @@ class GapTracker {
     this._gap(gapItem(this._collection, 'undecodable', this._newestSeen(), nowSeconds(), { message }));
   }
 
+  /** Whether `item` is the dropOldest gap item this tracker put at the buffer's head. */
+  isDropGap(item) {
+    return item !== undefined && item === this._dropGap;
+  }
+
   /**
-   * 'dropOldest': holds `buf` to `bound` events. In-band, one gap item stands
-   * where the dropped events were; one not yet consumed at the head grows
-   * instead of being dropped itself.
-   * @param {import('./event-buffer').EventBuffer} buf
-   * @returns {number} events dropped
+   * 'dropOldest' dropped `count` events (timestamps since..until; ±Infinity
+   * when they had none): announced. Returns the item that stands where they
+   * were, in-band (else null): one not yet consumed, `held`, grows instead
+   * of being dropped itself.
+   * @param {object|null} held the previous drop's item, taken off the buffer's head
    */
-  dropOldest(buf, bound) {
-    const prev = this._dropGap !== null && buf.peek() === this._dropGap ? buf.shift() : null;
-    const { count, since: s, until: u } = buf.dropOldest(bound);
-    if (count === 0) {
-      if (prev) buf.unshift(prev);
-      return 0;
-    }
-    const since = s === Infinity ? nowSeconds() : s;
-    const until = u === -Infinity ? since : u;
+  dropped(count, since, until, held) {
+    if (since === Infinity) since = nowSeconds();
+    if (until === -Infinity) until = since;
     this._announceGap(gapItem(this._collection, 'dropOldest', since, until, { count }));
-    if (!this._inBand) return count;
-    this._dropGap = prev === null ? gapItem(this._collection, 'dropOldest', since, until, { count })
-      : gapItem(this._collection, 'dropOldest', Math.min(prev.since, since), Math.max(prev.until, until), { count: prev.count + count });
-    buf.unshift(this._dropGap);
-    return count;
+    if (!this._inBand) return null;
+    this._dropGap = held === null ? gapItem(this._collection, 'dropOldest', since, until, { count })
+      : gapItem(this._collection, 'dropOldest', Math.min(held.since, since), Math.max(held.until, until), { count: held.count + count });
+    return this._dropGap;
   }
 
   _announceGap(gap) {

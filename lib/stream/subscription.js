@@ -14,11 +14,15 @@ class Subscription {
 
   /**
    * @param {object} opts the stream's connection options (lib/options.js)
-   * @param {import('../change-stream').ChangeStream} stream named in the debug log and diagnostics messages
+   * @param {import('../change-stream').ChangeStream} stream named in diagnostics messages
+   * @param {string|null} collection null: every collection
+   * @param {string[]} operations
    * @param {object} hooks the Channel's hooks but onOpen (lib/channel.js)
    */
-  constructor(opts, stream, hooks) {
+  constructor(opts, stream, collection, operations, hooks) {
     this.#stream = stream;
+    this._collection = collection;
+    this._operations = operations;
     this._timeout = opts.requestTimeout;
     this._channel = new Channel({ ...opts, stream: true }, { ...hooks, onOpen: (conn) => this._subscribe(conn) });
   }
@@ -35,7 +39,7 @@ class Subscription {
 
   /** UNSUBSCRIBE (when open), then the connection is closed. Resolves once it is. */
   close() {
-    const { collection } = this.#stream;
+    const collection = this._collection;
     return this._channel.close(true, (conn) => {
       const context = { operation: 'unwatch', collection };
       traceRequest(() => conn.request(MSG.UNSUBSCRIBE_CHANGES, {}, context, { timeout: this._timeout }),
@@ -50,7 +54,8 @@ class Subscription {
 
   async _subscribe(conn) {
     const s = this.#stream;
-    const { collection, operations } = s;
+    const collection = this._collection;
+    const operations = this._operations;
     const context = { operation: 'watch', collection };
     const answer = await traceRequest(() => conn.request(MSG.SUBSCRIBE_CHANGES, { collection, operations }, context, { timeout: this._timeout }),
       () => ({ operation: 'subscribe', collection, address: conn.address, requestId: nextRequestId() }));

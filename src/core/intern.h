@@ -48,8 +48,8 @@ struct nx_tape_tables {
 /* The id of s; *added when it was new. UINT32_MAX when the table is full
  * and s is not in it. -1 only on out of memory. */
 int nx__intern_str(str_table *t, const char *s, size_t n, uint32_t *id, int *added);
-/* The id of a key sequence, that of map m; *added when it was new (and is
- * now the hint for maps of its size). UINT32_MAX when the table is full.
+/* The id of a key sequence, that of map m; *added when it was new. Found or
+ * added, it is now the hint for maps of its size. UINT32_MAX when the table is full.
  * -1 only on out of memory. */
 int nx__intern_shape(nx_tape_tables *t, const uint32_t *ids, uint32_t n, const msgpack_object_map *m, uint32_t *id, int *added);
 

@@ -1,6 +1,10 @@
 /* The core's internals, shared by worker.c, conn.c, session.c, ingest.c and ring.c;
  * not part of its interface (nx.h). Dependencies run one way:
- * worker -> conn (conn.c, session.c) -> ingest. */
+ * worker -> conn (conn.c, session.c) -> ingest. conn.c and session.c are
+ * one unit, the connection, in two files (its life; its protocol on the
+ * open socket): what crosses between them is listed in conn.h. ingest.c
+ * asks for an empty batch and hands a full one back through the two
+ * callbacks the worker gave it (nx__ingest_init), never by name. */
 #ifndef NX_INTERNAL_H
 #define NX_INTERNAL_H
 

@@ -20,7 +20,7 @@ typedef enum {
   NX_EV_OPEN = 1,     /* handshake done; obj = the CONNECT answer */
   NX_EV_OPEN_FAILED,  /* never opened: code + message; terminal */
   NX_EV_REPLY,        /* answer to req_id: msg_type + obj */
-  NX_EV_CHANGE,       /* a CHANGE_EVENT: on the batch's tape; req_id = its payload bytes */
+  NX_EV_CHANGE,       /* a CHANGE_EVENT: on the batch's tape; `bytes`, its payload's size */
   NX_EV_CLOSED,       /* closed after OPEN: code NULL when asked for, else why; terminal */
   /* A well-framed payload that cannot be decoded (too deep, not strict
    * MessagePack, ...) fails only itself; the connection reads on. `message`
@@ -30,9 +30,10 @@ typedef enum {
   NX_EV_REPLY_FAILED, /* the answer to req_id could not be decoded (7) */
   /* Backpressure, decided here alone (nx_conn_opts.hwm_*): the connection
    * stopped reading its socket at the bound, or read on once the owner's
-   * acknowledgements freed a quarter of it. Nothing else; no obj. */
-  NX_EV_PAUSED,
-  NX_EV_RESUMED
+   * acknowledgements freed a quarter of it. Nothing else; no obj. A report
+   * lost to memory is not retried: it only informs. */
+  NX_EV_PAUSED,       /* (8) */
+  NX_EV_RESUMED       /* (9) */
 } nx_event_kind;
 
 /* An owner numbers its requests 1..NX_REQ_ID_MAX (nx_worker_send); the ids

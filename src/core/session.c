@@ -10,6 +10,10 @@
 
 #define NX_DISCONNECT_WAIT_MS 2000
 
+/* The read callbacks: the handshake starts reading, a resume restarts it. */
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
 static void free_wbufs(nx_wbuf *b) {
   while (b) {
     nx_wbuf *next = b->next;
@@ -75,9 +79,6 @@ void nx__conn_send(nx_conn *c, nx_wbuf *b) {
   }
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-
 static nx_wbuf *wbuf_from(msgpack_sbuffer *sb) {
   nx_wbuf *b = calloc(1, sizeof(*b));
   if (!b) {
@@ -87,22 +88,6 @@ static nx_wbuf *wbuf_from(msgpack_sbuffer *sb) {
   b->len = sb->size;
   b->data = msgpack_sbuffer_release(sb);
   return b;
-}
-
-/* Pulls the server's `error` text out of an ERROR answer. */
-static const char *error_text(const msgpack_object *o, char *out, size_t n) {
-  if (o->type == MSGPACK_OBJECT_MAP) {
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-      const msgpack_object_kv *kv = &o->via.map.ptr[i];
-      if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 5 &&
-          memcmp(kv->key.via.str.ptr, "error", 5) == 0 && kv->val.type == MSGPACK_OBJECT_STR) {
-        snprintf(out, n, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
-        return out;
-      }
-    }
-  }
-  snprintf(out, n, "the server refused the connection");
-  return out;
 }
 
 
@@ -164,11 +149,11 @@ static int over_high_water(const nx_conn *c) {
 }
 
 /* Tells the owner that reading stopped or goes on: the decision is made
- * here alone, the owner only reports what it consumed (nx__conn_ack). */
-static int report_flow(nx_conn *c, uint8_t kind) {
-  if (nx__batch_add(c->in, c->id, c->int64_mode, kind)) return 0;
-  nx__conn_end_with(c, "ENOMEM", "out of memory", NULL);
-  return -1;
+ * here alone, the owner only reports what it consumed (nx__conn_ack). The
+ * report only informs (stats, the debug log): without memory for it the
+ * connection goes on unreported rather than end over it. */
+static void report_flow(nx_conn *c, uint8_t kind) {
+  (void)nx__batch_add(c->in, c->id, c->int64_mode, kind);
 }
 
 static void maybe_pause(nx_conn *c) {
@@ -191,11 +176,31 @@ void nx__conn_ack(nx_conn *c, uint32_t events) {
   c->last_rx = uv_now(c->loop);
   c->ping_at = 0;
   int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-  if (rc) nx__conn_end_with_uv(c, rc);
-  else if (report_flow(c, NX_EV_RESUMED) == 0) ka_schedule(c);
+  if (rc) {
+    nx__conn_end_with_uv(c, rc);
+    return;
+  }
+  report_flow(c, NX_EV_RESUMED);
+  ka_schedule(c);
 }
 
 /* ---- the handshake and what arrives ---- */
+
+/* Pulls the server's `error` text out of an ERROR answer. */
+static const char *error_text(const msgpack_object *o, char *out, size_t n) {
+  if (o->type == MSGPACK_OBJECT_MAP) {
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+      const msgpack_object_kv *kv = &o->via.map.ptr[i];
+      if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 5 &&
+          memcmp(kv->key.via.str.ptr, "error", 5) == 0 && kv->val.type == MSGPACK_OBJECT_STR) {
+        snprintf(out, n, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
+        return out;
+      }
+    }
+  }
+  snprintf(out, n, "the server refused the connection");
+  return out;
+}
 
 void nx__conn_handshake(nx_conn *c) {
   int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);

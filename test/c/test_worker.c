@@ -11,6 +11,14 @@
 #include "scripted_server.h"
 #include "tests.h"
 
+/* A PING (request `req_id`) on connection `conn`. */
+static void send_ping(nx_worker *w, uint32_t conn, uint32_t req_id) {
+  msgpack_sbuffer sb;
+  nx_encode_empty(&sb, NX_MSG_PING);
+  size_t len = sb.size;
+  nx_worker_send(w, conn, req_id, msgpack_sbuffer_release(&sb), len);
+}
+
 void test_worker_session(void) {
   rig r;
   nx_conn_opts o = rig_start(&r, SRV_NORMAL, 0);
@@ -19,11 +27,8 @@ void test_worker_session(void) {
   CHECK(w != NULL, "worker starts");
   CHECK(nx_worker_open(w, 1, &o) == 0, "open queued");
   /* Sent before the handshake completes: waits for it, answered in order. */
-  msgpack_sbuffer sb;
-  nx_encode_empty(&sb, NX_MSG_PING);
-  nx_worker_send(w, 1, 41, msgpack_sbuffer_release(&sb), 13);
-  nx_encode_empty(&sb, NX_MSG_PING);
-  nx_worker_send(w, 1, 42, msgpack_sbuffer_release(&sb), 13);
+  send_ping(w, 1, 41);
+  send_ping(w, 1, 42);
   int n = wait_items(s, 4);
   CHECK(n == 4, "open, event, two replies (got %d)", n);
   if (n >= 4) {
@@ -32,7 +37,7 @@ void test_worker_session(void) {
     uint8_t ev[256];
     unhex(DELETE_EVENT, ev);
     uint32_t payload = (uint32_t)ev[8] << 24 | (uint32_t)ev[9] << 16 | (uint32_t)ev[10] << 8 | ev[11];
-    CHECK(s->items[1].req_id == payload, "a change item's req_id is its payload bytes (%u, want %u)", s->items[1].req_id, payload);
+    CHECK(s->items[1].bytes == payload, "a change item's bytes are its payload's size (%u, want %u)", s->items[1].bytes, payload);
     CHECK(s->items[2].kind == NX_EV_REPLY && s->items[2].req_id == 41 && s->items[2].msg_type == NX_MSG_PONG, "reply to 41 first");
     CHECK(s->items[3].kind == NX_EV_REPLY && s->items[3].req_id == 42, "then reply to 42");
   }
@@ -98,11 +103,8 @@ void test_undecodable_payloads(void) {
   nx_worker *w = r.w;
   o.hwm_events = 3; /* counting the undecodable event would pause reading before the answers */
   nx_worker_open(w, 1, &o);
-  msgpack_sbuffer sb;
-  nx_encode_empty(&sb, NX_MSG_PING);
-  nx_worker_send(w, 1, 51, msgpack_sbuffer_release(&sb), 13);
-  nx_encode_empty(&sb, NX_MSG_PING);
-  nx_worker_send(w, 1, 52, msgpack_sbuffer_release(&sb), 13);
+  send_ping(w, 1, 51);
+  send_ping(w, 1, 52);
   int n = wait_items(s, 6);
   CHECK(n == 6, "open, event, undecodable, event, two replies (got %d)", n);
   if (n >= 6) {
