@@ -1,0 +1,89 @@
+'use strict';
+// The raw-socket side of the dev server tests: the message types, the frame
+// maker, a client that reads every frame in arrival order, and a fresh dev
+// server for each test.
+
+const assert = require('assert');
+const { encode } = require('../../lib/native');
+const { startDevServer } = require('../../lib/dev-server');
+const { RawClient: BaseRawClient } = require('../fixtures/helpers');
+
+const T = {
+  CONNECT: 0x01, CREATE: 0x02, READ: 0x03, UPDATE: 0x04, DELETE: 0x05, QUERY: 0x06, VECTOR_SEARCH: 0x07,
+  BATCH_WRITE: 0x08, PING: 0x09, DISCONNECT: 0x0a, QUERY_TOON: 0x0b, EXPORT_TOON: 0x0c, IMPORT_TOON: 0x0d,
+  CREATE_USER: 0x0e, DELETE_USER: 0x0f, LIST_USERS: 0x10, CHANGE_PASSWORD: 0x11,
+  LIST_COLLECTIONS: 0x20, DROP_COLLECTION: 0x21, GET_VECTORS: 0x23, SUBSCRIBE: 0x30, UNSUBSCRIBE: 0x31,
+  LIST_DATABASES: 0x40, DROP_DATABASE: 0x42, BUILD_HNSW_INDEX: 0x45,
+  SUCCESS: 0x81, ERROR: 0x82, NOT_FOUND: 0x83, PONG: 0x88, EVENT: 0x90,
+};
+
+const ID = /^[0-9a-f]{16}$/;
+const DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/;
+
+function frame(type, payload, { magic = 0x4e455841, version = 1 } = {}) {
+  const body = Buffer.isBuffer(payload) ? payload : encode(payload);
+  const h = Buffer.alloc(12);
+  h.writeUInt32BE(magic, 0);
+  h[4] = version;
+  h[5] = type;
+  h.writeUInt32BE(body.length, 8);
+  return Buffer.concat([h, body]);
+}
+
+/** A raw protocol client: frames in, frames out, in order. */
+class RawClient extends BaseRawClient {
+  send(type, payload) { this.socket.write(frame(type, payload)); }
+  sendRaw(bytes) { this.socket.write(bytes); }
+
+  /** The next frame; rejects on close or after `ms`. */
+  next(ms = 3000) {
+    return this.take(() => true, 'a frame', ms);
+  }
+
+  async request(type, payload) {
+    this.send(type, payload);
+    return this.next();
+  }
+
+  /** Asserts no frame is pending: a PING's PONG must be the very next frame. */
+  async assertNothingPending({ authenticated = true } = {}) {
+    const f = await this.request(T.PING, {});
+    const answer = authenticated ? { type: T.PONG, keys: ['status', 'timestamp'] } : { type: T.ERROR, keys: ['error'] };
+    assert.strictEqual(f.type, answer.type, `expected no pending frame, got ${JSON.stringify(show(f), replacer)}`);
+    assert.deepStrictEqual(Object.keys(f.payload), answer.keys);
+  }
+}
+
+function show(f) {
+  return { type: f.type, payload: f.payload };
+}
+
+async function authed(server, user = 'root', password = 'nexadb123') {
+  const c = await RawClient.open(server);
+  const f = await c.request(T.CONNECT, { username: user, password });
+  assert.strictEqual(f.type, T.SUCCESS, JSON.stringify(f.payload, replacer));
+  return c;
+}
+
+function replacer(k, v) {
+  return typeof v === 'bigint' ? `${v}n` : v;
+}
+
+/**
+ * Sets up `suite` (a describe's `this`): its tests get `timeout` ms, and each
+ * a dev server on a free loopback port, started before it and closed after
+ * it; `use(server)` receives each one (and is awaited).
+ */
+function devServerPerTest(suite, use, { timeout = 10000 } = {}) {
+  suite.timeout(timeout);
+  let server;
+  beforeEach(async () => {
+    server = await startDevServer({ port: 0 });
+    await use(server);
+  });
+  afterEach(async () => {
+    await server.close();
+  });
+}
+
+module.exports = { T, ID, DATE, frame, RawClient, show, authed, replacer, devServerPerTest };
