@@ -153,9 +153,6 @@ describe('NexaClient', function () {
       assert.match(util.inspect(c), /127\.0\.0\.1:\d+, connected, streams: 1/);
     });
 
-    // BUG (lib/change-stream.js + lib/connection.js): a ChangeStream has no
-    // custom inspect and holds its Connection, whose `_opts` keeps the
-    // password, so console.log(stream) prints it. Left failing on purpose.
     it('util.inspect(stream) never shows the password', async () => {
       const secret = 'an0ther-s3cret-pw';
       const srv2 = await startDevServer({ port: 0, users: { root: secret } });

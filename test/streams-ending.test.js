@@ -173,12 +173,6 @@ describe('change streams', function () {
       }
     });
 
-    // BUG (lib/change-stream.js:80, _settleWaiters): when the connection fails
-    // while a next() is pending, the error rejects that next() but is not
-    // cleared, so every later next() rejects with the same error again,
-    // although next() (line 101) promises "reported once; then the stream is
-    // simply done". A `while (true) { try { await s.next() } catch {} }`
-    // loop spins forever. Left failing: it should be fixed.
     it('after the connection error was reported to a pending next(), later next() calls are done (autoReconnect off)', async () => {
       const srv2 = await startDevServer({ port: 0 });
       try {
