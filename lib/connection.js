@@ -130,9 +130,13 @@ class Connection {
   /**
    * The owner is done with `n` more change events of this connection (under
    * 'pause' consumed, else arrived). The core alone decides when to read on.
+   * @returns {boolean} false when the core could not take the report now
+   *   (out of memory): report it again later, or the stream may stay paused.
+   *   A connection that is not open has nothing to report to: true.
    */
   ack(n) {
-    if (this.state === 'open' && n > 0) addon.ack(this.id, n);
+    if (this.state !== 'open' || n <= 0) return true;
+    return addon.ack(this.id, n);
   }
 
   /** Ends the connection (graceful: DISCONNECT after what is in flight). Resolves when closed. */

@@ -14,9 +14,21 @@ const { GapTracker } = require('../lib/stream/gap-tracker');
 const ev = (i, timestamp = i) => ({ operationType: 'insert', i, timestamp });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** A connection that records what it was told was consumed. */
-function fakeConn(name) {
-  return { name, acked: [], ack(n) { this.acked.push(n); } };
+/** A connection that records what it was told was consumed; the core refuses the first `refusals` reports. */
+function fakeConn(name, refusals = 0) {
+  return {
+    name,
+    acked: [],
+    refused: 0,
+    ack(n) {
+      if (this.refused < refusals) {
+        this.refused++;
+        return false;
+      }
+      this.acked.push(n);
+      return true;
+    },
+  };
 }
 
 describe('stream pieces', () => {
@@ -90,6 +102,26 @@ describe('stream pieces', () => {
       assert.deepStrictEqual(b.acked, [R - 11]);
       await new Promise((r) => setImmediate(r));
       assert.deepStrictEqual(b.acked, [R - 11, 11]);
+    });
+
+    it('a report the core could not take (out of memory) is kept and made again, whichever the policy', async () => {
+      const R = REPORT_EVERY;
+      const consumed = new ConsumedAcks();
+      const a = fakeConn('a', 1);
+      consumed.arrived(a, R + 1);
+      for (let k = 0; k < R; k++) consumed.consumedOne();
+      assert.deepStrictEqual([a.refused, a.acked], [1, []], 'refused: nothing counted as reported');
+      consumed.consumedOne(); // one more joins the kept count
+      await sleep(80);
+      assert.deepStrictEqual(a.acked, [R + 1], 'reported again, all of it');
+
+      const arrivals = new ArrivalAcks();
+      const b = fakeConn('b', 2);
+      arrivals.arrived(b, 5);
+      arrivals.turn();
+      assert.deepStrictEqual(b.acked, []);
+      await sleep(130);
+      assert.deepStrictEqual([b.refused, b.acked], [2, [5]]);
     });
 
     it("'error' and 'dropOldest': arrivals are acknowledged once a turn, consumed or not, each to its connection", () => {

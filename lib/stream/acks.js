@@ -18,6 +18,16 @@
  */
 const REPORT_EVERY = 64;
 
+/** A report the core could not take (Connection.ack false) is made again this much later. */
+const RETRY_MS = 50;
+
+/** Calls `fn` once, RETRY_MS from now, without keeping the process alive. */
+function retryLater(fn) {
+  const t = setTimeout(fn, RETRY_MS);
+  t.unref();
+  return t;
+}
+
 /**
  * 'pause': an event is acknowledged, to the connection that delivered it,
  * once consumed, so the core holds at most the bound of unconsumed events.
@@ -27,6 +37,7 @@ class ConsumedAcks {
     this._unacked = []; // [{conn, n}] delivered, not yet acknowledged, oldest first; conn null: notices
     this._consumed = 0;
     this._soon = false;
+    this._retry = null;
   }
 
   arrived(conn, n) {
@@ -59,7 +70,11 @@ class ConsumedAcks {
     while (n > 0 && unacked.length) {
       const seg = unacked[0];
       const k = Math.min(n, seg.n);
-      if (seg.conn !== null) seg.conn.ack(k);
+      if (seg.conn !== null && !seg.conn.ack(k)) {
+        this._consumed += n; // kept, and reported again
+        if (this._retry === null) this._retry = retryLater(() => { this._retry = null; this.flush(); });
+        return;
+      }
       seg.n -= k;
       n -= k;
       if (seg.n === 0) unacked.shift();
@@ -77,9 +92,12 @@ class ArrivalAcks {
   constructor() {
     this._arrivals = 0;
     this._conn = null;
+    this._retry = null;
   }
 
   arrived(conn, n) {
+    // A new connection: the old one's arrivals are reported now (it is
+    // closed by then, so there is nothing to keep).
     if (conn !== this._conn && this._arrivals > 0) this._conn.ack(this._arrivals);
     if (conn !== this._conn) this._arrivals = 0;
     this._arrivals += n;
@@ -91,10 +109,9 @@ class ArrivalAcks {
   consumedOne() {}
 
   turn() {
-    if (this._arrivals > 0) {
-      this._conn.ack(this._arrivals);
-      this._arrivals = 0;
-    }
+    if (this._arrivals === 0) return;
+    if (this._conn.ack(this._arrivals)) this._arrivals = 0;
+    else if (this._retry === null) this._retry = retryLater(() => { this._retry = null; this.turn(); });
   }
 }
 

@@ -178,9 +178,11 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   // ack(connId, events): the stream consumed that many change events.
+  // False when the core could not take the report (out of memory, or
+  // stopping): the caller keeps the count and reports it again.
   Napi::Value Ack(const Napi::CallbackInfo &info) {
-    if (worker_) nx_worker_ack(worker_, info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value());
-    return info.Env().Undefined();
+    bool queued = worker_ && nx_worker_ack(worker_, info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value()) == 0;
+    return Napi::Boolean::New(info.Env(), queued);
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
