@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "codec.h"
 #include "constants.h"
@@ -120,18 +121,18 @@ class Addon : public Napi::Addon<Addon> {
     o.pass = pass.c_str();
     o.connect_timeout_ms = (uint32_t)connect_timeout;
     o.max_frame = (size_t)max_frame;
-    o.int64_mode = (uint8_t)mode;
     o.keepalive_ms = (uint32_t)keepalive;
     o.keepalive_timeout_ms = (uint32_t)keepalive_timeout;
     o.hwm_events = (uint32_t)hwm;
     o.hwm_bytes = (size_t)hwm_bytes;
-    int rc = nx_worker_open(worker_, info[0].As<Napi::Number>().Uint32Value(), &o);
+    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    int rc = nx_worker_open(worker_, id, &o);
     pass.assign(pass.size(), '\0');
     if (rc) {
       Napi::Error::New(env, "nexaclient: could not queue the connection").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    open_++;
+    open_[id] = (uint8_t)mode;
     UpdateRef(env);
     return env.Undefined();
   }
@@ -283,32 +284,37 @@ class Addon : public Napi::Addon<Addon> {
       nx_batch_free(batch);
       return;
     }
-    addon->CountTerminals(env, batch);
-    addon->handover_.Hand(env, handler, batch, addon->worker_);
+    addon->NoteEnded(env, batch);
+    addon->handover_.Hand(env, handler, batch, addon->worker_, addon->open_);
+    addon->ForgetEnded();
   }
   using Tsfn = Napi::TypedThreadSafeFunction<Addon, nx_batch, CallJs>;
 
-  // Terminal items release the process's hold (UpdateRef) even when their
-  // batch cannot reach JS (only while the environment is torn down).
-  void CountTerminals(Napi::Env env, const nx_batch *batch) {
-    int closed = 0;
+  // A connection's terminal item releases the process's hold (UpdateRef)
+  // before the batch is handed over, even when it cannot reach JS (only while
+  // the environment is torn down), and ends the connection's entry in open_
+  // after: its last answer still converts with its int64 mode.
+  void NoteEnded(Napi::Env env, const nx_batch *batch) {
     for (size_t i = 0; i < batch->n; i++)
-      closed += batch->items[i].kind == NX_EV_OPEN_FAILED || batch->items[i].kind == NX_EV_CLOSED;
-    if (closed) {
-      open_ -= closed;
-      UpdateRef(env);
-    }
+      if (batch->items[i].kind == NX_EV_OPEN_FAILED || batch->items[i].kind == NX_EV_CLOSED) ended_.push_back(batch->items[i].conn_id);
+    if (!ended_.empty()) UpdateRef(env);
+  }
+
+  void ForgetEnded() {
+    for (uint32_t id : ended_) open_.erase(id);
+    ended_.clear();
   }
 
   Interned interned_;
   Handover handover_{&interned_};
-  int open_ = 0;  // connections without their terminal item yet
+  Handover::Int64Modes open_;     // connections without their terminal item yet, and their int64 modes
+  std::vector<uint32_t> ended_;  // those whose terminal item is in the batch being handed over
   Tsfn tsfn_;
 
   void UpdateRef(Napi::Env env) {
     // Open connections keep the process alive, as sockets do; nothing else.
     if (!worker_) return;
-    if (open_ > 0) tsfn_.Ref(env);
+    if (open_.size() > ended_.size()) tsfn_.Ref(env);
     else tsfn_.Unref(env);
   }
 

@@ -48,7 +48,15 @@ void *Handover::Scratch(napi_env e, Slot &s, napi_typedarray_type type, size_t e
 
 // Writes the entries and the values of those that are not change runs;
 // *n: how many entries.
-bool Handover::FillEntries(napi_env e, const nx_batch *batch, uint32_t *entries, napi_value undef, napi_value *values, uint32_t *n_out) {
+// The mode a connection's answers convert with; a connection the addon no
+// longer knows (cannot happen before its terminal item) converts as numbers.
+static uint8_t Int64ModeOf(const Handover::Int64Modes &modes, uint32_t conn_id) {
+  auto at = modes.find(conn_id);
+  return at == modes.end() ? (uint8_t)INT64_NUMBER : at->second;
+}
+
+bool Handover::FillEntries(napi_env e, const nx_batch *batch, const Int64Modes &modes, uint32_t *entries, napi_value undef,
+                           napi_value *values, uint32_t *n_out) {
   uint32_t n = 0;
   bool ok = true;
   for (size_t i = 0; i < batch->n; n++) {
@@ -72,7 +80,7 @@ bool Handover::FillEntries(napi_env e, const nx_batch *batch, uint32_t *entries,
     if (it.kind == NX_EV_UNDECODABLE || it.kind == NX_EV_REPLY_FAILED) {
       // Why it could not be decoded.
       if (!it.message || napi_create_string_utf8(e, it.message, NAPI_AUTO_LENGTH, &value) != napi_ok) napi_get_null(e, &value);
-    } else if (ToJs(e, interned_, it.obj, it.int64_mode, &value) != napi_ok) {
+    } else if (ToJs(e, interned_, it.obj, Int64ModeOf(modes, it.conn_id), &value) != napi_ok) {
       napi_get_null(e, &value);
     }
     if (it.kind == NX_EV_OPEN_FAILED || it.kind == NX_EV_CLOSED) {
@@ -157,7 +165,7 @@ void Handover::DropOneoffs(napi_env e) {
 // Consecutive change events of one connection make one entry whose count
 // says how many events are next on the tape: per event, the only work left
 // is building the event itself, in JS.
-void Handover::Hand(Napi::Env env, Napi::Function handler, nx_batch *batch, nx_worker *worker) {
+void Handover::Hand(Napi::Env env, Napi::Function handler, nx_batch *batch, nx_worker *worker, const Int64Modes &modes) {
   napi_env e = env;
   interned_->keys.NewPass();
   interned_->values.NewPass();
@@ -175,7 +183,7 @@ void Handover::Hand(Napi::Env env, Napi::Function handler, nx_batch *batch, nx_w
   }
   values = str = arrays = undef;
   uint32_t n = 0;
-  bool ok = FillEntries(e, batch, entries, undef, &values, &n);
+  bool ok = FillEntries(e, batch, modes, entries, undef, &values, &n);
   if (t->events > 0) {
     CopyTape(t, ops, nums, bins);
     ok = ok && MakeSegments(e, t, &str);

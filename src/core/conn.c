@@ -38,7 +38,6 @@ nx_conn *nx__conn_new(uv_loop_t *loop, nx_ingest *in, uint32_t id, const nx_conn
   c->loop = loop;
   c->in = in;
   c->id = id;
-  c->int64_mode = o->int64_mode;
   c->port = o->port;
   c->timeout_ms = o->connect_timeout_ms;
   c->ka_ms = o->keepalive_ms;
@@ -113,7 +112,7 @@ void nx__conn_end_with(nx_conn *c, const char *code, const char *msg, const msgp
     code = "NEXA_CLOSED";
     msg = "closed before the connection was established";
   }
-  nx_item *it = nx__batch_add(c->in, c->id, c->int64_mode, kind);
+  nx_item *it = nx__batch_add(c->in, c->id, kind);
   if (it) {
     it->code = code;
     if (msg) it->message = nx__batch_str(c->in, msg);

@@ -55,7 +55,7 @@ void nx__ingest_read_done(nx_ingest *in) {
     in->full(in->ud);
 }
 
-nx_item *nx__batch_add(nx_ingest *in, uint32_t conn_id, uint8_t int64_mode, uint8_t kind) {
+nx_item *nx__batch_add(nx_ingest *in, uint32_t conn_id, uint8_t kind) {
   if (!in->batch) {
     in->batch = in->fresh(in->ud);
     if (!in->batch) return NULL;
@@ -72,7 +72,6 @@ nx_item *nx__batch_add(nx_ingest *in, uint32_t conn_id, uint8_t int64_mode, uint
   memset(it, 0, sizeof(*it));
   it->kind = kind;
   it->conn_id = conn_id;
-  it->int64_mode = int64_mode;
   it->obj.type = MSGPACK_OBJECT_NIL;
   return it;
 }

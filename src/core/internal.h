@@ -58,7 +58,6 @@ struct nx_conn {
   nx_conn **list;       /* the head of the list it is on (the worker's) */
   nx_conn *next;
   uint32_t id;
-  uint8_t int64_mode;
   int state;
   int opened;           /* NX_EV_OPEN was emitted */
   char *host, *user, *pass;
@@ -120,7 +119,7 @@ nx_batch *nx__ingest_take(nx_ingest *in);
 uv_buf_t nx__ingest_read_buf(nx_ingest *in);
 /* At the end of a read: hands the batch over if it reached handover size. */
 void nx__ingest_read_done(nx_ingest *in);
-nx_item *nx__batch_add(nx_ingest *in, uint32_t conn_id, uint8_t int64_mode, uint8_t kind);
+nx_item *nx__batch_add(nx_ingest *in, uint32_t conn_id, uint8_t kind);
 /* Drops the item added last (half made). */
 void nx__batch_drop_last(nx_ingest *in);
 const char *nx__batch_str(nx_ingest *in, const char *s);

@@ -43,7 +43,6 @@ typedef enum {
 typedef struct nx_item {
   uint8_t kind;
   uint8_t msg_type;
-  uint8_t int64_mode;   /* the connection's, handed back untouched (the core does not read it) */
   uint32_t conn_id;
   union {
     uint32_t req_id;    /* NX_EV_REPLY, NX_EV_REPLY_FAILED: the request answered */
@@ -73,7 +72,6 @@ typedef struct nx_conn_opts {
   const char *pass;
   uint32_t connect_timeout_ms; /* DNS + TCP + handshake; 0 = none */
   size_t max_frame;            /* largest payload accepted from the server */
-  uint8_t int64_mode;          /* how the owner turns int64s into values; on every item */
   /* Keepalive: after keepalive_ms without a byte from the server, PING; no
    * byte within keepalive_timeout_ms after that: the connection is dead
    * (ETIMEDOUT). 0 = off. Not while reading is paused. */

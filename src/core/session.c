@@ -153,7 +153,7 @@ static int over_high_water(const nx_conn *c) {
  * report only informs (stats, the debug log): without memory for it the
  * connection goes on unreported rather than end over it. */
 static void report_flow(nx_conn *c, uint8_t kind) {
-  (void)nx__batch_add(c->in, c->id, c->int64_mode, kind);
+  (void)nx__batch_add(c->in, c->id, kind);
 }
 
 static void maybe_pause(nx_conn *c) {
@@ -221,7 +221,7 @@ void nx__conn_handshake(nx_conn *c) {
 
 static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_t len) {
   char err[160];
-  nx_item *it = nx__batch_add(c->in, c->id, c->int64_mode, NX_EV_OPEN);
+  nx_item *it = nx__batch_add(c->in, c->id, NX_EV_OPEN);
   if (!it) {
     nx__conn_end_with(c, "ENOMEM", "out of memory", NULL);
     return 1;
@@ -264,7 +264,7 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
     return on_handshake_answer(c, type, p, len);
   nx_item *it;
   if (type == NX_MSG_CHANGE_EVENT) {
-    it = nx__batch_add(c->in, c->id, c->int64_mode, NX_EV_CHANGE);
+    it = nx__batch_add(c->in, c->id, NX_EV_CHANGE);
     if (it) it->bytes = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
   } else {
     if (c->fifo.len == 0) {
@@ -281,7 +281,7 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
       c->ping_at = 0; /* alive: the answer itself is nobody's business */
       return 0;
     }
-    it = nx__batch_add(c->in, c->id, c->int64_mode, NX_EV_REPLY);
+    it = nx__batch_add(c->in, c->id, NX_EV_REPLY);
     if (it) {
       it->req_id = req;
       it->msg_type = type;

@@ -195,7 +195,6 @@ nx_conn_opts opts_for(uint16_t port) {
   o.pass = "nexadb123";
   o.connect_timeout_ms = 1000;
   o.max_frame = 1 << 20;
-  o.int64_mode = 3;
   return o;
 }
 
