@@ -26,7 +26,8 @@ class BatchDispatcher {
       addon.start(this._onBatch.bind(this));
       this._started = true;
     }
-    const id = this._nextId;
+    let id = this._nextId;
+    while (this._live.has(id)) id = id === MAX_CONN_ID ? 1 : id + 1; // after a wrap: never a live connection's id
     this._nextId = id === MAX_CONN_ID ? 1 : id + 1;
     this._live.set(id, conn);
     return id;

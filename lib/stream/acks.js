@@ -51,12 +51,13 @@ class ConsumedAcks {
   }
 
   consumedOne() {
-    if (++this._consumed >= REPORT_EVERY) this.flush();
-    else if (!this._soon) {
+    if (++this._consumed >= REPORT_EVERY) {
+      if (this._retry === null) this.flush(); // else the pending retry reports it all
+    } else if (!this._soon) {
       this._soon = true;
       setImmediate(() => {
         this._soon = false;
-        if (this._consumed > 0) this.flush();
+        if (this._consumed > 0 && this._retry === null) this.flush();
       });
     }
   }
@@ -98,8 +99,12 @@ class ArrivalAcks {
   arrived(conn, n) {
     // A new connection: the old one's arrivals are reported now (it is
     // closed by then, so there is nothing to keep).
-    if (conn !== this._conn && this._arrivals > 0) this._conn.ack(this._arrivals);
-    if (conn !== this._conn) this._arrivals = 0;
+    if (conn !== this._conn) {
+      if (this._arrivals > 0) this._conn.ack(this._arrivals);
+      this._arrivals = 0;
+      clearTimeout(this._retry); // a retry was the old connection's
+      this._retry = null;
+    }
     this._arrivals += n;
     this._conn = conn;
   }
