@@ -1,10 +1,12 @@
 /* One connection's life on the worker loop:
  * RESOLVING -> CONNECTING -> HANDSHAKE (CONNECT sent) -> READY
  *   -> DISCONNECTING (DISCONNECT sent) -> CLOSING -> freed.
- * This file resolves, dials and retries, owns the handles and ends the
- * connection; what is said on the open socket is session.c's. Every
- * connection ends with exactly one terminal item: NX_EV_OPEN_FAILED if it
- * never opened, NX_EV_CLOSED otherwise. */
+ * This file resolves, dials and retries, owns the handles and the memory,
+ * and ends the connection; what is said on the open socket is session.c's,
+ * which calls down into this file (conn.h) and is never called by name from
+ * it: the connected socket goes up through the callback nx__conn_dial was
+ * given. Every connection ends with exactly one terminal item:
+ * NX_EV_OPEN_FAILED if it never opened, NX_EV_CLOSED otherwise. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,20 @@ static char *dup_str(const char *s) {
   return p;
 }
 
+void nx__wbufs_free(nx_wbuf *b) {
+  while (b) {
+    nx_wbuf *next = b->next;
+    free(b->data);
+    free(b);
+    b = next;
+  }
+}
+
+static void drop_queued(nx_conn *c) {
+  nx__wbufs_free(c->queued);
+  c->queued = c->queued_tail = NULL;
+}
+
 static void free_conn(nx_conn *c) {
   free(c->host);
   if (c->pass) memset(c->pass, 0, strlen(c->pass)); /* credentials do not linger */
@@ -27,7 +43,7 @@ static void free_conn(nx_conn *c) {
   nx_reader_free(&c->reader);
   nx__ring_free(&c->fifo);
   nx__ring_free(&c->sizes);
-  nx__conn_drop_queued(c);
+  drop_queued(c);
   if (c->ai) uv_freeaddrinfo(c->ai);
   free(c);
 }
@@ -98,7 +114,7 @@ static void begin_close(nx_conn *c) {
   if (c->state == NX_S_CLOSING) return;
   c->state = NX_S_CLOSING;
   unlink_conn(c);
-  nx__conn_drop_queued(c);
+  drop_queued(c);
   close_once(c, NX_H_TIMER, on_handle_closed);
   close_once(c, NX_H_KA_TIMER, on_handle_closed);
   close_once(c, NX_H_TCP, on_handle_closed);
@@ -157,7 +173,7 @@ static void on_connect(uv_connect_t *req, int status) {
   }
   c->state = NX_S_HANDSHAKE;
   uv_tcp_nodelay(&c->tcp, 1);
-  nx__conn_handshake(c);
+  c->connected(c);
 }
 
 static void try_next_address(nx_conn *c) {
@@ -207,7 +223,8 @@ static void on_connect_timeout(uv_timer_t *t) {
   nx__conn_end_with(c, "ETIMEDOUT", msg, NULL);
 }
 
-void nx__conn_start(nx_conn *c, nx_conn **list) {
+void nx__conn_dial(nx_conn *c, nx_conn **list, void (*connected)(nx_conn *c)) {
+  c->connected = connected;
   c->list = list;
   c->next = *list;
   *list = c;

@@ -1,10 +1,12 @@
 /* The core's internals, shared by worker.c, conn.c, session.c, ingest.c and ring.c;
  * not part of its interface (nx.h). Dependencies run one way:
- * worker -> conn (conn.c, session.c) -> ingest. conn.c and session.c are
- * one unit, the connection, in two files (its life; its protocol on the
- * open socket): what crosses between them is listed in conn.h. ingest.c
- * asks for an empty batch and hands a full one back through the two
- * callbacks the worker gave it (nx__ingest_init), never by name. */
+ * worker -> session.c (a connection's protocol on the open socket)
+ * -> conn.c (its life: dialing, handles, the end) -> ingest; the worker also
+ * makes and aborts connections in conn.c. What session.c uses of conn.c is
+ * listed in conn.h. A lower file reaches a higher one only through a
+ * callback the higher one gave it, never by name: conn.c hands the connected
+ * socket to session.c (nx__conn_dial); ingest.c asks for an empty batch and
+ * hands a full one back through the two the worker gave it (nx__ingest_init). */
 #ifndef NX_INTERNAL_H
 #define NX_INTERNAL_H
 
@@ -82,6 +84,7 @@ struct nx_conn {
   nx_reader reader;
   nx_ring fifo;         /* request ids awaiting answers */
   nx_wbuf *queued, *queued_tail; /* sends waiting for the handshake */
+  void (*connected)(nx_conn *c);  /* session.c's, given to nx__conn_dial */
 };
 
 struct nx_worker {
@@ -128,12 +131,12 @@ int nx__batch_decode(nx_ingest *in, nx_item *it, const uint8_t *p, size_t len, c
 
 /* conn.c: a connection's lifecycle. */
 nx_conn *nx__conn_new(uv_loop_t *loop, nx_ingest *in, uint32_t id, const nx_conn_opts *o);
-/* Puts it on the list (the worker's) and starts it; it leaves the list when it closes. */
-void nx__conn_start(nx_conn *c, nx_conn **list);
 /* Closes at once with no terminal event (worker shutdown). */
 void nx__conn_abort(nx_conn *c);
 
 /* session.c: its protocol on the open socket. */
+/* Puts it on the list (the worker's) and starts it; it leaves the list when it closes. */
+void nx__conn_start(nx_conn *c, nx_conn **list);
 void nx__conn_send(nx_conn *c, nx_wbuf *b);
 void nx__conn_close(nx_conn *c, int graceful);
 void nx__conn_ack(nx_conn *c, uint32_t events);

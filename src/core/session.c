@@ -1,6 +1,9 @@
-/* A connection's protocol on its open socket (conn.c dials it and ends it):
- * the CONNECT handshake, requests and their answers in order, change events,
- * keepalive, the high-water mark, and the DISCONNECT goodbye. */
+/* A connection's protocol on its open socket: the CONNECT handshake,
+ * requests and their answers in order, change events, keepalive, the
+ * high-water mark, and the DISCONNECT goodbye. It sits above conn.c, which
+ * dials the socket and ends the connection: this file calls down into it
+ * (conn.h) and is reached from it only through the callback given to
+ * nx__conn_dial. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,21 +17,7 @@
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
-static void free_wbufs(nx_wbuf *b) {
-  while (b) {
-    nx_wbuf *next = b->next;
-    free(b->data);
-    free(b);
-    b = next;
-  }
-}
-
 /* ---- writing ---- */
-
-void nx__conn_drop_queued(nx_conn *c) {
-  free_wbufs(c->queued);
-  c->queued = c->queued_tail = NULL;
-}
 
 static void on_write(uv_write_t *req, int status) {
   nx_wbuf *b = (nx_wbuf *)req;
@@ -202,7 +191,8 @@ static const char *error_text(const msgpack_object *o, char *out, size_t n) {
   return out;
 }
 
-void nx__conn_handshake(nx_conn *c) {
+/* The socket is connected: read, and send CONNECT. */
+static void handshake(nx_conn *c) {
   int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (rc) {
     nx__conn_end_with_uv(c, rc);
@@ -217,6 +207,10 @@ void nx__conn_handshake(nx_conn *c) {
     return;
   }
   write_raw(c, b);
+}
+
+void nx__conn_start(nx_conn *c, nx_conn **list) {
+  nx__conn_dial(c, list, handshake);
 }
 
 static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_t len) {
@@ -252,7 +246,7 @@ static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_
     write_request(c, q);
     q = next;
   }
-  free_wbufs(q);
+  nx__wbufs_free(q);
   return 0;
 }
 
