@@ -134,8 +134,8 @@ nx_conn *nx__conn_new(uv_loop_t *loop, nx_ingest *in, uint32_t id, const nx_conn
 /* Closes at once with no terminal event (worker shutdown). */
 void nx__conn_abort(nx_conn *c);
 
-/* session.c: its protocol on the open socket. */
-/* Puts it on the list (the worker's) and starts it; it leaves the list when it closes. */
+/* session.c: its protocol on the open socket. nx__conn_start puts it on the
+ * list (the worker's) and starts it; it leaves the list when it closes. */
 void nx__conn_start(nx_conn *c, nx_conn **list);
 void nx__conn_send(nx_conn *c, nx_wbuf *b);
 void nx__conn_close(nx_conn *c, int graceful);
