@@ -247,7 +247,8 @@ static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_
     q = next;
   }
   nx__wbufs_free(q);
-  return 0;
+  /* A send that failed ended the connection: nothing after its terminal item. */
+  return c->state != NX_S_READY;
 }
 
 static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, size_t len) {
