@@ -478,7 +478,7 @@ export declare class NexaNotFoundError extends NexaServerError {
   readonly serverMessage: string;
 }
 /** A stream under the 'error' policy passed its highWaterMark. */
-export declare class NexaOverflowError extends NexaError { readonly code: 'NEXA_OVERFLOW'; }
+export declare class NexaOverflowError extends NexaError { readonly code: 'NEXA_OVERFLOW'; /** The stream's bound it went past. */ readonly highWaterMark: number; }
 /** Aborted through an AbortSignal; `cause` is the signal's reason. `name` is 'AbortError'. */
 export declare class NexaAbortError extends NexaError { readonly code: 'ABORT_ERR'; }
 /** No answer within requestTimeout (or the call's timeout). */

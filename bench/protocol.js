@@ -211,4 +211,4 @@ function frameListener(onFrame) {
   };
 }
 
-module.exports = { MSG, HEADER, MAGIC, frame, encode, smallEvent, largeEvent, timestampOffset, frameListener, monoMs, epochClock };
+module.exports = { MSG, HEADER, frame, encode, smallEvent, largeEvent, timestampOffset, frameListener, monoMs, epochClock };

@@ -16,6 +16,8 @@ const path = require('path');
 const net = require('net');
 const { spawn, fork } = require('child_process');
 const NexaClient = require('..');
+const { closedPort } = require('../test/fixtures/helpers');
+const { startRedis } = require('../test/helpers/redis-server');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -28,15 +30,6 @@ function args() {
     o[k] = Number(a[i + 1]);
   }
   return o;
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function listening(port) {
@@ -116,7 +109,7 @@ async function run(setup, o, ports) {
   await done;
   const fastMs = doneAt - t0;
   const line = { setup, fastMs };
-  const slow = kids.find((k) => k.proc.spawnargs.includes('direct') || k.proc.spawnargs.includes('relayed'));
+  const slow = kids.length ? kids[kids.length - 1] : null; // the slow consumer is started last
   if (slow) line.slowHandledThen = await slow.ask('count', 'handled');
   if (setup === 'relayed') {
     const relayKid = kids[0];
@@ -133,13 +126,13 @@ async function run(setup, o, ports) {
 
 async function main() {
   const o = args();
-  const nexaPort = await freePort();
-  const redisPort = await freePort();
+  const nexaPort = await closedPort();
   const server = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'nexa-dev-server.js'), '--port', String(nexaPort), '--blocking-delivery'], { stdio: 'ignore' });
-  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  let redis = null;
   try {
-    await Promise.all([listening(nexaPort), listening(redisPort)]);
-    const common = { perEventMs: o['per-event-ms'], nexaPort, redis: `redis://127.0.0.1:${redisPort}` };
+    redis = await startRedis();
+    await listening(nexaPort);
+    const common = { perEventMs: o['per-event-ms'], nexaPort, redis: redis.url };
     console.log(`${o.events} inserts (batchWrite, 1,000 a request); slow consumer ${o['per-event-ms']} ms per change; dev server --blocking-delivery`);
     console.log('| setup | fast watcher: all changes after (ms) | slow consumer had handled | relay appended all after (ms) |');
     console.log('|---|---:|---:|---:|');
@@ -150,7 +143,7 @@ async function main() {
     }
   } finally {
     server.kill();
-    redis.kill();
+    if (redis) await redis.stop();
   }
 }
 

@@ -99,5 +99,5 @@ function watchArguments(options, clientOpts) {
 }
 
 module.exports = {
-  checkName, checkMap, checkCount, limitAndOptions, vectorSearchArguments, hnswParameters, watchArguments, parseOperations,
+  checkName, checkMap, limitAndOptions, vectorSearchArguments, hnswParameters, watchArguments, parseOperations,
 };

@@ -16,7 +16,7 @@ class Channel {
    * @param {object} hooks
    * @param {(conn: Connection) => Promise<*>|*} [hooks.onOpen] after each successful dial; a rejection counts as a failed dial
    * @param {(events: object[], conn: Connection, bytes: number) => void} [hooks.onChanges] a run of events of one connection, and its payload bytes
-   * @param {(message: string, conn: Connection) => void} [hooks.onUndecodable] an event the client could not decode
+   * @param {(message: string) => void} [hooks.onUndecodable] an event the client could not decode
    * @param {(paused: boolean) => void} [hooks.onBackpressure] the core stopped reading at the bound, or reads on
    * @param {(err: Error) => void} [hooks.onDown] a connection was lost; reconnecting
    * @param {(info: {attempts: number, downtimeMs: number}) => void} [hooks.onReconnect]
@@ -57,7 +57,7 @@ class Channel {
   async _dial() {
     const conn = this._makeConnection(this.#opts);
     if (this.hooks.onChanges) conn.onChanges = this.hooks.onChanges; // straight to the stream: no hop through here
-    conn.onUndecodable = (message) => this.hooks.onUndecodable && this.hooks.onUndecodable(message, conn);
+    if (this.hooks.onUndecodable) conn.onUndecodable = this.hooks.onUndecodable;
     if (this.hooks.onBackpressure) conn.onBackpressure = this.hooks.onBackpressure;
     conn.onEnd = (err) => this._ended(conn, err);
     this.conn = conn;

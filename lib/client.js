@@ -376,7 +376,7 @@ class NexaClient extends EventEmitter {
    */
   async createUser(username, password, role = 'read', options = undefined) {
     checkName(username, 'username');
-    if (typeof password !== 'string' || password === '') throw new TypeError('password must be a non-empty string');
+    checkName(password, 'password');
     if (role !== null && typeof role === 'object') [role, options] = ['read', role];
     return this._call(MSG.CREATE_USER, { username, password, role }, options, { operation: 'createUser', username }, false);
   }
@@ -409,7 +409,7 @@ class NexaClient extends EventEmitter {
    */
   async changePassword(username, newPassword, options) {
     checkName(username, 'username');
-    if (typeof newPassword !== 'string' || newPassword === '') throw new TypeError('newPassword must be a non-empty string');
+    checkName(newPassword, 'newPassword');
     return this._call(MSG.CHANGE_PASSWORD, { username, new_password: newPassword }, options, { operation: 'changePassword', username }, false);
   }
 

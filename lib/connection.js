@@ -22,8 +22,6 @@ class Connection {
     this.id = 0;
     this.address = `${o.host}:${o.port}`;
     this.state = 'new';
-    /** The server's answer to CONNECT. */
-    this.connectAnswer = null;
     /** @type {(events: object[], conn: Connection, bytes: number) => void} a run of events of this connection, and their payload bytes */
     this.onChanges = noop;
     /**
@@ -155,7 +153,6 @@ class Connection {
   /** The handshake succeeded. */
   opened(connectAnswer) {
     this.state = this.state === 'closing' ? 'closing' : 'open';
-    this.connectAnswer = connectAnswer;
     this._wasOpen = true;
     debug('connection #%d: open to %s', this.id, this.address);
     publish(channels.connectionOpen, () => ({ connectionId: this.id, address: this.address, stream: this.stream }));

@@ -24,6 +24,7 @@ const { Store } = require('./dev-server/store');
 const { handleRequest } = require('./dev-server/handlers');
 const { pyTruthy } = require('./dev-server/query');
 const { newUser, ALL_DATABASES } = require('./dev-server/users');
+const { EventBuffer } = require('./stream/event-buffer');
 
 const DEFAULT_USERS = Object.freeze({ root: 'nexadb123' });
 
@@ -81,8 +82,7 @@ class DevServer {
     }
     this._shuffleEvents = Boolean(shuffleEvents);
     this._blockingDelivery = Boolean(blockingDelivery);
-    this._outbox = []; // blockingDelivery: events not yet sent to every subscriber, from _outboxHead
-    this._outboxHead = 0;
+    this._outbox = new EventBuffer(); // blockingDelivery: events not yet sent to every subscriber
     this._blockedOn = null; // blockingDelivery: the socket whose buffer is full
     this._store = store || new Store();
     this._conns = new Set();
@@ -272,7 +272,7 @@ class DevServer {
     this._pending = [];
     if (this._shuffleEvents) shuffle(events);
     if (this._blockingDelivery) {
-      for (const event of events) this._outbox.push(event);
+      this._outbox.pushRun(events);
       this._deliverOutbox();
       return;
     }
@@ -301,10 +301,8 @@ class DevServer {
   /** blockingDelivery: sends queued events in order until a subscriber's buffer is full, then waits for it. */
   _deliverOutbox() {
     if (this._blockedOn) return;
-    while (this._outboxHead < this._outbox.length) {
-      const event = this._outbox[this._outboxHead];
-      this._outbox[this._outboxHead++] = undefined;
-      const full = this._send1(event);
+    while (this._outbox.length > 0) {
+      const full = this._send1(this._outbox.shift());
       if (full) {
         this._blockedOn = full;
         const go = () => {
@@ -317,13 +315,6 @@ class DevServer {
         full.on('close', go);
         break;
       }
-    }
-    if (this._outboxHead === this._outbox.length) {
-      this._outbox = [];
-      this._outboxHead = 0;
-    } else if (this._outboxHead > 4096 && this._outboxHead * 2 > this._outbox.length) {
-      this._outbox = this._outbox.slice(this._outboxHead);
-      this._outboxHead = 0;
     }
   }
 }

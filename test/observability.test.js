@@ -9,7 +9,7 @@ const NexaClient = require('..');
 const { startDevServer } = require('../lib/dev-server');
 const { encodeFrame } = require('../lib/dev-server/protocol');
 const { traceRequest } = require('../lib/diagnostics');
-const { waitFor } = require('./fixtures/helpers');
+const { waitFor, once } = require('./fixtures/helpers');
 const { createProcess, explain } = require('./helpers/scenario');
 
 const PASSWORD = 'tr4ce-me-not';
@@ -30,17 +30,6 @@ async function recording(names, fn) {
     subs.forEach((u) => u());
   }
   return seen;
-}
-
-/** The next `name` event's argument. */
-function once(emitter, name, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no '${name}' within ${ms} ms`)), ms);
-    emitter.once(name, (arg) => {
-      clearTimeout(timer);
-      resolve(arg);
-    });
-  });
 }
 
 describe('observability', function () {

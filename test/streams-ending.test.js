@@ -6,7 +6,7 @@ const assert = require('assert');
 const NexaClient = require('..');
 const { NexaConnectionError } = NexaClient;
 const { startDevServer } = require('../lib/dev-server');
-const { waitFor, devServerSuite } = require('./fixtures/helpers');
+const { waitFor, devServerSuite, rejection } = require('./fixtures/helpers');
 const { nextEvent, takeEvents } = require('./helpers/stream-events');
 
 describe('change streams', function () {
@@ -138,7 +138,7 @@ describe('change streams', function () {
         closed = true;
         let timer;
         const err = await Promise.race([
-          loop.then(() => assert.fail('the loop ended normally'), (e) => e),
+          rejection(loop, 'the loop'),
           new Promise((_, rej) => { timer = setTimeout(() => rej(new Error('the loop hangs')), 5000); }),
         ]).finally(() => clearTimeout(timer));
         assert.ok(err instanceof NexaConnectionError, `got ${err && err.name}: ${err && err.message}`);
@@ -161,7 +161,7 @@ describe('change streams', function () {
         await Promise.all([s.ready, witness.ready]);
         const { document_ids: ids } = await c.batchWrite('gone2', [{ a: 1 }, { a: 2 }, { a: 3 }]);
         await takeEvents(witness, 3);
-        const end = witness.next().then(() => assert.fail('the witness got more'), (e) => e);
+        const end = rejection(witness.next(), 'the witness');
         await srv2.close();
         assert.strictEqual((await end).code, 'ECONNRESET'); // the witness saw the end; `s` has or soon will
         assert.deepStrictEqual((await takeEvents(s, 3)).map((e) => e.documentKey._id), ids);

@@ -5,7 +5,7 @@
 // next one, so one that was being handled when its consumer died stays
 // pending, and another consumer of the group claims it after claimIdleMs.
 const os = require('os');
-const { redisClient, closeClient } = require('./redis-client');
+const { redisClient, closeClient, fieldPairs } = require('./redis-client');
 const { fromFields } = require('./entry');
 const { NexaAbortError } = require('../errors');
 
@@ -17,7 +17,7 @@ function startId(from) {
     if (Number.isNaN(from.getTime())) throw new TypeError('from: an invalid Date');
     return `${from.getTime()}-0`;
   }
-  if (from === '$' || from === '0' || (typeof from === 'string' && /^\d+(-\d+)?$/.test(from))) return from;
+  if (from === '$' || (typeof from === 'string' && /^\d+(-\d+)?$/.test(from))) return from;
   throw new TypeError("from must be a stream id ('1700000000000-0'), a Date, '$' (new entries only) or '0' (every retained entry)");
 }
 
@@ -73,13 +73,17 @@ class Consumer {
     }
   }
 
+  /** A connection of the consumer's own (a blocking read holds one); its errors are counted. */
+  async _connect() {
+    return (await redisClient(this._o.redis, { ownConnection: true, onError: () => { this._stats.redisErrors++; } })).client;
+  }
+
   _open() {
     if (!this._opening) {
       this._opening = (async () => {
-        const onError = () => { this._stats.redisErrors++; };
-        this._cmd = (await redisClient(this._o.redis, { ownConnection: true, onError })).client;
+        this._cmd = await this._connect();
         try {
-          this._blocking = (await redisClient(this._o.redis, { ownConnection: true, onError })).client;
+          this._blocking = await this._connect();
         } catch (err) {
           await closeClient(this._cmd, { now: true });
           this._cmd = null;
@@ -175,7 +179,7 @@ class Consumer {
    */
   async _blockingRead(args, blockMs) {
     if (!this._blocking) {
-      const { client } = await redisClient(this._o.redis, { ownConnection: true, onError: () => { this._stats.redisErrors++; } });
+      const client = await this._connect();
       if (this._closed) {
         await closeClient(client, { now: true });
         return null;
@@ -244,7 +248,7 @@ class Consumer {
     try {
       const groups = await this._cmd.sendCommand(['XINFO', 'GROUPS', this.stream]);
       for (const g of groups) {
-        const info = Array.isArray(g) ? Object.fromEntries(g.map((v, i, a) => (i % 2 ? null : [v, a[i + 1]])).filter(Boolean)) : g;
+        const info = Object.fromEntries(fieldPairs(g));
         if (String(info.name) === this.group) {
           out.pending = Number(info.pending);
           out.lag = info.lag === null || info.lag === undefined ? null : Number(info.lag);

@@ -33,7 +33,6 @@ function reconnectStrategy(state) {
  */
 async function redisClient(given, { ownConnection = false, onError }) {
   let client;
-  const owned = true;
   const state = { connected: false };
   if (given && typeof given === 'object' && typeof given.sendCommand === 'function') {
     if (!ownConnection) return { client: given, owned: false };
@@ -55,7 +54,7 @@ async function redisClient(given, { ownConnection = false, onError }) {
     throw (err && (err.originalError || err.socketError)) || err;
   }
   state.connected = true;
-  return { client, owned };
+  return { client, owned: true };
 }
 
 /** Ends a client made by redisClient(): `close()` in node-redis 5+, `quit()` before. */
@@ -72,4 +71,16 @@ async function closeClient(client, { now = false } = {}) {
   } catch (_) { /* already closed */ }
 }
 
-module.exports = { redisClient, closeClient };
+/**
+ * A reply of field/value pairs (HGETALL, XINFO GROUPS' entries) as [field,
+ * value] pairs: RESP2 answers a flat array, RESP3 clients a map object.
+ * @returns {Array<[*, *]>}
+ */
+function fieldPairs(reply) {
+  if (!Array.isArray(reply)) return Object.entries(reply || {});
+  const pairs = [];
+  for (let i = 0; i + 1 < reply.length; i += 2) pairs.push([reply[i], reply[i + 1]]);
+  return pairs;
+}
+
+module.exports = { redisClient, closeClient, fieldPairs };

@@ -11,7 +11,7 @@
 //   records()                   every relay's record, id -> record
 //   close()
 const crypto = require('crypto');
-const { redisClient, closeClient } = require('./redis-client');
+const { redisClient, closeClient, fieldPairs } = require('./redis-client');
 const { APPEND_LUA } = require('./append-script');
 
 const APPEND_SHA = crypto.createHash('sha1').update(APPEND_LUA).digest('hex');
@@ -79,12 +79,9 @@ class RedisSink {
   }
 
   async records() {
-    const flat = await this._client.sendCommand(['HGETALL', this._stateKey]);
     const out = new Map();
-    // RESP2 answers a flat array; RESP3 clients a map object.
-    const pairs = Array.isArray(flat) ? flat : Object.entries(flat || {}).flat();
-    for (let i = 0; i + 1 < pairs.length; i += 2) {
-      try { out.set(String(pairs[i]), JSON.parse(pairs[i + 1])); } catch (_) { /* not ours */ }
+    for (const [id, json] of fieldPairs(await this._client.sendCommand(['HGETALL', this._stateKey]))) {
+      try { out.set(String(id), JSON.parse(json)); } catch (_) { /* not ours */ }
     }
     return out;
   }

@@ -21,11 +21,17 @@ const REPORT_EVERY = 64;
 /** A report the core could not take (Connection.ack false) is made again this much later. */
 const RETRY_MS = 50;
 
-/** Calls `fn` once, RETRY_MS from now, without keeping the process alive. */
-function retryLater(fn) {
-  const t = setTimeout(fn, RETRY_MS);
-  t.unref();
-  return t;
+/**
+ * Calls `fn` once, RETRY_MS from now, unless a retry of `owner` is pending;
+ * `owner._retry` holds it meanwhile. It does not keep the process alive.
+ */
+function retryLater(owner, fn) {
+  if (owner._retry !== null) return;
+  owner._retry = setTimeout(() => {
+    owner._retry = null;
+    fn();
+  }, RETRY_MS);
+  owner._retry.unref();
 }
 
 /**
@@ -51,13 +57,12 @@ class ConsumedAcks {
   }
 
   consumedOne() {
-    if (++this._consumed >= REPORT_EVERY) {
-      if (this._retry === null) this.flush(); // else the pending retry reports it all
-    } else if (!this._soon) {
+    if (++this._consumed >= REPORT_EVERY) this.flush();
+    else if (!this._soon) {
       this._soon = true;
       setImmediate(() => {
         this._soon = false;
-        if (this._consumed > 0 && this._retry === null) this.flush();
+        if (this._consumed > 0) this.flush();
       });
     }
   }
@@ -65,6 +70,7 @@ class ConsumedAcks {
   turn() {}
 
   flush() {
+    if (this._retry !== null) return; // the pending retry reports it all
     let n = this._consumed;
     this._consumed = 0;
     const unacked = this._unacked;
@@ -73,7 +79,7 @@ class ConsumedAcks {
       const k = Math.min(n, seg.n);
       if (seg.conn !== null && !seg.conn.ack(k)) {
         this._consumed += n; // kept, and reported again
-        if (this._retry === null) this._retry = retryLater(() => { this._retry = null; this.flush(); });
+        retryLater(this, () => this.flush());
         return;
       }
       seg.n -= k;
@@ -116,7 +122,7 @@ class ArrivalAcks {
   turn() {
     if (this._arrivals === 0) return;
     if (this._conn.ack(this._arrivals)) this._arrivals = 0;
-    else if (this._retry === null) this._retry = retryLater(() => { this._retry = null; this.turn(); });
+    else retryLater(this, () => this.turn());
   }
 }
 

@@ -21,11 +21,12 @@ function catchUpItem(coll, document) {
  * and `mark`. Same-format ISO texts compare as strings; a missing fraction
  * ("…:28" for "…:28.000000") still sorts first.
  * @param {string|null} mark
- * @param {Array<object|undefined>} docs full documents
+ * @param {Array<object|undefined>} docs full documents, or objects holding them under `key`
+ * @param {string|null} [key] (no array of the documents is made per run of events)
  */
-function newestUpdate(mark, docs) {
+function newestUpdate(mark, docs, key = null) {
   for (let i = 0; i < docs.length; i++) {
-    const d = docs[i];
+    const d = key === null ? docs[i] : docs[i][key];
     const at = d !== undefined && d !== null ? d._updated_at : undefined;
     if (typeof at === 'string' && (mark === null || at > mark)) mark = at;
   }
@@ -71,4 +72,4 @@ async function changedSince(client, collection, since) {
   return { found, complete };
 }
 
-module.exports = { catchUpItem, newestUpdate, catchUpFrom, changedSince, CATCH_UP_MARGIN_MS };
+module.exports = { catchUpItem, newestUpdate, catchUpFrom, changedSince };

@@ -1,5 +1,6 @@
 'use strict';
-// The items a stream holds for its consumer, oldest first: an array read
+// Items oldest first (a stream's, for its consumer; the dev server's outbox
+// under blockingDelivery): an array read
 // from a head index (shifting an array per item would be O(n)), compacted
 // once the consumed part is the larger half.
 

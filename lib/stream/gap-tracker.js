@@ -36,7 +36,7 @@ class GapTracker {
 
   /** A run of live events: a catch-up reads from the newest document they carry. */
   sawEvents(evs) {
-    if (this._catchUp !== null) this._mark = newestUpdate(this._mark, evs.map((e) => e.fullDocument));
+    if (this._catchUp !== null) this._mark = newestUpdate(this._mark, evs, 'fullDocument');
   }
 
   /** True between a lost connection and its re-subscription. */
@@ -62,7 +62,7 @@ class GapTracker {
     const fill = this._holdback.slot(); // live events wait behind it until the documents are read
     this._catchUp(this._collection, catchUpFrom(lost.mark)).then(({ found, complete }) => {
       gap.catchUp = { documents: found.length, complete };
-      this._mark = newestUpdate(this._mark, found.map((f) => f.document));
+      this._mark = newestUpdate(this._mark, found, 'document');
       return found.map(({ collection, document }) => catchUpItem(collection, document));
     }, (err) => {
       gap.catchUp = { documents: 0, complete: false, error: err };
@@ -95,9 +95,10 @@ class GapTracker {
   dropped(count, since, until, held) {
     if (since === Infinity) since = nowSeconds();
     if (until === -Infinity) until = since;
-    this._announceGap(gapItem(this._collection, 'dropOldest', since, until, { count }));
+    const gap = gapItem(this._collection, 'dropOldest', since, until, { count });
+    this._announceGap(gap);
     if (!this._inBand) return null;
-    this._dropGap = held === null ? gapItem(this._collection, 'dropOldest', since, until, { count })
+    this._dropGap = held === null ? gap
       : gapItem(this._collection, 'dropOldest', Math.min(held.since, since), Math.max(held.until, until), { count: held.count + count });
     return this._dropGap;
   }

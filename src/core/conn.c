@@ -24,8 +24,7 @@ static char *dup_str(const char *s) {
 void nx__wbufs_free(nx_wbuf *b) {
   while (b) {
     nx_wbuf *next = b->next;
-    free(b->data);
-    free(b);
+    nx__wbuf_free(b);
     b = next;
   }
 }
@@ -152,12 +151,9 @@ static void try_next_address(nx_conn *c);
 /* The socket of an address that failed is closed: try the next one. */
 static void on_retry_closed(uv_handle_t *h) {
   nx_conn *c = h->data;
-  if (c->state == NX_S_CLOSING) {
-    settle(c, NX_H_TCP);
-    return;
-  }
-  c->pending &= ~NX_H_TCP;
-  try_next_address(c);
+  int closing = c->state == NX_S_CLOSING;
+  settle(c, NX_H_TCP); /* frees c when closing */
+  if (!closing) try_next_address(c);
 }
 
 static void on_connect(uv_connect_t *req, int status) {
@@ -197,12 +193,10 @@ static void try_next_address(nx_conn *c) {
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
   nx_conn *c = req->data;
   c->live &= ~NX_H_GAI;
-  if (c->state == NX_S_CLOSING) {
-    if (res) uv_freeaddrinfo(res);
-    settle(c, NX_H_GAI);
-    return;
-  }
-  c->pending &= ~NX_H_GAI;
+  int closing = c->state == NX_S_CLOSING;
+  if (closing && res) uv_freeaddrinfo(res);
+  settle(c, NX_H_GAI); /* frees c when closing */
+  if (closing) return;
   if (status < 0) {
     nx__conn_end_with_uv(c, status);
     return;

@@ -15,43 +15,49 @@ extern "C" {
 #define NX_MAGIC 0x4E455841u
 #define NX_VERSION 1
 
-/* Every message type of the protocol: the one list, which the binding
- * hands to JS (lib/native.js `constants.msg`). */
+/* Every message type of the protocol: the one list, X(name, value). It makes
+ * the enum below and the table the binding hands to JS (lib/native.js
+ * `constants.msg`), so the two cannot differ. */
+#define NX_MSG_TYPES(X) \
+  X(CONNECT, 0x01) \
+  X(CREATE, 0x02) \
+  X(READ, 0x03) \
+  X(UPDATE, 0x04) \
+  X(DELETE, 0x05) \
+  X(QUERY, 0x06) \
+  X(VECTOR_SEARCH, 0x07) \
+  X(BATCH_WRITE, 0x08) \
+  X(PING, 0x09) \
+  X(DISCONNECT, 0x0A) \
+  X(QUERY_TOON, 0x0B) \
+  X(EXPORT_TOON, 0x0C) \
+  X(IMPORT_TOON, 0x0D) \
+  X(CREATE_USER, 0x0E) \
+  X(DELETE_USER, 0x0F) \
+  X(LIST_USERS, 0x10) \
+  X(CHANGE_PASSWORD, 0x11) \
+  X(LIST_COLLECTIONS, 0x20) \
+  X(DROP_COLLECTION, 0x21) \
+  X(GET_VECTORS, 0x23) \
+  X(SUBSCRIBE_CHANGES, 0x30) \
+  X(UNSUBSCRIBE_CHANGES, 0x31) \
+  X(LIST_DATABASES, 0x40) \
+  X(DROP_DATABASE, 0x42) \
+  X(BUILD_HNSW_INDEX, 0x45) \
+  X(SUCCESS, 0x81) \
+  X(ERROR, 0x82) \
+  X(NOT_FOUND, 0x83) \
+  X(DUPLICATE, 0x84) \
+  X(STREAM_START, 0x85) \
+  X(STREAM_CHUNK, 0x86) \
+  X(STREAM_END, 0x87) \
+  X(PONG, 0x88) \
+  X(CHANGE_EVENT, 0x90)
+
 enum nx_msg_type {
-  NX_MSG_CONNECT = 0x01,
-  NX_MSG_CREATE = 0x02,
-  NX_MSG_READ = 0x03,
-  NX_MSG_UPDATE = 0x04,
-  NX_MSG_DELETE = 0x05,
-  NX_MSG_QUERY = 0x06,
-  NX_MSG_VECTOR_SEARCH = 0x07,
-  NX_MSG_BATCH_WRITE = 0x08,
-  NX_MSG_PING = 0x09,
-  NX_MSG_DISCONNECT = 0x0A,
-  NX_MSG_QUERY_TOON = 0x0B,
-  NX_MSG_EXPORT_TOON = 0x0C,
-  NX_MSG_IMPORT_TOON = 0x0D,
-  NX_MSG_CREATE_USER = 0x0E,
-  NX_MSG_DELETE_USER = 0x0F,
-  NX_MSG_LIST_USERS = 0x10,
-  NX_MSG_CHANGE_PASSWORD = 0x11,
-  NX_MSG_LIST_COLLECTIONS = 0x20,
-  NX_MSG_DROP_COLLECTION = 0x21,
-  NX_MSG_GET_VECTORS = 0x23,
-  NX_MSG_SUBSCRIBE_CHANGES = 0x30,
-  NX_MSG_UNSUBSCRIBE_CHANGES = 0x31,
-  NX_MSG_LIST_DATABASES = 0x40,
-  NX_MSG_DROP_DATABASE = 0x42,
-  NX_MSG_BUILD_HNSW_INDEX = 0x45,
-  NX_MSG_SUCCESS = 0x81,
-  NX_MSG_ERROR = 0x82,
-  NX_MSG_NOT_FOUND = 0x83,
-  NX_MSG_DUPLICATE = 0x84,
-  NX_MSG_STREAM_START = 0x85,
-  NX_MSG_STREAM_CHUNK = 0x86,
-  NX_MSG_STREAM_END = 0x87,
-  NX_MSG_PONG = 0x88,
-  NX_MSG_CHANGE_EVENT = 0x90
+#define NX_MSG_ENUM(name, value) NX_MSG_##name = value,
+  NX_MSG_TYPES(NX_MSG_ENUM)
+#undef NX_MSG_ENUM
 };
 
 /* Writes a header for a payload of `len` bytes. */

@@ -10,6 +10,7 @@
 #ifndef NX_INTERNAL_H
 #define NX_INTERNAL_H
 
+#include <stdlib.h>
 #include <uv.h>
 
 #include "nx.h"
@@ -23,6 +24,13 @@ typedef struct nx_wbuf {
   size_t len;
   char *data;
 } nx_wbuf;
+
+/* Frees one send (its `next` is not followed); NULL is fine. */
+static inline void nx__wbuf_free(nx_wbuf *b) {
+  if (!b) return;
+  free(b->data);
+  free(b);
+}
 
 /* A growable ring of uint32_t (ring.c). */
 typedef struct nx_ring {

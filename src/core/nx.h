@@ -16,24 +16,31 @@
 extern "C" {
 #endif
 
+/* What a batch's items are: the one list, X(name, value), which makes the
+ * enum and the table the binding hands to JS (`constants.item`).
+ * UNDECODABLE and REPLY_FAILED: a well-framed payload that cannot be decoded
+ * (too deep, not strict MessagePack, ...) fails only itself; the connection
+ * reads on; `message` says why. Neither is counted against the high-water
+ * mark: acknowledge only CHANGE items (nx_worker_ack).
+ * PAUSED and RESUMED: backpressure, decided here alone (nx_conn_opts.hwm_*):
+ * the connection stopped reading its socket at the bound, or read on once the
+ * owner's acknowledgements freed a quarter of it. Nothing else, no obj; a
+ * report lost to memory is not retried: it only informs. */
+#define NX_ITEM_KINDS(X)                                                            \
+  X(OPEN, 1)         /* handshake done; obj = the CONNECT answer */                 \
+  X(OPEN_FAILED, 2)  /* never opened: code + message; terminal */                   \
+  X(REPLY, 3)        /* answer to req_id: msg_type + obj */                         \
+  X(CHANGE, 4)       /* a CHANGE_EVENT: on the batch's tape; `bytes`, its size */   \
+  X(CLOSED, 5)       /* closed after OPEN: code NULL when asked for, else why */    \
+  X(UNDECODABLE, 6)  /* a CHANGE_EVENT that could not be decoded */                 \
+  X(REPLY_FAILED, 7) /* the answer to req_id could not be decoded */                \
+  X(PAUSED, 8)                                                                      \
+  X(RESUMED, 9)
+
 typedef enum {
-  NX_EV_OPEN = 1,     /* handshake done; obj = the CONNECT answer */
-  NX_EV_OPEN_FAILED,  /* never opened: code + message; terminal */
-  NX_EV_REPLY,        /* answer to req_id: msg_type + obj */
-  NX_EV_CHANGE,       /* a CHANGE_EVENT: on the batch's tape; `bytes`, its payload's size */
-  NX_EV_CLOSED,       /* closed after OPEN: code NULL when asked for, else why; terminal */
-  /* A well-framed payload that cannot be decoded (too deep, not strict
-   * MessagePack, ...) fails only itself; the connection reads on. `message`
-   * says why. Neither is counted against the high-water mark: acknowledge
-   * only NX_EV_CHANGE items (nx_worker_ack). */
-  NX_EV_UNDECODABLE,  /* a CHANGE_EVENT that could not be decoded (6) */
-  NX_EV_REPLY_FAILED, /* the answer to req_id could not be decoded (7) */
-  /* Backpressure, decided here alone (nx_conn_opts.hwm_*): the connection
-   * stopped reading its socket at the bound, or read on once the owner's
-   * acknowledgements freed a quarter of it. Nothing else; no obj. A report
-   * lost to memory is not retried: it only informs. */
-  NX_EV_PAUSED,       /* (8) */
-  NX_EV_RESUMED       /* (9) */
+#define NX_ITEM_ENUM(name, value) NX_EV_##name = value,
+  NX_ITEM_KINDS(NX_ITEM_ENUM)
+#undef NX_ITEM_ENUM
 } nx_event_kind;
 
 /* An owner numbers its requests 1..NX_REQ_ID_MAX (nx_worker_send); the ids

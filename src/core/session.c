@@ -22,8 +22,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void on_write(uv_write_t *req, int status) {
   nx_wbuf *b = (nx_wbuf *)req;
   nx_conn *c = req->data;
-  free(b->data);
-  free(b);
+  nx__wbuf_free(b);
   if (status < 0 && status != UV_ECANCELED) nx__conn_end_with_uv(c, status);
 }
 
@@ -32,16 +31,14 @@ static void write_raw(nx_conn *c, nx_wbuf *b) {
   b->wr.data = c;
   int rc = uv_write(&b->wr, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
   if (rc) {
-    free(b->data);
-    free(b);
+    nx__wbuf_free(b);
     nx__conn_end_with_uv(c, rc);
   }
 }
 
 static void write_request(nx_conn *c, nx_wbuf *b) {
   if (nx__ring_push(&c->fifo, b->req_id)) {
-    free(b->data);
-    free(b);
+    nx__wbuf_free(b);
     nx__conn_end_with(c, "ENOMEM", "out of memory queueing a request", NULL);
     return;
   }
@@ -63,8 +60,7 @@ void nx__conn_send(nx_conn *c, nx_wbuf *b) {
       return;
     default:
       /* Closing: the terminal item fails the request on the owner's side. */
-      free(b->data);
-      free(b);
+      nx__wbuf_free(b);
   }
 }
 
@@ -355,10 +351,7 @@ void nx__conn_close(nx_conn *c, int graceful) {
       write_raw(c, b);
       return;
     }
-    if (b) {
-      free(b->data);
-      free(b);
-    }
+    nx__wbuf_free(b);
   }
   nx__conn_end_with(c, NULL, NULL, NULL);
 }

@@ -21,24 +21,31 @@
 extern "C" {
 #endif
 
+/* The event tape's ops: the one list, X(name, value), which makes the enum
+ * and the table the binding hands to JS (`constants.tape`, lib/tape.js). */
+#define NX_TAPE_OPS(X) \
+  X(STR, 1)        /* utf16 offset, utf16 length (in the batch string) */          \
+  X(NUM, 2)        /* the next float64 */                                          \
+  X(U64, 3)        /* lo, hi: an unsigned integer beyond 32 bits */                \
+  X(I64, 4)        /* lo, hi: a negative integer below -2^31 (two's complement) */ \
+  X(TRUE, 5)                                                                       \
+  X(FALSE, 6)                                                                      \
+  X(NULL, 7)                                                                       \
+  X(BIN, 8)        /* offset, length (in the bin bytes) */                         \
+  X(ARR, 9)        /* n, then n values */                                          \
+  X(MAP, 10)       /* shape id, then one value per key of the shape */             \
+  X(MAPK, 11)      /* n, then n (key, value) pairs; key: NX_T_KEY or NX_T_STR */   \
+  X(KEY, 12)       /* key id */                                                    \
+  X(VAL, 13)       /* interned value id */                                         \
+  X(NEWKEY, 20)    /* key id, utf16 offset, utf16 length */                        \
+  X(NEWSHAPE, 21)  /* shape id, n, n key ids */                                    \
+  X(NEWVAL, 22)    /* value id, utf16 offset, utf16 length */                      \
+  X(SEG, 23)       /* the next string segment begins (offsets restart at 0) */
+
 enum nx_tape_op {
-  NX_T_STR = 1,     /* utf16 offset, utf16 length (in the batch string) */
-  NX_T_NUM = 2,     /* the next float64 */
-  NX_T_U64 = 3,     /* lo, hi: an unsigned integer beyond 32 bits */
-  NX_T_I64 = 4,     /* lo, hi: a negative integer below -2^31 (two's complement) */
-  NX_T_TRUE = 5,
-  NX_T_FALSE = 6,
-  NX_T_NULL = 7,
-  NX_T_BIN = 8,     /* offset, length (in the bin bytes) */
-  NX_T_ARR = 9,     /* n, then n values */
-  NX_T_MAP = 10,    /* shape id, then one value per key of the shape */
-  NX_T_MAPK = 11,   /* n, then n (key, value) pairs; key: NX_T_KEY or NX_T_STR */
-  NX_T_KEY = 12,    /* key id */
-  NX_T_VAL = 13,    /* interned value id */
-  NX_T_NEWKEY = 20, /* key id, utf16 offset, utf16 length */
-  NX_T_NEWSHAPE = 21, /* shape id, n, n key ids */
-  NX_T_NEWVAL = 22, /* value id, utf16 offset, utf16 length */
-  NX_T_SEG = 23     /* the next string segment begins (offsets restart at 0) */
+#define NX_TAPE_ENUM(name, value) NX_T_##name = value,
+  NX_TAPE_OPS(NX_TAPE_ENUM)
+#undef NX_TAPE_ENUM
 };
 
 #define NX_TAPE_MAX_KEY 64       /* longer keys are not interned */

@@ -100,10 +100,7 @@ static nx_conn *find(nx_worker *w, uint32_t id) {
 }
 
 static void free_cmd(nx_cmd *cmd) {
-  if (cmd->kind == CMD_SEND && cmd->arg.buf) {
-    free(cmd->arg.buf->data);
-    free(cmd->arg.buf);
-  }
+  if (cmd->kind == CMD_SEND) nx__wbuf_free(cmd->arg.buf);
   if (cmd->kind == CMD_OPEN && cmd->arg.conn) nx__conn_abort(cmd->arg.conn);
   free(cmd);
 }

@@ -4,23 +4,17 @@
 // server for each test.
 
 const assert = require('assert');
-const { encode } = require('../../lib/native');
+const { encode, constants } = require('../../lib/native');
 const { startDevServer } = require('../../lib/dev-server');
 const { RawClient: BaseRawClient } = require('../fixtures/helpers');
 
-const T = {
-  CONNECT: 0x01, CREATE: 0x02, READ: 0x03, UPDATE: 0x04, DELETE: 0x05, QUERY: 0x06, VECTOR_SEARCH: 0x07,
-  BATCH_WRITE: 0x08, PING: 0x09, DISCONNECT: 0x0a, QUERY_TOON: 0x0b, EXPORT_TOON: 0x0c, IMPORT_TOON: 0x0d,
-  CREATE_USER: 0x0e, DELETE_USER: 0x0f, LIST_USERS: 0x10, CHANGE_PASSWORD: 0x11,
-  LIST_COLLECTIONS: 0x20, DROP_COLLECTION: 0x21, GET_VECTORS: 0x23, SUBSCRIBE: 0x30, UNSUBSCRIBE: 0x31,
-  LIST_DATABASES: 0x40, DROP_DATABASE: 0x42, BUILD_HNSW_INDEX: 0x45,
-  SUCCESS: 0x81, ERROR: 0x82, NOT_FOUND: 0x83, PONG: 0x88, EVENT: 0x90,
-};
+/** The message types (the core's), with the short names these tests use. */
+const T = { ...constants.msg, SUBSCRIBE: constants.msg.SUBSCRIBE_CHANGES, UNSUBSCRIBE: constants.msg.UNSUBSCRIBE_CHANGES, EVENT: constants.msg.CHANGE_EVENT };
 
 const ID = /^[0-9a-f]{16}$/;
 const DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/;
 
-function frame(type, payload, { magic = 0x4e455841, version = 1 } = {}) {
+function frame(type, payload, { magic = constants.magic, version = constants.version } = {}) {
   const body = Buffer.isBuffer(payload) ? payload : encode(payload);
   const h = Buffer.alloc(12);
   h.writeUInt32BE(magic, 0);
@@ -58,8 +52,10 @@ function show(f) {
   return { type: f.type, payload: f.payload };
 }
 
-async function authed(server, user = 'root', password = 'nexadb123') {
-  const c = await RawClient.open(server);
+/** A client of class `Client` logged in as `user`; `onOpen` sees it first (to end it after the test, say). */
+async function authed(server, user = 'root', password = 'nexadb123', Client = RawClient, onOpen = () => {}) {
+  const c = await Client.open(server);
+  onOpen(c);
   const f = await c.request(T.CONNECT, { username: user, password });
   assert.strictEqual(f.type, T.SUCCESS, JSON.stringify(f.payload, replacer));
   return c;

@@ -6,7 +6,7 @@
 const assert = require('assert');
 const { encodeFrame } = require('../../lib/dev-server/protocol');
 const { RawClient } = require('../fixtures/helpers');
-const { T, devServerPerTest } = require('./dev-server-raw');
+const { T, authed, devServerPerTest } = require('./dev-server-raw');
 
 const frame = encodeFrame;
 
@@ -29,12 +29,8 @@ class Raw extends RawClient {
 }
 
 const opened = [];
-async function login(server, username = 'root', password = 'nexadb123') {
-  const c = await Raw.open(server);
-  opened.push(c);
-  const f = await c.request(T.CONNECT, { username, password });
-  assert.strictEqual(f.type, T.SUCCESS, JSON.stringify(f.payload));
-  return c;
+function login(server, username = 'root', password = 'nexadb123') {
+  return authed(server, username, password, Raw, (c) => opened.push(c));
 }
 
 async function ok(c, type, payload) {

@@ -4,7 +4,7 @@
 // empty project by an npm that finds nothing but `node`, `npm` and `npx` on
 // its PATH (no cc, make, python3 or pkg-config). Built once per test process and
 // shared by the suites that need it (install, types).
-const { spawn } = require('child_process');
+const { runProcess } = require('./process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -25,15 +25,10 @@ function npmCli() {
   throw new Error('npm not found on PATH');
 }
 
-function run(cmd, args, opts = {}) {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
-    child.on('close', (code, signal) => resolve({ code, signal, out, ms: Date.now() - t0 }));
-  });
+/** Runs a command to its end (killed after `timeout` ms); `out` is its stdout, then its stderr. */
+async function run(cmd, args, { timeout = 10 * 60 * 1000, cwd, env } = {}) {
+  const r = await runProcess(cmd, args, { cwd, env, killAfter: timeout });
+  return { code: r.code, signal: r.signal, out: r.stdout + r.stderr, ms: r.ms };
 }
 
 function newest(p) {
