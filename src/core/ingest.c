@@ -87,19 +87,48 @@ const char *nx__batch_str(nx_ingest *in, const char *s) {
   return p;
 }
 
-int nx__batch_decode(nx_ingest *in, nx_item *it, const uint8_t *p, size_t len, char *err, size_t errlen) {
-  in->batch->bytes += len;
-  if (it->kind != NX_EV_CHANGE) return nx_decode(&in->batch->zone, p, len, NX_CHECK_MAP, &it->obj, err, errlen);
-  /* Change events are flattened here, off the main thread. Their decoded
-   * objects are done with once on the tape: one zone, cleared after each
-   * event, serves them all (its first chunk stays, hot in cache), instead of
-   * growing the batch's zone. */
-  int rc = nx_decode(&in->ezone, p, len, NX_CHECK_MAP, &it->obj, err, errlen);
-  if (rc == 0 && nx_tape_event(in->tables, &in->batch->tape, &it->obj, len)) {
-    snprintf(err, errlen, "out of memory flattening an event");
-    rc = NX_DECODE_NOMEM;
+int nx__ingest_frame(nx_ingest *in, const nx_item *head, const uint8_t *p, size_t len, nx_item **out, char *err,
+                     size_t errlen) {
+  nx_item *it = nx__batch_add(in, head->conn_id, head->kind);
+  if (!it) {
+    snprintf(err, errlen, "out of memory");
+    return NX_INGEST_NOMEM;
   }
-  msgpack_zone_clear(&in->ezone);
-  memset(&it->obj, 0, sizeof(it->obj)); /* pointed into the zone: now nil */
-  return rc;
+  it->msg_type = head->msg_type;
+  it->req_id = head->req_id;
+  in->batch->bytes += len;
+  int rc;
+  if (it->kind != NX_EV_CHANGE) {
+    rc = nx_decode(&in->batch->zone, p, len, NX_CHECK_MAP, &it->obj, err, errlen);
+  } else {
+    /* Flattened here, off the main thread. The decoded objects are done
+     * with once on the tape: one zone, cleared after each event, serves
+     * them all (its first chunk stays, hot in cache). */
+    it->bytes = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+    rc = nx_decode(&in->ezone, p, len, NX_CHECK_MAP, &it->obj, err, errlen);
+    if (rc == 0 && nx_tape_event(in->tables, &in->batch->tape, &it->obj, len)) {
+      snprintf(err, errlen, "out of memory flattening an event");
+      rc = NX_DECODE_NOMEM;
+    }
+    msgpack_zone_clear(&in->ezone);
+    memset(&it->obj, 0, sizeof(it->obj)); /* pointed into the zone: now nil */
+  }
+  if (rc == NX_DECODE_BAD && (it->kind == NX_EV_CHANGE || it->kind == NX_EV_REPLY)) {
+    /* The frame was whole and the stream is in step: only this item fails. */
+    int event = it->kind == NX_EV_CHANGE;
+    char msg[256];
+    snprintf(msg, sizeof(msg), "could not decode %s (%zu bytes): %s", event ? "a change event" : "the answer", len, err);
+    it->kind = event ? NX_EV_UNDECODABLE : NX_EV_REPLY_FAILED;
+    it->obj.type = MSGPACK_OBJECT_NIL;
+    it->code = "NEXA_PROTOCOL";
+    it->message = nx__batch_str(in, msg);
+    *out = it;
+    return NX_INGEST_FAILED_ITEM;
+  }
+  if (rc) {
+    nx__batch_drop_last(in);
+    return rc == NX_DECODE_BAD ? NX_INGEST_BAD : NX_INGEST_NOMEM;
+  }
+  *out = it;
+  return NX_INGEST_ADDED;
 }

@@ -122,7 +122,7 @@ int nx__ring_push(nx_ring *r, uint32_t v);
 uint32_t nx__ring_pop(nx_ring *r);
 void nx__ring_free(nx_ring *r);
 
-/* ingest.c. The add / str / decode functions return NULL / -1 on out of memory. */
+/* ingest.c. add / str return NULL on out of memory. */
 int nx__ingest_init(nx_ingest *in, nx_batch *(*fresh)(void *ud), void (*full)(void *ud), void *ud);
 void nx__ingest_free(nx_ingest *in);
 /* The batch being filled, now the caller's (NULL: none). */
@@ -131,11 +131,20 @@ uv_buf_t nx__ingest_read_buf(nx_ingest *in);
 /* At the end of a read: hands the batch over if it reached handover size. */
 void nx__ingest_read_done(nx_ingest *in);
 nx_item *nx__batch_add(nx_ingest *in, uint32_t conn_id, uint8_t kind);
-/* Drops the item added last (half made). */
+/* Drops the item added last. */
 void nx__batch_drop_last(nx_ingest *in);
 const char *nx__batch_str(nx_ingest *in, const char *s);
-/* Decodes a payload into the item: 0, NX_DECODE_BAD or NX_DECODE_NOMEM. */
-int nx__batch_decode(nx_ingest *in, nx_item *it, const uint8_t *p, size_t len, char *err, size_t errlen);
+
+/* What nx__ingest_frame made of a frame. */
+enum {
+  NX_INGEST_ADDED = 0,   /* *out: the item, decoded (a change event: onto the tape) */
+  NX_INGEST_FAILED_ITEM, /* *out: an event or answer that failed the check, as an item saying so */
+  NX_INGEST_BAD,         /* any other kind failed the check: nothing added, err says why */
+  NX_INGEST_NOMEM        /* nothing added, err says why */
+};
+/* A frame's payload as an item of head's kind, conn_id, req_id and msg_type. */
+int nx__ingest_frame(nx_ingest *in, const nx_item *head, const uint8_t *p, size_t len, nx_item **out, char *err,
+                     size_t errlen);
 
 /* conn.c: a connection's lifecycle. */
 nx_conn *nx__conn_new(uv_loop_t *loop, nx_ingest *in, uint32_t id, const nx_conn_opts *o);

@@ -211,15 +211,11 @@ void nx__conn_start(nx_conn *c, nx_conn **list) {
 
 static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_t len) {
   char err[160];
-  nx_item *it = nx__batch_add(c->in, c->id, NX_EV_OPEN);
-  if (!it) {
-    nx__conn_end_with(c, "ENOMEM", "out of memory", NULL);
-    return 1;
-  }
-  int rc = nx__batch_decode(c->in, it, p, len, err, sizeof(err));
-  if (rc) {
-    nx__batch_drop_last(c->in);
-    nx__conn_end_with(c, rc == NX_DECODE_NOMEM ? "ENOMEM" : "NEXA_PROTOCOL", err, NULL);
+  nx_item head = { .kind = NX_EV_OPEN, .conn_id = c->id };
+  nx_item *it;
+  int rc = nx__ingest_frame(c->in, &head, p, len, &it, err, sizeof(err));
+  if (rc != NX_INGEST_ADDED) {
+    nx__conn_end_with(c, rc == NX_INGEST_NOMEM ? "ENOMEM" : "NEXA_PROTOCOL", err, NULL);
     return 1;
   }
   if (type != NX_MSG_SUCCESS) {
@@ -253,11 +249,8 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
   (void)flags;
   if (c->state == NX_S_HANDSHAKE && type != NX_MSG_CHANGE_EVENT)
     return on_handshake_answer(c, type, p, len);
-  nx_item *it;
-  if (type == NX_MSG_CHANGE_EVENT) {
-    it = nx__batch_add(c->in, c->id, NX_EV_CHANGE);
-    if (it) it->bytes = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-  } else {
+  nx_item head = { .kind = NX_EV_CHANGE, .conn_id = c->id };
+  if (type != NX_MSG_CHANGE_EVENT) {
     if (c->fifo.len == 0) {
       snprintf(err, sizeof(err), "an answer (type 0x%02x) arrived with no request waiting", type);
       nx__conn_end_with(c, "NEXA_PROTOCOL", err, NULL);
@@ -272,35 +265,19 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
       c->ping_at = 0; /* alive: the answer itself is nobody's business */
       return 0;
     }
-    it = nx__batch_add(c->in, c->id, NX_EV_REPLY);
-    if (it) {
-      it->req_id = req;
-      it->msg_type = type;
-    }
+    head.kind = NX_EV_REPLY;
+    head.req_id = req;
+    head.msg_type = type;
   }
-  if (!it) {
-    nx__conn_end_with(c, "ENOMEM", "out of memory", NULL);
-    return 1;
-  }
-  int rc = nx__batch_decode(c->in, it, p, len, err, sizeof(err));
-  if (rc == NX_DECODE_BAD) {
-    /* The frame was whole and the stream is in step: only this answer or
-     * event fails. Not counted against the high-water mark (nx.h). */
-    int event = it->kind == NX_EV_CHANGE;
-    char msg[256];
-    snprintf(msg, sizeof(msg), "could not decode %s (%zu bytes): %s", event ? "a change event" : "the answer", len, err);
-    it->kind = event ? NX_EV_UNDECODABLE : NX_EV_REPLY_FAILED;
-    it->obj.type = MSGPACK_OBJECT_NIL;
-    it->code = "NEXA_PROTOCOL";
-    it->message = nx__batch_str(c->in, msg);
-    return 0;
-  }
-  if (rc) {
-    nx__batch_drop_last(c->in);
+  nx_item *it;
+  int rc = nx__ingest_frame(c->in, &head, p, len, &it, err, sizeof(err));
+  if (rc == NX_INGEST_NOMEM) {
     nx__conn_end_with(c, "ENOMEM", err, NULL);
     return 1;
   }
-  if (it->kind == NX_EV_CHANGE && (c->hwm_events || c->hwm_bytes) && count_unacked(c, (uint32_t)len)) {
+  /* An event that failed the check is not counted against the bound (nx.h). */
+  if (rc == NX_INGEST_ADDED && it->kind == NX_EV_CHANGE && (c->hwm_events || c->hwm_bytes) &&
+      count_unacked(c, (uint32_t)len)) {
     nx__conn_end_with(c, "ENOMEM", "out of memory", NULL);
     return 1;
   }
