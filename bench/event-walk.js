@@ -253,15 +253,17 @@ const DISPATCHERS = new Set(['processImmediate', 'listOnTimeout', 'processTimers
 function analyse(entries, coverage, symbols) {
   const { resolve, unclaimed } = jsResolver(coverage);
   const steps = [];
-  const callers = []; // by JS stack depth: {name, fn}
+  // The JS stack: {depth, name, fn}. Builtins (map, say) are frames the trace counts but does not print.
+  const stack = [];
   for (const e of entries) {
     let fn;
     if (e.kind === 'C') fn = symbols.get(e.offset);
     else {
-      const caller = (e.depth > 1 && callers[e.depth - 1]) || null;
+      while (stack.length && stack[stack.length - 1].depth >= e.depth) stack.pop();
+      const caller = stack.length ? stack[stack.length - 1] : null;
       const callerFits = !caller || caller.fn !== null || DISPATCHERS.has(caller.name);
       fn = e.name === '' && !callerFits ? null : resolve(e.name, caller && caller.fn);
-      callers[e.depth] = { name: e.name, fn };
+      stack.push({ depth: e.depth, name: e.name, fn });
     }
     if (!fn || !(fn.file.startsWith('src' + path.sep) || fn.file.startsWith('lib' + path.sep))) continue;
     const section = e.kind === 'JS' ? 'js' : e.thread === 'W' ? 'worker' : 'main';
@@ -271,6 +273,13 @@ function analyse(entries, coverage, symbols) {
 }
 
 const SECTIONS = [['worker', 'worker thread, C/C++'], ['main', 'main thread, C/C++'], ['js', 'main thread, JS (lib/)']];
+
+/** Times a step is in another file than the step before it. */
+function fileChanges(steps) {
+  let n = 0;
+  for (let i = 1; i < steps.length; i++) if (steps[i].file !== steps[i - 1].file) n++;
+  return n;
+}
 
 function report(title, { steps, unclaimed }, sequence) {
   const lines = [`## ${title}`];
@@ -290,9 +299,10 @@ function report(title, { steps, unclaimed }, sequence) {
   }
   const distinct = new Set(steps.map((s) => `${s.file}:${s.name}`));
   const files = new Set(steps.map((s) => s.file));
-  let changes = 0;
-  for (let i = 1; i < steps.length; i++) if (steps[i].file !== steps[i - 1].file) changes++;
-  lines.push(`total: ${distinct.size} functions (${steps.length} calls), ${files.size} files, ${changes} file changes`);
+  const seen = new Set();
+  const firsts = steps.filter((s) => !seen.has(`${s.file}:${s.name}`) && seen.add(`${s.file}:${s.name}`));
+  lines.push(`total: ${distinct.size} functions (${steps.length} calls), ${files.size} files, ` +
+    `${fileChanges(steps)} file changes (${fileChanges(firsts)} over each function's first entry)`);
   if (unclaimed.length) lines.push(`entered (coverage) but not placed in the order: ${unclaimed.join(', ')}`);
   if (sequence) lines.push('sequence: ' + steps.map((s) => `${s.section === 'worker' ? 'W' : 'M'}:${path.basename(s.file)}:${s.name}`).join(' > '));
   return lines.join('\n');
