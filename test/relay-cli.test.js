@@ -64,13 +64,16 @@ describe('nexaclient relay (CLI)', function () {
     assert.deepStrictEqual([...new Set(entries.map((e) => e.op))].sort(), ['insert', 'update']);
   });
 
-  it('bad values: exit 2 naming the option; Redis unreachable: exit 3 with the reason', async () => {
+  it('bad values (--ops as watch checks it): exit 2 naming the option; Redis unreachable: exit 3 with the reason', async () => {
     const retention = await runCli(['relay', '--retention', 'a week'], { env: env() });
     assert.strictEqual(retention.code, 2);
     assert.match(retention.stderr, /--retention wants a duration/);
     const maxLen = await runCli(['relay', '--max-len', '0'], { env: env() });
     assert.strictEqual(maxLen.code, 2);
     assert.match(maxLen.stderr, /--max-len wants a positive integer/);
+    const ops = await runCli(['relay', '--ops', 'insert,upsert'], { env: env() });
+    assert.strictEqual(ops.code, 2, ops.stderr);
+    assert.match(ops.stderr, /^nexaclient relay: --ops: unknown operation "upsert": expected one of insert, update, delete, dropCollection \(see nexaclient relay --help\)\n$/);
     const down = await runCli(['relay', '--redis', 'redis://127.0.0.1:1'], { env: env() });
     assert.strictEqual(down.code, 3, down.stderr);
     assert.match(down.stderr, /^nexaclient relay: .*ECONNREFUSED/m);

@@ -74,6 +74,9 @@ describe('relay: NexaDB into Redis Streams', function () {
     assert.throws(() => relay({ ...base, maxLen: 10, retention: 1000 }), { name: 'TypeError', message: /maxLen or retention/ });
     assert.throws(() => relay({ ...base, maxQueue: 0 }), { name: 'TypeError', message: /maxQueue/ });
     assert.throws(() => relay({ ...base, reorderWindowMs: -1 }), { name: 'TypeError', message: /reorderWindowMs/ });
+    // As watch() refuses them: before connecting anywhere.
+    assert.throws(() => relay({ ...base, operations: ['insert', 'upsert'] }), { name: 'TypeError', message: /^unknown operation "upsert": expected one of insert, update, delete, dropCollection$/ });
+    assert.throws(() => relay({ ...base, operations: [] }), { name: 'TypeError', message: /^operations must be a non-empty array$/ });
     assert.throws(() => consume({ redis: 'redis://x', stream: 's', group: 'g', from: 'yesterday' }), { name: 'TypeError', message: /from/ });
     assert.throws(() => consume({ redis: 'redis://x', stream: 's', group: 'g', claimIdleMs: 0 }), { name: 'TypeError', message: /claimIdleMs/ });
     assert.throws(() => consume({ redis: 'redis://x', stream: 's' }), { name: 'TypeError', message: /group/ });

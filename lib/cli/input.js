@@ -1,7 +1,8 @@
 'use strict';
-// Arguments of the document commands: positionals by name, JSON from an
-// argument or from stdin.
+// Arguments of the commands: positionals by name, JSON from an argument or
+// from stdin, the --ops list.
 
+const { parseOperations } = require('../arguments');
 const { UsageError } = require('./errors');
 
 /** The positionals as named values; too few or too many is a usage error. */
@@ -88,7 +89,16 @@ function readAll(stream) {
   });
 }
 
+/** --ops insert,update,...: the operations, checked as watch() checks them. */
+function operationsOption(text) {
+  try {
+    return parseOperations(text.split(',').map((s) => s.trim()).filter(Boolean));
+  } catch (err) {
+    throw new UsageError(`--ops: ${err.message}`);
+  }
+}
+
 /** The --pretty option of the commands that print JSON. */
 const PRETTY = { pretty: { type: 'boolean' } };
 
-module.exports = { expectArgs, readJson, readJsonObject, parseJson, PRETTY };
+module.exports = { expectArgs, readJson, readJsonObject, parseJson, operationsOption, PRETTY };

@@ -2,6 +2,7 @@
 // `nexaclient relay`: runs a relay (lib/relay) until Ctrl-C or SIGTERM, then
 // drains it. Its figures go to stdout as JSON lines, messages to stderr.
 const { UsageError } = require('./errors');
+const { operationsOption } = require('./input');
 const { NexaConnectionError } = require('../errors');
 
 const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
@@ -69,7 +70,7 @@ last figures (exit 0).`,
     if (positionals.length) throw new UsageError(`relay takes no arguments, got ${positionals.join(' ')}`);
     const redis = values.redis || ctx.env.REDIS_URL || 'redis://127.0.0.1:6379';
     const opts = { redis, stream: values.stream, collection: values.collection, relayId: values['relay-id'] };
-    if (values.ops !== undefined) opts.operations = values.ops.split(',').map((s) => s.trim()).filter(Boolean);
+    if (values.ops !== undefined) opts.operations = operationsOption(values.ops);
     if (values['max-len'] !== undefined) opts.maxLen = positiveInt(values['max-len'], 'max-len');
     if (values.retention !== undefined) opts.retention = durationMs(values.retention, 'retention');
     if (values['reorder-window-ms'] !== undefined) opts.reorderWindowMs = durationMs(values['reorder-window-ms'], 'reorder-window-ms');

@@ -1,8 +1,7 @@
 'use strict';
-const { parseOperations } = require('../arguments');
 const { integer } = require('./connect');
-const { expectArgs, PRETTY } = require('./input');
-const { UsageError, describeError } = require('./errors');
+const { expectArgs, operationsOption, PRETTY } = require('./input');
+const { describeError } = require('./errors');
 const { StatusLine } = require('./status');
 
 module.exports = {
@@ -31,14 +30,7 @@ there shows events/s, the total, reconnects and the lag.`,
   },
   async run(values, positionals, ctx) {
     const { collection = null } = expectArgs(positionals, [], ['collection']);
-    let operations;
-    if (values.ops !== undefined) {
-      try {
-        operations = parseOperations(values.ops.split(',').map((s) => s.trim()).filter(Boolean));
-      } catch (err) {
-        throw new UsageError(`--ops: ${err.message}`);
-      }
-    }
+    const operations = values.ops === undefined ? undefined : operationsOption(values.ops);
     const count = values.count === undefined ? Infinity : integer(values.count, '--count', 1, Number.MAX_SAFE_INTEGER);
     try {
       await watch(collection, operations, count, values, ctx);

@@ -2,6 +2,7 @@
 // The relay's options, checked, with their defaults.
 const os = require('os');
 const crypto = require('crypto');
+const { parseOperations } = require('../arguments');
 
 const WHOLE_MS = (v) => Number.isInteger(v) && v >= 0 && v <= 0x7fffffff;
 
@@ -30,6 +31,7 @@ function relayOptions(given) {
   if (o.nexadb === undefined || o.nexadb === null) throw new TypeError('nexadb is required: a NexaClient, its options or a nexadb:// URL');
   if (o.redis === undefined && o.sink === undefined) throw new TypeError('redis is required: a redis:// URL, createClient() options or a node-redis client');
   if (o.collection !== null && (typeof o.collection !== 'string' || o.collection === '')) throw new TypeError('collection must be a non-empty string or null (every collection)');
+  if (o.operations !== undefined && o.operations !== null) o.operations = parseOperations(o.operations);
   if (typeof o.stream !== 'string' || o.stream === '') throw new TypeError("stream must be a non-empty string (may hold '{collection}')");
   for (const k of ['reorderWindowMs', 'dedupWindowMs', 'maxStallMs', 'heartbeatMs', 'closeTimeoutMs']) {
     if (!WHOLE_MS(o[k]) && !(k === 'maxStallMs' && o[k] === Infinity)) throw new TypeError(`${k} must be a whole number of milliseconds`);

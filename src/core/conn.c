@@ -34,7 +34,24 @@ static void drop_queued(nx_conn *c) {
   c->queued = c->queued_tail = NULL;
 }
 
+/* Room for the terminal item and its message (built in buffers of 256 bytes at most). */
+#define NX_END_ZONE 512
+
+static nx_batch *end_batch_new(void) {
+  nx_batch *b = calloc(1, sizeof(*b));
+  nx_item *item = malloc(sizeof(*item));
+  if (!b || !item || !msgpack_zone_init(&b->zone, NX_END_ZONE)) {
+    free(b);
+    free(item);
+    return NULL;
+  }
+  b->items = item;
+  b->cap = 1;
+  return b;
+}
+
 static void free_conn(nx_conn *c) {
+  nx_batch_free(c->end_batch);
   free(c->host);
   if (c->pass) memset(c->pass, 0, strlen(c->pass)); /* credentials do not linger */
   free(c->pass);
@@ -63,7 +80,8 @@ nx_conn *nx__conn_new(uv_loop_t *loop, nx_ingest *in, uint32_t id, const nx_conn
   c->user = dup_str(o->user);
   c->pass = dup_str(o->pass);
   nx_reader_init(&c->reader, o->max_frame);
-  if (!c->host || !c->user || !c->pass) {
+  c->end_batch = end_batch_new();
+  if (!c->host || !c->user || !c->pass || !c->end_batch) {
     free_conn(c);
     return NULL;
   }
@@ -127,12 +145,25 @@ void nx__conn_end_with(nx_conn *c, const char *code, const char *msg, const msgp
     code = "NEXA_CLOSED";
     msg = "closed before the connection was established";
   }
+  /* The terminal item settles the connection's requests and ends its stream
+   * on the owner's side, so memory running out must not lose it. Each
+   * connection reserves, when made, a batch with room for it (end_batch): not
+   * a spare slot per batch, as several connections may end in one batch and
+   * there may be no batch at all. When the batch being filled cannot take the
+   * item, that batch is handed over, then the item alone in the reserve, at
+   * once: in order, and with nothing left for the loop to hand over later. */
   nx_item *it = nx__batch_add(c->in, c->id, kind);
-  if (it) {
-    it->code = code;
-    if (msg) it->message = nx__batch_str(c->in, msg);
-    if (obj) it->obj = *obj;
+  int reserved = it == NULL;
+  if (reserved) {
+    nx__ingest_hand_over(c->in, c->end_batch);
+    c->end_batch = NULL;
+    it = nx__batch_add(c->in, c->id, kind); /* the reserve's one slot: no allocation */
+    obj = NULL; /* it points into the batch just handed over, which the owner may free first */
   }
+  it->code = code;
+  if (msg) it->message = nx__batch_str(c->in, msg);
+  if (obj) it->obj = *obj;
+  if (reserved) nx__ingest_hand_over(c->in, NULL);
   begin_close(c);
 }
 

@@ -10,8 +10,8 @@
 /* Puts the connection on the list (the worker's), resolves and dials; once
  * the socket is connected (state NX_S_HANDSHAKE), calls connected. */
 void nx__conn_dial(nx_conn *c, nx_conn **list, void (*connected)(nx_conn *c));
-/* Ends the connection with its terminal item (queued), then closes.
- * code NULL: closed as asked. */
+/* Ends the connection with its terminal item (queued, even out of memory),
+ * then closes. code NULL: closed as asked. */
 void nx__conn_end_with(nx_conn *c, const char *code, const char *msg, const msgpack_object *obj);
 /* nx__conn_end_with for a libuv error, with Node's codes. */
 void nx__conn_end_with_uv(nx_conn *c, int status);

@@ -55,6 +55,11 @@ void nx__ingest_read_done(nx_ingest *in) {
     in->full(in->ud);
 }
 
+void nx__ingest_hand_over(nx_ingest *in, nx_batch *next) {
+  if (in->batch) in->full(in->ud);
+  in->batch = next;
+}
+
 nx_item *nx__batch_add(nx_ingest *in, uint32_t conn_id, uint8_t kind) {
   if (!in->batch) {
     in->batch = in->fresh(in->ud);

@@ -55,7 +55,7 @@ enum nx_conn_state {
 typedef struct nx_ingest {
   nx_batch *batch;                 /* being filled */
   nx_batch *(*fresh)(void *ud);    /* an empty batch to fill (the worker's) */
-  void (*full)(void *ud);          /* a read left the batch at handover size */
+  void (*full)(void *ud);          /* hand the batch over now (nx__ingest_take) */
   void *ud;
   nx_tape_tables *tables;          /* interned keys, shapes, values of change events */
   msgpack_zone ezone;              /* a change event's decoded objects, until it is on the tape */
@@ -93,6 +93,7 @@ struct nx_conn {
   nx_ring fifo;         /* request ids awaiting answers */
   nx_wbuf *queued, *queued_tail; /* sends waiting for the handshake */
   void (*connected)(nx_conn *c);  /* session.c's, given to nx__conn_dial */
+  nx_batch *end_batch;  /* reserved for the terminal item (nx__conn_end_with) */
 };
 
 struct nx_worker {
@@ -130,6 +131,8 @@ nx_batch *nx__ingest_take(nx_ingest *in);
 uv_buf_t nx__ingest_read_buf(nx_ingest *in);
 /* At the end of a read: hands the batch over if it reached handover size. */
 void nx__ingest_read_done(nx_ingest *in);
+/* Hands the batch being filled over (if any); `next` (NULL: none) becomes it. */
+void nx__ingest_hand_over(nx_ingest *in, nx_batch *next);
 nx_item *nx__batch_add(nx_ingest *in, uint32_t conn_id, uint8_t kind);
 /* Drops the item added last. */
 void nx__batch_drop_last(nx_ingest *in);

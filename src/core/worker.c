@@ -81,7 +81,7 @@ static void flush(nx_worker *w) {
 static void on_idle(uv_idle_t *h) { flush(h->data); }
 static void on_check(uv_check_t *h) { flush(h->data); }
 
-/* ingest.c's callbacks: a batch to fill, and a batch full after a read. */
+/* ingest.c's callbacks: a batch to fill, and one to hand over now. */
 static nx_batch *fresh_batch(void *ud) {
   nx_worker *w = ud;
   nx_batch *b = batch_new(w);

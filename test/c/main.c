@@ -20,6 +20,7 @@ int main(void) {
   test_decoder_matches_msgpack_c();
   test_undecodable_payloads();
   test_backpressure();
+  test_end_without_memory();
   test_tape_segments();
   printf("C core: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

@@ -18,6 +18,9 @@ void test_keepalive(void);
 void test_undecodable_payloads(void);
 void test_backpressure(void);
 
+/* test_out_of_memory.c */
+void test_end_without_memory(void);
+
 /* test_tape.c */
 void test_tape_segments(void);
 
