@@ -46,7 +46,7 @@ function expand(list) {
 function buildAddon() {
   const target = JSON.parse(fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8')).targets[0];
   const includes = expand(target.include_dirs).map((d) => `-I${path.resolve(ROOT, d)}`);
-  const common = ['-c', '-fPIC', '-pthread', '-g', '-O0', '-fno-inline', '-w',
+  const common = ['-c', '-fPIC', '-pthread', '-gdwarf-4', '-O0', '-fno-inline', '-w',
     '-finstrument-functions', '-finstrument-functions-exclude-file-list=node-addon-api,/usr/include',
     `-I${path.join(process.execPath, '..', '..', 'include', 'node')}`, '-I/usr/include/node', ...includes,
     ...(target.defines || []).map((d) => `-D${d}`),
