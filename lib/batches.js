@@ -8,6 +8,7 @@ const { addon, constants } = require('./native');
 const { TapeDecoder } = require('./tape');
 
 const ITEM = constants.item;
+const INT64 = constants.int64;
 const MAX_CONN_ID = 0xffffffff;
 
 class BatchDispatcher {
@@ -73,7 +74,7 @@ class BatchDispatcher {
       if (kind === ITEM.CHANGE) {
         // Read even when nobody wants them: the tape announces table entries.
         const count = e[at + 4];
-        const mode = conn === undefined ? 0 : conn.int64Mode;
+        const mode = conn === undefined ? INT64.number : conn.int64Mode;
         const evs = this._tape.events(count, mode);
         if (conn !== undefined) conn.onChanges(evs, conn, e[at + 2]); // the run's payload bytes
         return;
