@@ -224,14 +224,6 @@ void test_decoder_matches_msgpack_c(void) {
   }
 }
 
-static const msgpack_object *get(const msgpack_object *m, const char *key) {
-  for (uint32_t i = 0; i < m->via.map.size; i++) {
-    const msgpack_object_kv *kv = &m->via.map.ptr[i];
-    if (kv->key.via.str.size == strlen(key) && memcmp(kv->key.via.str.ptr, key, strlen(key)) == 0) return &kv->val;
-  }
-  return NULL;
-}
-
 void test_decode_encode(void) {
   uint8_t f[512];
   size_t n = unhex(DELETE_EVENT, f) - 1;
@@ -240,9 +232,9 @@ void test_decode_encode(void) {
   msgpack_object o;
   char err[128];
   CHECK(nx_decode(&z, f + NX_HEADER_SIZE, n - NX_HEADER_SIZE, NX_CHECK_MAP, &o, err, sizeof(err)) == 0, "event decodes");
-  const msgpack_object *op = get(&o, "operationType");
+  const msgpack_object *op = map_get(&o, "operationType");
   CHECK(op && op->type == MSGPACK_OBJECT_STR && op->via.str.size == 6 && memcmp(op->via.str.ptr, "delete", 6) == 0, "operationType is delete");
-  const msgpack_object *ts = get(&o, "timestamp");
+  const msgpack_object *ts = map_get(&o, "timestamp");
   CHECK(ts && ts->type == MSGPACK_OBJECT_FLOAT64 && ts->via.f64 > 1.7e9, "timestamp is a float64");
   CHECK(o.via.map.size == 4, "four keys");
   msgpack_zone_destroy(&z);
