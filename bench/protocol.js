@@ -1,27 +1,15 @@
 'use strict';
 // What the bench's source and pure-JS consumers share: the NexaDB frame
-// header, a small MessagePack encoder (float64 for every non-integer, the way
-// the reference server encodes), the two event payloads, the frames of a
-// socket (the project's frame reader), and a clock every process on this
+// header and frames (the project's frame reader and writer), a small
+// MessagePack encoder (float64 for every non-integer, the way the reference
+// server encodes), the two event payloads, and a clock every process on this
 // machine reads alike.
 const fs = require('fs');
 const path = require('path');
 
 // The protocol's facts as the core defines them (src/core/frame.h, via the addon).
-const { magic: MAGIC, version: VERSION, headerSize: HEADER, msg: MSG } = require('../lib/native').constants;
-const { FrameReader } = require('../lib/frame-reader');
-
-/** A whole frame: 12-byte header + payload. */
-function frame(type, payload) {
-  const f = Buffer.allocUnsafe(HEADER + payload.length);
-  f.writeUInt32BE(MAGIC, 0);
-  f[4] = VERSION;
-  f[5] = type;
-  f.writeUInt16BE(0, 6);
-  f.writeUInt32BE(payload.length, 8);
-  payload.copy(f, HEADER);
-  return f;
-}
+const { headerSize: HEADER, msg: MSG } = require('../lib/native').constants;
+const { FrameReader, frameBytes: frame } = require('../lib/frame-reader');
 
 // --- MessagePack encoding (the source's answers and the large event) -------
 

@@ -10,6 +10,7 @@
 const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
+const { headerSize: HEADER_SIZE } = require('../lib/native').constants;
 
 const root = path.join(__dirname, '..');
 const file = path.join(root, '..', 'shared', 'protocol', 'reference-transcripts.json');
@@ -47,7 +48,7 @@ for (const [name, sc] of Object.entries(scenarios)) {
   for (const b of bufs) {
     put('frame', framed(b, [], 3));
     put('frame', framed(b, [0, 6, 11], 2)); // 1, 7, 12 bytes at a time
-    if (b.length >= 12) put('check', b.subarray(12));
+    if (b.length >= HEADER_SIZE) put('check', b.subarray(HEADER_SIZE));
   }
   const stream = Buffer.concat(bufs);
   put('frame', framed(stream, [], 3));

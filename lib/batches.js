@@ -8,6 +8,7 @@ const { addon, constants } = require('./native');
 const { TapeDecoder } = require('./tape');
 
 const ITEM = constants.item;
+const INT64 = constants.int64;
 const MAX_CONN_ID = 0xffffffff;
 
 class BatchDispatcher {
@@ -16,7 +17,7 @@ class BatchDispatcher {
     this._nextId = 1;
     this._started = false;
     this._tape = new TapeDecoder();
-    /** Uint32Array: entry i is entries[5i .. 5i+4] = kind, connId, reqId, msgType, count (reused from batch to batch). */
+    /** Uint32Array: entry i is entries[5i .. 5i+4] = kind, connId, the request id (a change run: its payload bytes), msgType, count (a change run: its events); reused from batch to batch. */
     this._entries = null;
   }
 
@@ -73,9 +74,9 @@ class BatchDispatcher {
       if (kind === ITEM.CHANGE) {
         // Read even when nobody wants them: the tape announces table entries.
         const count = e[at + 4];
-        const mode = conn === undefined ? 0 : conn.int64Mode;
+        const mode = conn === undefined ? INT64.number : conn.int64Mode;
         const evs = this._tape.events(count, mode);
-        if (conn !== undefined) conn.onChanges(evs, conn, e[at + 2]); // reqId slot: the run's payload bytes
+        if (conn !== undefined) conn.onChanges(evs, conn, e[at + 2]); // the run's payload bytes
         return;
       }
       if (conn === undefined) return;

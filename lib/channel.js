@@ -142,24 +142,14 @@ class Channel {
 
   /**
    * The open connection: at once, or when a (re)connect succeeds. Rejects
-   * when the channel fails or closes, or after `timeout` ms.
-   * @param {number} timeout 0: no limit
-   * @param {object} [context] for the errors
+   * when the channel fails or closes. (A request's deadline is its own:
+   * lib/abort.js `bound`.)
    * @returns {Promise<Connection>}
    */
-  whenOpen(timeout, context) {
+  whenOpen() {
     if (this.state === 'open') return Promise.resolve(this.conn);
-    if (this.state === 'failed' || this.state === 'closed') return Promise.reject(this._why(context));
-    return new Promise((resolve, reject) => {
-      const w = { resolve, reject, context, timer: null };
-      if (timeout > 0) {
-        w.timer = setTimeout(() => {
-          this._waiters.delete(w);
-          reject(this.waitTimeoutError(timeout, context));
-        }, timeout);
-      }
-      this._waiters.add(w);
-    });
+    if (this.state === 'failed' || this.state === 'closed') return Promise.reject(this._why());
+    return new Promise((resolve, reject) => this._waiters.add({ resolve, reject }));
   }
 
   /** The error of a request that waited `timeout` ms for the connection. */
@@ -170,17 +160,16 @@ class Channel {
       { address, cause: this.lastError || undefined, ...context });
   }
 
-  _why(context) {
-    if (this.state === 'closed') return new NexaClosedError('the client was disconnected', { ...context });
+  _why() {
+    if (this.state === 'closed') return new NexaClosedError('the client was disconnected');
     return this.lastError;
   }
 
   _settle() {
     if (this.state === 'connecting' || this.state === 'backoff') return;
     for (const w of this._waiters) {
-      if (w.timer) clearTimeout(w.timer);
       if (this.state === 'open') w.resolve(this.conn);
-      else w.reject(this._why(w.context));
+      else w.reject(this._why());
     }
     this._waiters.clear();
   }

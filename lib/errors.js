@@ -79,19 +79,21 @@ function serverText(payload, fallback) {
  * @param {string|null} code
  * @param {string|null} message
  * @param {string} address host:port
- * @param {*} payload the server's answer, for authentication failures
+ * @param {*} payload the server's answer to a refused handshake, whose text
+ *   is shown instead of the core's message; null otherwise
  */
 function fromCore(code, message, address, payload) {
   const props = { address };
+  const text = serverText(payload, message);
   switch (code) {
     case 'NEXA_AUTH':
-      return new NexaAuthError(serverText(payload, message), props);
+      return new NexaAuthError(text, props);
     case 'NEXA_PROTOCOL':
-      return new NexaProtocolError(`protocol error from ${address}: ${message}`, props);
+      return new NexaProtocolError(`protocol error from ${address}: ${text}`, props);
     case 'NEXA_CLOSED':
-      return new NexaClosedError(`connection to ${address} closed: ${message}`, props);
+      return new NexaClosedError(`connection to ${address} closed: ${text}`, props);
     default:
-      return new NexaConnectionError(`connection to ${address} failed: ${code} (${message})`, code || 'ECONNRESET', props);
+      return new NexaConnectionError(`connection to ${address} failed: ${code} (${text})`, code || 'ECONNRESET', props);
   }
 }
 

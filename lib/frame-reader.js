@@ -1,9 +1,37 @@
 'use strict';
-// The one JS reader of NexaDB frames (12-byte header, then the payload), for
-// everything in JS that reads the protocol itself: the dev server, the tests'
-// raw clients and fault proxy, the bench's pure-JS consumers. (The client's
-// own frames are read by the C core, src/core/frame.c.)
+// The one JS reader and writer of NexaDB frames (12-byte header, then the
+// payload), for everything in JS that speaks the protocol itself: the dev
+// server, the tests' raw clients and fault proxy, the bench's pure-JS
+// consumers and source. (The client's own frames are read and written by the
+// C core, src/core/frame.c.)
 const { magic: MAGIC, version: VERSION, headerSize: HEADER } = require('./native').constants;
+
+const TRUE_HEADER = Object.freeze({});
+
+/**
+ * A whole frame: the header, then `payload`.
+ * @param {number} type message type
+ * @param {Uint8Array} payload the payload's bytes
+ * @param {{magic?: number, version?: number, flags?: number, length?: number}} [header]
+ *   fields to write instead of the true ones, for tests that send malformed frames
+ * @returns {Buffer}
+ */
+function frameBytes(type, payload, header = TRUE_HEADER) {
+  const { magic = MAGIC, version = VERSION, flags = 0, length = payload.length } = header;
+  const f = Buffer.allocUnsafe(HEADER + payload.length);
+  f.writeUInt32BE(magic, 0);
+  f[4] = version;
+  f[5] = type;
+  f.writeUInt16BE(flags, 6);
+  f.writeUInt32BE(length, 8);
+  f.set(payload, HEADER);
+  return f;
+}
+
+/** Whether `bytes` begins with a header of this protocol's magic and version. */
+function startsWithHeader(bytes) {
+  return bytes.length >= HEADER && bytes.readUInt32BE(0) === MAGIC && bytes[4] === VERSION;
+}
 
 /**
  * Feed it socket chunks with push(); call next() until it returns null.
@@ -79,4 +107,4 @@ class FrameReader {
   }
 }
 
-module.exports = { FrameReader };
+module.exports = { FrameReader, frameBytes, startsWithHeader };

@@ -66,7 +66,7 @@ class RequestConnection {
     if (ch && ch.state !== 'failed' && ch.state !== 'closed') {
       // Open: done. The first dial: one shared attempt. Reconnecting after a loss: when it opens.
       if (ch.state === 'open') return Promise.resolve();
-      return ch.everOpened ? ch.whenOpen(0).then(() => {}) : this._connecting;
+      return ch.everOpened ? ch.whenOpen().then(() => {}) : this._connecting;
     }
     const channel = new Channel(this.#opts, {
       onDown: (error) => {

@@ -41,7 +41,7 @@ class RequestQueue {
   /** Sends what waits, in order, once the channel is open; or fails it all with the channel's error. */
   _flushWhenOpen() {
     this._flushing = true;
-    this._channel.whenOpen(0).then((conn) => {
+    this._channel.whenOpen().then((conn) => {
       const items = this._takeAll();
       for (const it of items) {
         const left = it.timeout > 0 ? Math.max(1, it.timeout - (Date.now() - it.started)) : 0;

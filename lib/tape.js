@@ -10,6 +10,7 @@
 // copied into constants once so that the switch below and the generated
 // builders compare with plain numbers.
 const { tape: T, int64: MODE } = require('./native').constants;
+const { setOwn } = require('./own-property');
 
 const T_STR = T.STR;
 const T_NUM = T.NUM;
@@ -42,7 +43,8 @@ const MODE_STRING = MODE.string;
  * map of a known shape, true / false / null) are read inline, with the tape position in a local;
  * anything else (a nested map or array, a table announcement, int64, bin)
  * goes through d.value(). `__proto__` is written as a computed key, which defines
- * an own property instead of setting the prototype.
+ * an own property instead of setting the prototype (what own-property.js
+ * `setOwn` does where keys are set one by one).
  */
 function shapeBuilder(keys) {
   const value = `((op = o[p++]) === ${T_VAL} ? vals[o[p++]]` +
@@ -198,7 +200,8 @@ class TapeDecoder {
         k = this.value();
       }
       const val = this.value();
-      if (k === '__proto__') Object.defineProperty(o, k, { value: val, enumerable: true, writable: true, configurable: true });
+      // Checked here too: the common case stays a plain store, on the event path.
+      if (k === '__proto__') setOwn(o, k, val);
       else o[k] = val;
     }
     return o;

@@ -9,7 +9,7 @@ const NexaClient = require('..');
 const native = require('../lib/native');
 const { startDevServer } = require('../lib/dev-server');
 const { load } = require('./helpers/transcripts');
-const { encodeFrame, FrameReader } = require('../lib/dev-server/protocol');
+const { encodeFrame, FrameReader, MSG, HEADER_SIZE } = require('../lib/dev-server/protocol');
 
 const {
   NexaError, NexaServerError, NexaNotFoundError, NexaTimeoutError, NexaAbortError, NexaAuthError, NexaConnectionError,
@@ -164,10 +164,10 @@ describe('client API', function () {
         sock.on('data', (chunk) => {
           reader.push(chunk);
           for (let f = reader.next(); f !== null; f = reader.next()) {
-            if (f.type === 0x01) { sock.write(encodeFrame(0x81, { status: 'connected' })); continue; }
-            if (f.type === 0x0a) { sock.end(encodeFrame(0x81, { status: 'goodbye' })); continue; }
+            if (f.type === MSG.CONNECT) { sock.write(encodeFrame(MSG.SUCCESS, { status: 'connected' })); continue; }
+            if (f.type === MSG.DISCONNECT) { sock.end(encodeFrame(MSG.SUCCESS, { status: 'goodbye' })); continue; }
             n++;
-            queue.push({ delay: n === 1 ? 300 : 0, frame: encodeFrame(0x88, { status: 'ok', n }) });
+            queue.push({ delay: n === 1 ? 300 : 0, frame: encodeFrame(MSG.PONG, { status: 'ok', n }) });
             pump();
           }
         });
@@ -263,8 +263,8 @@ describe('client API', function () {
     it('BigInt goes out as 64-bit integers, byte for byte as the reference server encodes them', function () {
       const scenarios = load();
       if (!scenarios) this.skip('skipped: ../shared/protocol is absent');
-      const event = scenarios.watch_value_types.frames.find((f) => f.type === 0x90);
-      const recorded = Buffer.from(event.hex, 'hex').subarray(12);
+      const event = scenarios.watch_value_types.frames.find((f) => f.type === MSG.CHANGE_EVENT);
+      const recorded = Buffer.from(event.hex, 'hex').subarray(HEADER_SIZE);
       // The whole event, re-encoded from the recorded values (BigInt where they exceed 2^53), is the recorded bytes.
       assert.ok(native.encode(event.payload).equals(recorded));
       for (const [k, v] of Object.entries(edges)) {

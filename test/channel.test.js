@@ -87,7 +87,7 @@ describe('Channel (fake connections)', () => {
     await ch.start();
     net.conns[0].lose();
     assert.strictEqual(ch.state, 'backoff');
-    const conn = await ch.whenOpen(1000);
+    const conn = await ch.whenOpen();
     assert.strictEqual(conn, net.conns[3]);
     assert.deepStrictEqual(calls, [['down', 'ECONNRESET'], ['reconnect', 3]]);
     assert.strictEqual(ch.reconnects, 1);
@@ -107,7 +107,7 @@ describe('Channel (fake connections)', () => {
     const ch = new Channel(OPTS, hooks, net.make);
     assert.strictEqual(await ch.start(), 'subscribed');
     net.conns[0].lose();
-    await ch.whenOpen(1000);
+    await ch.whenOpen();
     assert.strictEqual(net.conns[1].state, 'closed', 'the connection whose onOpen failed is closed');
     assert.deepStrictEqual(calls, [['down', 'ECONNRESET'], ['reconnect', 2]]);
   });
@@ -118,7 +118,7 @@ describe('Channel (fake connections)', () => {
     const ch = new Channel({ ...OPTS, reconnectAttempts: 3 }, hooks, net.make);
     await ch.start();
     net.conns[0].lose();
-    await assert.rejects(ch.whenOpen(0), { code: 'ECONNREFUSED' });
+    await assert.rejects(ch.whenOpen(), { code: 'ECONNREFUSED' });
     assert.strictEqual(net.dials, 4);
     assert.deepStrictEqual(calls, [['down', 'ECONNRESET'], ['fail', 'ECONNREFUSED']]);
     assert.strictEqual(ch.state, 'failed');
@@ -130,7 +130,7 @@ describe('Channel (fake connections)', () => {
     const ch = new Channel(OPTS, hooks, net.make);
     await ch.start();
     net.conns[0].lose();
-    await assert.rejects(ch.whenOpen(0), { code: 'NEXA_AUTH' });
+    await assert.rejects(ch.whenOpen(), { code: 'NEXA_AUTH' });
     assert.strictEqual(net.dials, 2);
     assert.deepStrictEqual(calls, [['down', 'ECONNRESET'], ['fail', 'NEXA_AUTH']]);
   });
@@ -145,16 +145,16 @@ describe('Channel (fake connections)', () => {
     assert.strictEqual(net.dials, 1);
   });
 
-  it('close() during backoff: no more dials, and waiters reject with NexaClosedError; whenOpen(timeout) times out meanwhile', async () => {
+  it('close() during backoff: no more dials, and waiters reject with NexaClosedError; a request waiting meanwhile times out with the reason', async () => {
     const net = fakeNetwork(['ok']);
     const { calls, hooks } = recorder();
     const ch = new Channel({ ...OPTS, reconnectDelayMs: 50, reconnectMaxDelayMs: 50 }, hooks, net.make);
     await ch.start();
     net.conns[0].lose();
-    const err = await ch.whenOpen(5, { operation: 'ping' }).catch((e) => e);
+    const err = ch.waitTimeoutError(5, { operation: 'ping' });
     assert.ok(err instanceof NexaTimeoutError, String(err));
     assert.match(err.message, /ping timed out after 5 ms waiting for the connection to fake:1 \(reconnecting after ECONNRESET\)/);
-    const waiting = ch.whenOpen(0);
+    const waiting = ch.whenOpen();
     await ch.close();
     await assert.rejects(waiting, NexaClosedError);
     const dials = net.dials;

@@ -12,7 +12,8 @@ const { pack, unpack } = require('msgpackr');
 const NexaClient = require('..');
 const { NexaProtocolError } = NexaClient;
 const { Connection } = require('../lib/connection');
-const { MSG, MAGIC, VERSION, MAX_LEVELS, FrameReader, encodeFrame } = require('../lib/dev-server/protocol');
+const { MSG, MAX_LEVELS, FrameReader, encodeFrame } = require('../lib/dev-server/protocol');
+const { frameBytes } = require('../lib/frame-reader');
 const { parseOptions } = require('../lib/options');
 const { devServerSuite, rawRequests, waitFor, RawClient } = require('./fixtures/helpers');
 const { createProcess, explain } = require('./helpers/scenario');
@@ -65,13 +66,7 @@ class RawWriter {
   }
 
   _send(type, payload) {
-    const body = pack(payload);
-    const header = Buffer.alloc(12);
-    header.writeUInt32BE(MAGIC, 0);
-    header[4] = VERSION;
-    header[5] = type;
-    header.writeUInt32BE(body.length, 8);
-    this.sock.write(Buffer.concat([header, body]));
+    this.sock.write(frameBytes(type, pack(payload)));
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 

@@ -6,7 +6,8 @@
 const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
-const { decode } = require('../lib/native');
+const { decode, constants: { headerSize: HEADER_SIZE } } = require('../lib/native');
+const { startsWithHeader } = require('../lib/frame-reader');
 const { T, ID, DATE, frame, RawClient, show, authed, replacer, devServerPerTest } = require('./helpers/dev-server-raw');
 
 const TRANSCRIPTS = path.join(__dirname, '..', '..', 'shared', 'protocol', 'reference-transcripts.json');
@@ -83,17 +84,17 @@ function assertId(actual, expected, where, ids) {
 }
 
 function expectedPayload(f) {
-  if (f.hex) return decode(Buffer.from(f.hex, 'hex').subarray(12), { int64: 'auto' });
+  if (f.hex) return decode(Buffer.from(f.hex, 'hex').subarray(HEADER_SIZE), { int64: 'auto' });
   return f.payload; // only watch_large_document, whose blob is abbreviated
 }
 
 /** A client-to-server frame of a transcript, its recorded key replaced by ours. */
 function c2sBytes(f, ids) {
   const bytes = Buffer.from(f.hex, 'hex');
-  if (bytes.length < 12 || bytes.readUInt32BE(0) !== 0x4e455841 || bytes[4] !== 1) return bytes;
+  if (!startsWithHeader(bytes)) return bytes;
   let payload;
   try {
-    payload = decode(bytes.subarray(12), { int64: 'auto' });
+    payload = decode(bytes.subarray(HEADER_SIZE), { int64: 'auto' });
   } catch (_) {
     return bytes; // the bad_msgpack frame
   }
@@ -170,7 +171,7 @@ async function replay(server, scenario) {
       }
       if (f.header_hex) {
         // watch_large_document: same header, so same payload length.
-        assert.strictEqual(got.raw.subarray(0, 12).toString('hex'), f.header_hex);
+        assert.strictEqual(got.raw.subarray(0, HEADER_SIZE).toString('hex'), f.header_hex);
         const blob = got.payload.fullDocument.blob;
         assert.strictEqual(blob.length, expected.fullDocument.blob.$len);
         assert.ok(/^z+$/.test(blob));

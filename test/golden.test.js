@@ -12,7 +12,7 @@ const net = require('net');
 const NexaClient = require('..');
 const native = require('../lib/native');
 const { FrameReader } = require('../lib/frame-reader');
-const MSG = native.constants.msg;
+const { msg: MSG, magic: MAGIC, headerSize: HEADER_SIZE } = native.constants;
 const { load, assertSame, DIR } = require('./helpers/transcripts');
 
 const scenarios = load();
@@ -41,10 +41,10 @@ describe('golden: recorded server frames decode to the recorded payloads', funct
       for (const f of scenarios[name].frames) {
         if (f.dir !== 's2c' || !('payload' in f)) continue;
         const bytes = serverFrameBytes(f);
-        assert.strictEqual(bytes.readUInt32BE(0), 0x4e455841);
+        assert.strictEqual(bytes.readUInt32BE(0), MAGIC);
         assert.strictEqual(bytes[5], f.type);
         assert.strictEqual(bytes.readUInt32BE(8), f.payload_len);
-        assertSame(native.decode(bytes.subarray(12), { int64: 'auto' }), f.payload);
+        assertSame(native.decode(bytes.subarray(HEADER_SIZE), { int64: 'auto' }), f.payload);
         n++;
       }
       assert.ok(n > 0);
@@ -152,7 +152,7 @@ describe('golden: the client sends the recorded requests and returns the recorde
     await withReplay('connect_ok', {}, async (c) => {
       await c.connect();
       const pong = await c.ping();
-      assertSame(pong, s2c('connect_ok', 0x88)[0]);
+      assertSame(pong, s2c('connect_ok', MSG.PONG)[0]);
     });
   });
 
@@ -164,7 +164,7 @@ describe('golden: the client sends the recorded requests and returns the recorde
   });
 
   it('crud: CREATE, READ, UPDATE, QUERY, DELETE, missing READ and UPDATE, BATCH_WRITE', async () => {
-    const answers = s2c('crud', 0x81);
+    const answers = s2c('crud', MSG.SUCCESS);
     await withReplay('crud', {}, async (c) => {
       const id = '0d0ae3b1ddd831aa';
       assertSame(await c.create('vec_crud', { name: 'Alice', age: 30 }), answers[1]);
@@ -196,9 +196,9 @@ describe('golden: the client sends the recorded requests and returns the recorde
     it(`${name}: SUBSCRIBE as recorded, every event exactly, UNSUBSCRIBE on break`, async () => {
       await withReplay(name, { int64: 'auto' }, async (c) => {
         const stream = open(c);
-        assertSame(await stream.ready, s2c(name, 0x81)[1]);
+        assertSame(await stream.ready, s2c(name, MSG.SUCCESS)[1]);
         const got = await events(stream, count);
-        const want = s2c(name, 0x90);
+        const want = s2c(name, MSG.CHANGE_EVENT);
         assert.strictEqual(got.length, want.length);
         got.forEach((ev, k) => assertSame(ev, want[k], `event ${k}`));
         await stream.close();

@@ -303,7 +303,7 @@ describe('hardening: process lifetime', function () {
  *          addon's reused arrays), consumed: the arrays made for it must not stay alive.
  */
 async function keptAfterConsuming({ NexaClient }, mode) {
-  const { frame } = require('./lib/native');
+  const { frame, constants } = require('./lib/native');
   const { burstServer } = require('./test/fixtures/helpers');
   const EVENTS = mode === 'oneoff' ? 1 : 10000;
   const NUMS = Array.from({ length: 300000 }, (_, i) => i + 0.5);
@@ -311,7 +311,7 @@ async function keptAfterConsuming({ NexaClient }, mode) {
   const PAD = 'p'.repeat(1000);
   const event = (i) => {
     const id = `doc-${String(i).padStart(20, '0')}`;
-    return frame(0x90, {
+    return frame(constants.msg.CHANGE_EVENT, {
       operationType: 'insert', ns: { db: 'nexadb', coll: 'kept' }, timestamp: 1795686148 + i / 1000,
       documentKey: { _id: id }, fullDocument: mode === 'oneoff' ? { _id: id, nums: NUMS } : { _id: id, pad: PAD, i },
     });

@@ -7,7 +7,7 @@ const dc = require('diagnostics_channel');
 
 const NexaClient = require('..');
 const { startDevServer } = require('../lib/dev-server');
-const { encodeFrame } = require('../lib/dev-server/protocol');
+const { encodeFrame, MSG, HEADER_SIZE } = require('../lib/dev-server/protocol');
 const { traceRequest } = require('../lib/diagnostics');
 const { waitFor, once } = require('./fixtures/helpers');
 const { createProcess, explain } = require('./helpers/scenario');
@@ -199,7 +199,7 @@ describe('observability', function () {
         if (events.length === N) break;
       }
       const st = stream.stats();
-      const bytes = events.reduce((sum, ev) => sum + encodeFrame(0x90, ev).length - 12, 0); // the payloads, as the dev server encoded them
+      const bytes = events.reduce((sum, ev) => sum + encodeFrame(MSG.CHANGE_EVENT, ev).length - HEADER_SIZE, 0); // the payloads, as the dev server encoded them
       assert.deepStrictEqual({ ...st, lag: 0 }, { received: N, delivered: N, dropped: 0, buffered: 0, bytes, reconnects: 0, gaps: 0, pauses: 0, lag: 0 });
       const newest = Math.max(...events.map((e) => e.timestamp)) * 1000;
       assert.ok(st.lag >= 0 && st.lag <= Date.now() - newest + 1, `lag ${st.lag}`);

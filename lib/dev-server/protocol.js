@@ -8,7 +8,7 @@
  */
 
 const { encode, constants } = require('../native');
-const { FrameReader } = require('../frame-reader');
+const { FrameReader, frameBytes } = require('../frame-reader');
 
 /**
  * How deep a request may nest. The reference server stores documents of
@@ -29,20 +29,13 @@ const SEND_LEVELS = MAX_LEVELS + 2;
 const { magic: MAGIC, version: VERSION, headerSize: HEADER_SIZE, msg: MSG } = constants;
 
 /**
- * Builds one frame: 12-byte header then the MessagePack payload.
+ * Builds one frame: header then the MessagePack payload.
  * @param {number} type message type
  * @param {*} payload any value the codec encodes (a map in practice)
  * @returns {Buffer}
  */
 function encodeFrame(type, payload) {
-  const body = encode(payload, SEND_LEVELS);
-  const header = Buffer.allocUnsafe(HEADER_SIZE);
-  header.writeUInt32BE(MAGIC, 0);
-  header.writeUInt8(VERSION, 4);
-  header.writeUInt8(type, 5);
-  header.writeUInt16BE(0, 6);
-  header.writeUInt32BE(body.length, 8);
-  return Buffer.concat([header, body], HEADER_SIZE + body.length);
+  return frameBytes(type, encode(payload, SEND_LEVELS));
 }
 
 module.exports = { MAGIC, VERSION, HEADER_SIZE, MAX_LEVELS, SEND_LEVELS, MSG, encodeFrame, FrameReader };

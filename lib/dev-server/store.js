@@ -10,6 +10,7 @@
 const crypto = require('crypto');
 const { performance } = require('perf_hooks');
 const { matches } = require('./query');
+const { setOwn } = require('../own-property');
 
 /**
  * Microsecond wall clock, strictly increasing across all its readings.
@@ -57,18 +58,9 @@ const META = new Set(['_id', '_created_at', '_updated_at']);
 function buildDocument(id, stamp, fields) {
   const doc = { _id: id, _created_at: stamp, _updated_at: stamp };
   for (const k of Object.keys(fields)) {
-    if (!META.has(k)) setField(doc, k, fields[k]);
+    if (!META.has(k)) setOwn(doc, k, fields[k]);
   }
   return doc;
-}
-
-/** obj[key] = value, also for a key named "__proto__". */
-function setField(obj, key, value) {
-  if (key === '__proto__') {
-    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-  } else {
-    obj[key] = value;
-  }
 }
 
 /**
@@ -159,8 +151,8 @@ class Store {
     const old = this.get(database, collection, id);
     if (!old) return null;
     const merged = {};
-    for (const k of Object.keys(old)) setField(merged, k, old[k]);
-    for (const k of Object.keys(updates)) setField(merged, k, updates[k]);
+    for (const k of Object.keys(old)) setOwn(merged, k, old[k]);
+    for (const k of Object.keys(updates)) setOwn(merged, k, updates[k]);
     const doc = buildDocument(old._id, isoLocal(this.clock.tick()), merged);
     this._collection(database, collection, false).set(old._id, doc);
     return doc;

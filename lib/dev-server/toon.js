@@ -14,6 +14,7 @@
  */
 
 const { isMap } = require('./query');
+const { setOwn } = require('../own-property');
 
 /** Python repr() of a float (shortest round-trip digits, Python's exponent style). */
 function pyFloat(v) {
@@ -252,10 +253,6 @@ function arrayDeclaration(key) {
   return [name, meta];
 }
 
-function setKey(obj, key, value) {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
 function parseLines(lines, start, base) {
   const obj = {};
   let idx = start;
@@ -290,27 +287,27 @@ function parseLines(lines, start, base) {
             const values = csvRow(rowLine.trim());
             const row = {};
             meta.fields.forEach((field, i) => {
-              if (i < values.length) setKey(row, field, parsePrimitive(values[i]));
+              if (i < values.length) setOwn(row, field, parsePrimitive(values[i]));
             });
             rows.push(row);
           }
           r++;
         }
-        setKey(obj, name, rows);
+        setOwn(obj, name, rows);
         idx = r;
         continue;
       }
-      setKey(obj, name, valuePart ? csvRow(valuePart).map(parsePrimitive) : []);
+      setOwn(obj, name, valuePart ? csvRow(valuePart).map(parsePrimitive) : []);
       idx++;
       continue;
     }
     if (!valuePart && idx + 1 < lines.length && leadingSpace(lines[idx + 1]) > indent) {
       const [nested, next] = parseLines(lines, idx + 1, indent + 2);
-      setKey(obj, key, nested);
+      setOwn(obj, key, nested);
       idx = next;
       continue;
     }
-    if (valuePart) setKey(obj, key, parsePrimitive(valuePart));
+    if (valuePart) setOwn(obj, key, parsePrimitive(valuePart));
     idx++;
   }
   return [obj, idx];

@@ -48,13 +48,6 @@ void *Handover::Scratch(napi_env e, Slot &s, napi_typedarray_type type, size_t e
 
 // Writes the entries and the values of those that are not change runs;
 // *n: how many entries.
-// The mode a connection's answers convert with; a connection the addon no
-// longer knows (cannot happen before its terminal item) converts as numbers.
-static uint8_t Int64ModeOf(const Handover::Int64Modes &modes, uint32_t conn_id) {
-  auto at = modes.find(conn_id);
-  return at == modes.end() ? (uint8_t)INT64_NUMBER : at->second;
-}
-
 bool Handover::FillEntries(napi_env e, const nx_batch *batch, const Int64Modes &modes, uint32_t *entries, napi_value undef,
                            napi_value *values, uint32_t *n_out) {
   uint32_t n = 0;
@@ -80,8 +73,13 @@ bool Handover::FillEntries(napi_env e, const nx_batch *batch, const Int64Modes &
     if (it.kind == NX_EV_UNDECODABLE || it.kind == NX_EV_REPLY_FAILED) {
       // Why it could not be decoded.
       if (!it.message || napi_create_string_utf8(e, it.message, NAPI_AUTO_LENGTH, &value) != napi_ok) napi_get_null(e, &value);
-    } else if (ToJs(e, interned_, it.obj, Int64ModeOf(modes, it.conn_id), &value) != napi_ok) {
-      napi_get_null(e, &value);
+    } else {
+      // A connection the addon no longer knows (cannot happen before its
+      // terminal item) converts as numbers.
+      auto mode = modes.find(it.conn_id);
+      if (ToJs(e, interned_, it.obj, mode == modes.end() ? (uint8_t)INT64_NUMBER : mode->second, &value) != napi_ok) {
+        napi_get_null(e, &value);
+      }
     }
     if (it.kind == NX_EV_OPEN_FAILED || it.kind == NX_EV_CLOSED) {
       napi_value triple, code, msg;
@@ -147,8 +145,8 @@ void Handover::DropOneoffs(napi_env e) {
 
 // The JS handler gets (n, values, str, arrays):
 //   n       entries in this batch; entry i is entries[5i .. 5i+4]:
-//           kind, connId, reqId (change runs: their payload bytes), msgType,
-//           count (change runs)
+//           kind, connId, the request id (a change run: its payload
+//           bytes), msgType, count (a change run: its events)
 //   values  an array with entry i's value where it is not a change run
 //           (replies, OPEN's answer, [code, message, payload] for terminal
 //           items, the reason for undecodable events and answers), or

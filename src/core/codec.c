@@ -72,7 +72,7 @@ uint32_t nx_doc_envelope(const char *k, size_t n) {
   return 1;
 }
 
-void *nx_grow_stack(void *st, const void *inline_st, size_t *cap, size_t elem) {
+void *nx__grow_stack(void *st, const void *inline_st, size_t *cap, size_t elem) {
   size_t ncap = *cap * 2;
   void *p = malloc(ncap * elem);
   if (!p) return NULL;
@@ -184,7 +184,7 @@ int nx_check_padded(const uint8_t *p, size_t len, int flags, uint32_t max_levels
     }
     if (elems == 0) continue;
     if (n == cap) {
-      check_level *grown = nx_grow_stack(st, inline_st, &cap, sizeof(*st));
+      check_level *grown = nx__grow_stack(st, inline_st, &cap, sizeof(*st));
       if (!grown) {
         bad(err, errlen, "out of memory checking a payload", at);
         rc = NX_DECODE_NOMEM;

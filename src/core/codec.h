@@ -55,11 +55,11 @@ int nx_check_padded(const uint8_t *p, size_t len, int flags, uint32_t max_levels
 /* The walks (check, decode) keep one entry a level: on the C stack up to
  * what the document rule needs, on the heap beyond (a plain bound, as the dev
  * server asks for). They grow with the levels met, never with the levels a
- * payload claims. nx_grow_stack returns a copy of st (inline_st or malloc'ed)
+ * payload claims. nx__grow_stack returns a copy of st (inline_st or malloc'ed)
  * with twice the capacity, freeing st unless inline; NULL (st kept) when out
  * of memory. */
 #define NX_STACK_INLINE (NX_MAX_DOC_DEPTH + 8)
-void *nx_grow_stack(void *st, const void *inline_st, size_t *cap, size_t elem);
+void *nx__grow_stack(void *st, const void *inline_st, size_t *cap, size_t elem);
 
 /* Checks the payload (nx_check_levels), copies it into `zone` and decodes
  * it there, at any depth the check allows (not msgpack-c's unpacker, whose

@@ -145,7 +145,7 @@ static int decode_checked(msgpack_zone *z, const uint8_t *p, msgpack_object *out
       }
       if (count) {
         if (n == cap) {
-          decode_level *grown = nx_grow_stack(st, inline_st, &cap, sizeof(*st));
+          decode_level *grown = nx__grow_stack(st, inline_st, &cap, sizeof(*st));
           if (!grown) { rc = NX_DECODE_NOMEM; break; }
           st = grown;
         }

@@ -171,21 +171,9 @@ void nx__conn_ack(nx_conn *c, uint32_t events) {
 
 /* ---- the handshake and what arrives ---- */
 
-/* Pulls the server's `error` text out of an ERROR answer. */
-static const char *error_text(const msgpack_object *o, char *out, size_t n) {
-  if (o->type == MSGPACK_OBJECT_MAP) {
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-      const msgpack_object_kv *kv = &o->via.map.ptr[i];
-      if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 5 &&
-          memcmp(kv->key.via.str.ptr, "error", 5) == 0 && kv->val.type == MSGPACK_OBJECT_STR) {
-        snprintf(out, n, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
-        return out;
-      }
-    }
-  }
-  snprintf(out, n, "the server refused the connection");
-  return out;
-}
+/* A refused handshake's message. The answer goes with it: its `error` text,
+ * when it has one, is what the owner shows (lib/errors.js serverText). */
+static const char REFUSED[] = "the server refused the connection";
 
 /* The socket is connected: read, and send CONNECT. */
 static void handshake(nx_conn *c) {
@@ -221,9 +209,8 @@ static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_
   if (type != NX_MSG_SUCCESS) {
     msgpack_object obj = it->obj;
     nx__batch_drop_last(c->in);
-    char text[256];
     const char *code = type == NX_MSG_ERROR ? "NEXA_AUTH" : "NEXA_PROTOCOL";
-    nx__conn_end_with(c, code, error_text(&obj, text, sizeof(text)), &obj);
+    nx__conn_end_with(c, code, REFUSED, &obj);
     return 1;
   }
   c->opened = 1;

@@ -4,6 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 
+const msgpack_object *map_get(const msgpack_object *m, const char *key) {
+  for (uint32_t i = 0; i < m->via.map.size; i++) {
+    const msgpack_object_kv *kv = &m->via.map.ptr[i];
+    if (kv->key.via.str.size == strlen(key) && memcmp(kv->key.via.str.ptr, key, strlen(key)) == 0) return &kv->val;
+  }
+  return NULL;
+}
+
 size_t unhex(const char *h, uint8_t *out) {
   size_t n = strlen(h) / 2;
   for (size_t i = 0; i < n; i++) sscanf(h + 2 * i, "%2hhx", &out[i]);

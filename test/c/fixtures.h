@@ -3,6 +3,7 @@
 #ifndef NX_TEST_FIXTURES_H
 #define NX_TEST_FIXTURES_H
 
+#include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,10 @@ extern const char *const PONG;
 extern const char *const BAD_PASSWORD;
 extern const char *const GOODBYE;
 extern const char *const DELETE_EVENT; /* + one stray byte */
+
+/* The value of `key` in a map whose keys are strings (as nx_check
+ * requires), or NULL. */
+const msgpack_object *map_get(const msgpack_object *m, const char *key);
 
 /* A payload {key: doc} (key NULL: doc alone), doc being `levels` nested
  * one-element arrays around 1, or maps when `maps`; in `out`. */

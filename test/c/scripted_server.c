@@ -31,6 +31,13 @@ void deliver(void *ud, nx_batch *b) {
     s->items[s->n].obj.type = b->items[i].obj.type; /* payload memory is freed below */
     snprintf(s->codes[s->n], 32, "%s", b->items[i].code ? b->items[i].code : "");
     snprintf(s->messages[s->n], 160, "%s", b->items[i].message ? b->items[i].message : "");
+    const msgpack_object *answer = &b->items[i].obj;
+    const msgpack_object *text = (b->items[i].kind == NX_EV_OPEN_FAILED || b->items[i].kind == NX_EV_CLOSED) &&
+                                         answer->type == MSGPACK_OBJECT_MAP
+                                     ? map_get(answer, "error")
+                                     : NULL;
+    if (text && text->type == MSGPACK_OBJECT_STR) snprintf(s->server_texts[s->n], 160, "%.*s", (int)text->via.str.size, text->via.str.ptr);
+    else s->server_texts[s->n][0] = '\0';
     s->n++;
   }
   pthread_cond_broadcast(&s->cv);

@@ -42,7 +42,7 @@ void test_reader_chunkings(void) {
       size_t k = n - off < chunk ? n - off : chunk;
       if (nx_reader_feed(&r, both + off, k, count_frame, &s) != NX_READ_OK) all_ok = 0;
     }
-    if (s.frames != 2 || s.types[0] != 0x81 || s.lens[0] != 102 || s.types[1] != 0x88 || s.lens[1] != 30) all_ok = 0;
+    if (s.frames != 2 || s.types[0] != NX_MSG_SUCCESS || s.lens[0] != 102 || s.types[1] != NX_MSG_PONG || s.lens[1] != 30) all_ok = 0;
     nx_reader_free(&r);
   }
   CHECK(all_ok, "two frames decode identically in every chunk size");
@@ -87,17 +87,17 @@ void test_reader_errors(void) {
   nx_reader_free(&r);
 
   /* A header claiming 1 GiB under a 2 GiB limit: memory follows the bytes. */
-  uint8_t big[12 + 100];
-  nx_frame_header(big, 0x90, 1u << 30);
-  memset(big + 12, 0xa0, 100);
+  uint8_t big[NX_HEADER_SIZE + 100];
+  nx_frame_header(big, NX_MSG_CHANGE_EVENT, 1u << 30);
+  memset(big + NX_HEADER_SIZE, 0xa0, 100);
   nx_reader_init(&r, (size_t)2 << 30);
   CHECK(nx_reader_feed(&r, big, sizeof(big), count_frame, &s) == NX_READ_OK, "partial big frame accepted");
   CHECK(r.cap <= 4096, "no allocation of the claimed size (cap %zu)", r.cap);
   nx_reader_free(&r);
 
   nx_reader_init(&r, 1000);
-  nx_frame_header(big, 0x90, 1001);
-  CHECK(nx_reader_feed(&r, big, 12, count_frame, &s) == NX_READ_PROTO, "frame above max_frame refused");
+  nx_frame_header(big, NX_MSG_CHANGE_EVENT, 1001);
+  CHECK(nx_reader_feed(&r, big, NX_HEADER_SIZE, count_frame, &s) == NX_READ_PROTO, "frame above max_frame refused");
   CHECK(strstr(r.error, "maxFrameBytes") != NULL, "error says why: %s", r.error);
   nx_reader_free(&r);
 }
@@ -113,11 +113,11 @@ void test_check(void) {
   uint8_t f[512];
   size_t n = unhex(CONNECT_OK, f);
   char err[128];
-  CHECK(nx_check(f + 12, n - 12, NX_CHECK_MAP, err, sizeof(err)) == 0, "recorded answer passes: %s", err);
+  CHECK(nx_check(f + NX_HEADER_SIZE, n - NX_HEADER_SIZE, NX_CHECK_MAP, err, sizeof(err)) == 0, "recorded answer passes: %s", err);
   n = unhex(DELETE_EVENT, f);
-  CHECK(nx_check(f + 12, n - 13, NX_CHECK_MAP, err, sizeof(err)) == 0, "recorded event passes: %s", err);
-  CHECK(nx_check(f + 12, n - 12, NX_CHECK_MAP, err, sizeof(err)) != 0, "a trailing byte is refused");
-  CHECK(nx_check(f + 12, n - 20, NX_CHECK_MAP, err, sizeof(err)) != 0, "truncation is refused");
+  CHECK(nx_check(f + NX_HEADER_SIZE, n - NX_HEADER_SIZE - 1, NX_CHECK_MAP, err, sizeof(err)) == 0, "recorded event passes: %s", err);
+  CHECK(nx_check(f + NX_HEADER_SIZE, n - NX_HEADER_SIZE, NX_CHECK_MAP, err, sizeof(err)) != 0, "a trailing byte is refused");
+  CHECK(nx_check(f + NX_HEADER_SIZE, n - NX_HEADER_SIZE - 8, NX_CHECK_MAP, err, sizeof(err)) != 0, "truncation is refused");
   CHECK(check("93010203", NX_CHECK_MAP) != 0, "a non-map payload is refused when a map is required");
   CHECK(check("93010203", 0) == 0, "an array is fine otherwise");
   CHECK(check("ddffffffff01", 0) != 0, "an array count beyond the payload is refused");
@@ -224,14 +224,6 @@ void test_decoder_matches_msgpack_c(void) {
   }
 }
 
-static const msgpack_object *get(const msgpack_object *m, const char *key) {
-  for (uint32_t i = 0; i < m->via.map.size; i++) {
-    const msgpack_object_kv *kv = &m->via.map.ptr[i];
-    if (kv->key.via.str.size == strlen(key) && memcmp(kv->key.via.str.ptr, key, strlen(key)) == 0) return &kv->val;
-  }
-  return NULL;
-}
-
 void test_decode_encode(void) {
   uint8_t f[512];
   size_t n = unhex(DELETE_EVENT, f) - 1;
@@ -239,10 +231,10 @@ void test_decode_encode(void) {
   msgpack_zone_init(&z, 1024);
   msgpack_object o;
   char err[128];
-  CHECK(nx_decode(&z, f + 12, n - 12, NX_CHECK_MAP, &o, err, sizeof(err)) == 0, "event decodes");
-  const msgpack_object *op = get(&o, "operationType");
+  CHECK(nx_decode(&z, f + NX_HEADER_SIZE, n - NX_HEADER_SIZE, NX_CHECK_MAP, &o, err, sizeof(err)) == 0, "event decodes");
+  const msgpack_object *op = map_get(&o, "operationType");
   CHECK(op && op->type == MSGPACK_OBJECT_STR && op->via.str.size == 6 && memcmp(op->via.str.ptr, "delete", 6) == 0, "operationType is delete");
-  const msgpack_object *ts = get(&o, "timestamp");
+  const msgpack_object *ts = map_get(&o, "timestamp");
   CHECK(ts && ts->type == MSGPACK_OBJECT_FLOAT64 && ts->via.f64 > 1.7e9, "timestamp is a float64");
   CHECK(o.via.map.size == 4, "four keys");
   msgpack_zone_destroy(&z);

@@ -6,6 +6,7 @@
 const assert = require('assert');
 const { encode, constants } = require('../../lib/native');
 const { startDevServer } = require('../../lib/dev-server');
+const { frameBytes } = require('../../lib/frame-reader');
 const { RawClient: BaseRawClient } = require('../fixtures/helpers');
 
 /** The message types (the core's), with the short names these tests use. */
@@ -14,14 +15,9 @@ const T = { ...constants.msg, SUBSCRIBE: constants.msg.SUBSCRIBE_CHANGES, UNSUBS
 const ID = /^[0-9a-f]{16}$/;
 const DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/;
 
-function frame(type, payload, { magic = constants.magic, version = constants.version } = {}) {
-  const body = Buffer.isBuffer(payload) ? payload : encode(payload);
-  const h = Buffer.alloc(12);
-  h.writeUInt32BE(magic, 0);
-  h[4] = version;
-  h[5] = type;
-  h.writeUInt32BE(body.length, 8);
-  return Buffer.concat([h, body]);
+/** A frame around a payload (bytes, or a value to encode); `header` as frameBytes takes it. */
+function frame(type, payload, header) {
+  return frameBytes(type, Buffer.isBuffer(payload) ? payload : encode(payload), header);
 }
 
 /** A raw protocol client: frames in, frames out, in order. */

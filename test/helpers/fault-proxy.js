@@ -181,7 +181,7 @@ class FaultProxy {
   /**
    * From now on, the client's frames of this message type never reach the
    * server (counted in `swallowedFrames[type]`). Other frames go through.
-   * @param {number} type e.g. 0x30 SUBSCRIBE_CHANGES
+   * @param {number} type e.g. MSG.SUBSCRIBE_CHANGES
    */
   swallow(type) {
     this._swallowed.add(type);
