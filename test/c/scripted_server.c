@@ -59,10 +59,10 @@ int wait_items(sink *s, int count) {
 }
 
 static int read_frame(int fd, uint8_t *type) {
-  uint8_t h[12];
+  uint8_t h[NX_HEADER_SIZE];
   size_t got = 0;
-  while (got < 12) {
-    ssize_t k = read(fd, h + got, 12 - got);
+  while (got < NX_HEADER_SIZE) {
+    ssize_t k = read(fd, h + got, NX_HEADER_SIZE - got);
     if (k <= 0) return -1;
     got += (size_t)k;
   }
@@ -83,10 +83,10 @@ static void send_hex(int fd, const char *hex, size_t drop_tail) {
   if (write(fd, b, n) != (ssize_t)n) perror("write");
 }
 
-/* Sends a frame whose payload is at buf + 12 (the header is written there). */
+/* Sends a frame whose payload is at buf + NX_HEADER_SIZE (the header is written there). */
 static void send_frame(int fd, uint8_t type, uint8_t *buf, size_t payload_len) {
   nx_frame_header(buf, type, (uint32_t)payload_len);
-  if (write(fd, buf, 12 + payload_len) != (ssize_t)(12 + payload_len)) perror("write");
+  if (write(fd, buf, NX_HEADER_SIZE + payload_len) != (ssize_t)(NX_HEADER_SIZE + payload_len)) perror("write");
 }
 
 static void *server_main(void *arg) {
@@ -122,7 +122,7 @@ static void *server_main(void *arg) {
         }
       } else if (sv->mode == SRV_TOO_DEEP) {
         uint8_t deep[512];
-        size_t n = nested_payload(deep + 12, "a", NX_MAX_DOC_DEPTH + 1, 0);
+        size_t n = nested_payload(deep + NX_HEADER_SIZE, "a", NX_MAX_DOC_DEPTH + 1, 0);
         send_hex(fd, DELETE_EVENT, 1);
         send_frame(fd, NX_MSG_CHANGE_EVENT, deep, n);
         send_hex(fd, DELETE_EVENT, 1);
