@@ -15,14 +15,16 @@ const { channels, publish, debug, streamName } = require('./diagnostics');
 const DONE = Object.freeze({ value: undefined, done: true });
 
 /** The ways to consume a stream: one per stream. */
-const MODE_NAMES = { iterator: 'iterated (for await, next() or stream())', emitter: "consumed by 'change' listeners" };
+const MODE_NAMES = { iterator: 'iterated (for await or next())', emitter: "consumed by 'change' listeners", readable: 'read through stream()' };
 
 /**
  * A change stream: the events of one subscription, on a connection of its
  * own (the server keeps one subscription per connection).
  *
- * Consume it with `for await` (or `next()`, or as a Readable: `stream()`), or
- * with `on('change', fn)`: one way per stream, mixing them throws. Events are
+ * Consume it one way: `for await` (or `next()`), `on('change', fn)`, or the
+ * one Readable `stream()` returns. The first use fixes the way; another
+ * throws a TypeError naming both (`next()` rejects with it), and so does a
+ * second `stream()`. `close()` and `return()` work whichever way. Events are
  * buffered from the moment the server acknowledged the subscription (`ready`).
  *
  * Emits 'disconnect' ({error}) when its connection is lost and 'reconnect'
@@ -74,7 +76,7 @@ class ChangeStream extends EventEmitter {
     this._acks = acksFor(opts.overflow);
     this._window = opts.reorderWindowMs > 0 ? new ReorderWindow(opts.reorderWindowMs, (ev) => this._enqueue(ev)) : null;
     this._holdback = new Holdback((evs, conn) => this._take(evs, conn), (items) => this._takeItems(items));
-    /** @type {null|'iterator'|'emitter'} */
+    /** @type {null|'iterator'|'emitter'|'readable'} */
     this._mode = null;
     this._waiters = [];
     this._turnPending = false;
@@ -330,7 +332,11 @@ class ChangeStream extends EventEmitter {
     this._mode = mode;
   }
 
-  /** @returns {Promise<IteratorResult<object>>} */
+  /**
+   * The next item; `{done: true}` once the stream has ended. Rejects with a
+   * TypeError if the stream is consumed another way.
+   * @returns {Promise<IteratorResult<object>>}
+   */
   next() {
     if (this._mode !== 'iterator') {
       try {
@@ -339,6 +345,11 @@ class ChangeStream extends EventEmitter {
         return Promise.reject(err);
       }
     }
+    return this._pull();
+  }
+
+  /** What next() hands out, whoever asks: the iterator or stream()'s Readable. */
+  _pull() {
     if (this._buf.length > 0) {
       const value = this._buf.shift();
       this._delivered(value);
@@ -365,13 +376,19 @@ class ChangeStream extends EventEmitter {
 
   /**
    * A Readable in object mode over this stream; it pulls events only as fast
-   * as it is read, so backpressure holds end to end. Destroying it closes the stream.
+   * as it is read, so backpressure holds end to end. Destroying it closes the
+   * stream. One per stream: throws a TypeError if the stream is iterated or
+   * has 'change' listeners, or if stream() was called before.
    * @param {{highWaterMark?: number}} [options]
    * @returns {Readable}
    */
   stream(options = {}) {
-    this._setMode('iterator');
-    return Readable.from(this, { objectMode: true, highWaterMark: options.highWaterMark || 16 });
+    if (this._mode === 'readable') {
+      throw new TypeError(`this ChangeStream is ${MODE_NAMES.readable}: it already has its Readable (one Readable per stream)`);
+    }
+    this._setMode('readable');
+    const pulls = { next: () => this._pull(), return: () => this.return(), [Symbol.asyncIterator]: () => pulls };
+    return Readable.from(pulls, { objectMode: true, highWaterMark: options.highWaterMark || 16 });
   }
 
   // --- ending -------------------------------------------------------------------
