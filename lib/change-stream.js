@@ -1,6 +1,5 @@
 'use strict';
 const { EventEmitter } = require('events');
-const { Readable } = require('stream');
 const { NexaOverflowError } = require('./errors');
 const { onAbort, abortError } = require('./abort');
 const { EventBuffer } = require('./stream/event-buffer');
@@ -9,13 +8,11 @@ const { acksFor } = require('./stream/acks');
 const { Holdback } = require('./stream/holdback');
 const { GapTracker } = require('./stream/gap-tracker');
 const { Subscription } = require('./stream/subscription');
+const { claimWay, readableOver } = require('./stream/consumption');
 const { nowSeconds } = require('./stream/gaps');
 const { channels, publish, debug, streamName } = require('./diagnostics');
 
 const DONE = Object.freeze({ value: undefined, done: true });
-
-/** The ways to consume a stream: one per stream. */
-const MODE_NAMES = { iterator: 'iterated (for await or next())', emitter: "consumed by 'change' listeners", readable: 'read through stream()' };
 
 /**
  * A change stream: the events of one subscription, on a connection of its
@@ -43,7 +40,8 @@ const MODE_NAMES = { iterator: 'iterated (for await or next())', emitter: "consu
  * The pieces: EventBuffer (what waits for the consumer), ReorderWindow,
  * acks (what was consumed, reported to the core, which alone decides when
  * to read on), Holdback (live events kept behind a catch-up), GapTracker
- * (gaps and catch-up); this class routes between them and owns the public
+ * (gaps and catch-up), consumption (the one way it is consumed, and
+ * stream()'s Readable); this class routes between them and owns the public
  * face.
  */
 class ChangeStream extends EventEmitter {
@@ -76,7 +74,7 @@ class ChangeStream extends EventEmitter {
     this._acks = acksFor(opts.overflow);
     this._window = opts.reorderWindowMs > 0 ? new ReorderWindow(opts.reorderWindowMs, (ev) => this._enqueue(ev)) : null;
     this._holdback = new Holdback((evs, conn) => this._take(evs, conn), (items) => this._takeItems(items));
-    /** @type {null|'iterator'|'emitter'|'readable'} */
+    /** @type {import('./stream/consumption').Way|null} the one way it is consumed (consumption.js) */
     this._mode = null;
     this._waiters = [];
     this._turnPending = false;
@@ -135,7 +133,7 @@ class ChangeStream extends EventEmitter {
     this.ready.catch((err) => this._end(err));
     this.on('newListener', (name) => {
       if (name !== 'change' || this._mode === 'emitter') return;
-      this._setMode('emitter'); // throws out of on() if the stream is iterated
+      this._mode = claimWay(this._mode, 'emitter'); // throws out of on() if the stream is consumed another way
       queueMicrotask(() => this._startFlowing());
     });
   }
@@ -323,15 +321,6 @@ class ChangeStream extends EventEmitter {
 
   // --- consuming ----------------------------------------------------------------
 
-  /** One way to consume a stream: the first fixes it, another throws. */
-  _setMode(mode) {
-    if (this._mode === mode) return;
-    if (this._mode !== null) {
-      throw new TypeError(`this ChangeStream is ${MODE_NAMES[this._mode]}: it cannot also be ${MODE_NAMES[mode]} (one way to consume a stream)`);
-    }
-    this._mode = mode;
-  }
-
   /**
    * The next item; `{done: true}` once the stream has ended. Rejects with a
    * TypeError if the stream is consumed another way.
@@ -340,7 +329,7 @@ class ChangeStream extends EventEmitter {
   next() {
     if (this._mode !== 'iterator') {
       try {
-        this._setMode('iterator');
+        this._mode = claimWay(this._mode, 'iterator');
       } catch (err) {
         return Promise.reject(err);
       }
@@ -383,12 +372,8 @@ class ChangeStream extends EventEmitter {
    * @returns {Readable}
    */
   stream(options = {}) {
-    if (this._mode === 'readable') {
-      throw new TypeError(`this ChangeStream is ${MODE_NAMES.readable}: it already has its Readable (one Readable per stream)`);
-    }
-    this._setMode('readable');
-    const pulls = { next: () => this._pull(), return: () => this.return(), [Symbol.asyncIterator]: () => pulls };
-    return Readable.from(pulls, { objectMode: true, highWaterMark: options.highWaterMark || 16 });
+    this._mode = claimWay(this._mode, 'readable');
+    return readableOver(() => this._pull(), () => this.close(), options.highWaterMark || 16);
   }
 
   // --- ending -------------------------------------------------------------------
