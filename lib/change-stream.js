@@ -369,7 +369,7 @@ class ChangeStream extends EventEmitter {
    * stream. One per stream: throws a TypeError if the stream is iterated or
    * has 'change' listeners, or if stream() was called before.
    * @param {{highWaterMark?: number}} [options]
-   * @returns {Readable}
+   * @returns {import('stream').Readable}
    */
   stream(options = {}) {
     this._mode = claimWay(this._mode, 'readable');
