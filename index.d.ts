@@ -265,7 +265,10 @@ export interface SubscribeAnswer {
 
 /**
  * The events of one subscription, on a connection of its own. Consume it
- * with `for await`, with `on('change')`, or as a Readable (`stream()`).
+ * one way: `for await` (or `next()`), `on('change')`, or the one Readable
+ * `stream()` returns. The first way used fixes it; another throws a
+ * TypeError naming both (`next()` rejects with it), and so does a second
+ * `stream()`. `close()` and `return()` work whichever the way.
  */
 export declare class ChangeStream<T = Record<string, unknown>, E = ChangeEvent<T>> extends EventEmitter implements AsyncIterableIterator<E> {
   readonly collection: string | null;
@@ -282,6 +285,7 @@ export declare class ChangeStream<T = Record<string, unknown>, E = ChangeEvent<T
   readonly lastTimestamp: number | undefined;
   /** Resolves when the server has acknowledged the subscription; rejects if it could not. */
   readonly ready: Promise<SubscribeAnswer>;
+  /** The next item; rejects with a TypeError if the stream has 'change' listeners or was given to `stream()`. */
   next(): Promise<IteratorResult<E, undefined>>;
   /** Closes the stream (`break` in `for await` calls it). */
   return(): Promise<IteratorResult<E, undefined>>;
@@ -289,7 +293,11 @@ export declare class ChangeStream<T = Record<string, unknown>, E = ChangeEvent<T
   close(): Promise<void>;
   /** Counters since the stream began, and the lag. */
   stats(): StreamStats;
-  /** A Readable in object mode that pulls events only as fast as it is read. */
+  /**
+   * A Readable in object mode that pulls events only as fast as it is read;
+   * destroying it closes the stream. One per stream: throws a TypeError if
+   * the stream is iterated or has 'change' listeners, or on a second call.
+   */
   stream(options?: { highWaterMark?: number }): Readable;
   [Symbol.asyncIterator](): this;
   [Symbol.asyncDispose](): Promise<void>;

@@ -1,6 +1,5 @@
 'use strict';
 const { EventEmitter } = require('events');
-const { Readable } = require('stream');
 const { NexaOverflowError } = require('./errors');
 const { onAbort, abortError } = require('./abort');
 const { EventBuffer } = require('./stream/event-buffer');
@@ -9,20 +8,20 @@ const { acksFor } = require('./stream/acks');
 const { Holdback } = require('./stream/holdback');
 const { GapTracker } = require('./stream/gap-tracker');
 const { Subscription } = require('./stream/subscription');
+const { claimWay, readableOver } = require('./stream/consumption');
 const { nowSeconds } = require('./stream/gaps');
 const { channels, publish, debug, streamName } = require('./diagnostics');
 
 const DONE = Object.freeze({ value: undefined, done: true });
 
-/** The ways to consume a stream: one per stream. */
-const MODE_NAMES = { iterator: 'iterated (for await, next() or stream())', emitter: "consumed by 'change' listeners" };
-
 /**
  * A change stream: the events of one subscription, on a connection of its
  * own (the server keeps one subscription per connection).
  *
- * Consume it with `for await` (or `next()`, or as a Readable: `stream()`), or
- * with `on('change', fn)`: one way per stream, mixing them throws. Events are
+ * Consume it one way: `for await` (or `next()`), `on('change', fn)`, or the
+ * one Readable `stream()` returns. The first use fixes the way; another
+ * throws a TypeError naming both (`next()` rejects with it), and so does a
+ * second `stream()`. `close()` and `return()` work whichever way. Events are
  * buffered from the moment the server acknowledged the subscription (`ready`).
  *
  * Emits 'disconnect' ({error}) when its connection is lost and 'reconnect'
@@ -41,7 +40,8 @@ const MODE_NAMES = { iterator: 'iterated (for await, next() or stream())', emitt
  * The pieces: EventBuffer (what waits for the consumer), ReorderWindow,
  * acks (what was consumed, reported to the core, which alone decides when
  * to read on), Holdback (live events kept behind a catch-up), GapTracker
- * (gaps and catch-up); this class routes between them and owns the public
+ * (gaps and catch-up), consumption (the one way it is consumed, and
+ * stream()'s Readable); this class routes between them and owns the public
  * face.
  */
 class ChangeStream extends EventEmitter {
@@ -74,7 +74,7 @@ class ChangeStream extends EventEmitter {
     this._acks = acksFor(opts.overflow);
     this._window = opts.reorderWindowMs > 0 ? new ReorderWindow(opts.reorderWindowMs, (ev) => this._enqueue(ev)) : null;
     this._holdback = new Holdback((evs, conn) => this._take(evs, conn), (items) => this._takeItems(items));
-    /** @type {null|'iterator'|'emitter'} */
+    /** @type {import('./stream/consumption').Way|null} the one way it is consumed (consumption.js) */
     this._mode = null;
     this._waiters = [];
     this._turnPending = false;
@@ -133,7 +133,7 @@ class ChangeStream extends EventEmitter {
     this.ready.catch((err) => this._end(err));
     this.on('newListener', (name) => {
       if (name !== 'change' || this._mode === 'emitter') return;
-      this._setMode('emitter'); // throws out of on() if the stream is iterated
+      this._mode = claimWay(this._mode, 'emitter'); // throws out of on() if the stream is consumed another way
       queueMicrotask(() => this._startFlowing());
     });
   }
@@ -321,24 +321,24 @@ class ChangeStream extends EventEmitter {
 
   // --- consuming ----------------------------------------------------------------
 
-  /** One way to consume a stream: the first fixes it, another throws. */
-  _setMode(mode) {
-    if (this._mode === mode) return;
-    if (this._mode !== null) {
-      throw new TypeError(`this ChangeStream is ${MODE_NAMES[this._mode]}: it cannot also be ${MODE_NAMES[mode]} (one way to consume a stream)`);
-    }
-    this._mode = mode;
-  }
-
-  /** @returns {Promise<IteratorResult<object>>} */
+  /**
+   * The next item; `{done: true}` once the stream has ended. Rejects with a
+   * TypeError if the stream is consumed another way.
+   * @returns {Promise<IteratorResult<object>>}
+   */
   next() {
     if (this._mode !== 'iterator') {
       try {
-        this._setMode('iterator');
+        this._mode = claimWay(this._mode, 'iterator');
       } catch (err) {
         return Promise.reject(err);
       }
     }
+    return this._pull();
+  }
+
+  /** What next() hands out, whoever asks: the iterator or stream()'s Readable. */
+  _pull() {
     if (this._buf.length > 0) {
       const value = this._buf.shift();
       this._delivered(value);
@@ -365,13 +365,15 @@ class ChangeStream extends EventEmitter {
 
   /**
    * A Readable in object mode over this stream; it pulls events only as fast
-   * as it is read, so backpressure holds end to end. Destroying it closes the stream.
+   * as it is read, so backpressure holds end to end. Destroying it closes the
+   * stream. One per stream: throws a TypeError if the stream is iterated or
+   * has 'change' listeners, or if stream() was called before.
    * @param {{highWaterMark?: number}} [options]
-   * @returns {Readable}
+   * @returns {import('stream').Readable}
    */
   stream(options = {}) {
-    this._setMode('iterator');
-    return Readable.from(this, { objectMode: true, highWaterMark: options.highWaterMark || 16 });
+    this._mode = claimWay(this._mode, 'readable');
+    return readableOver(() => this._pull(), () => this.close(), options.highWaterMark || 16);
   }
 
   // --- ending -------------------------------------------------------------------

@@ -2,14 +2,16 @@
 // The pieces a ChangeStream is made of, alone, without a server: the
 // buffer, the reorder window, the acknowledgements, the holdback behind a
 // catch-up, the gap tracker and the gap items' helpers; and the
-// one-way-to-consume rule.
+// one-way-to-consume rule with stream()'s Readable.
 const assert = require('assert');
+const { once } = require('events');
 const { EventBuffer } = require('../lib/stream/event-buffer');
 const { ReorderWindow } = require('../lib/stream/reorder-window');
 const { ConsumedAcks, ArrivalAcks, REPORT_EVERY } = require('../lib/stream/acks');
 const { Holdback } = require('../lib/stream/holdback');
 const { newestUpdate, catchUpFrom } = require('../lib/stream/catch-up');
 const { GapTracker } = require('../lib/stream/gap-tracker');
+const { claimWay, readableOver, WAYS } = require('../lib/stream/consumption');
 
 const ev = (i, timestamp = i) => ({ operationType: 'insert', i, timestamp });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -243,6 +245,65 @@ describe('stream pieces', () => {
       assert.strictEqual(catchUpFrom('2026-01-01T00:00:00.5'), '2025-12-31T23:59:59.500');
       assert.strictEqual(catchUpFrom(null), null);
       assert.strictEqual(catchUpFrom('not a time'), 'not a time');
+    });
+  });
+
+  describe('consumption', () => {
+    const ways = Object.keys(WAYS);
+
+    it('the first way fixes it; the same way again is fine but for a second Readable; any other throws a TypeError naming both', () => {
+      for (const w of ways) assert.strictEqual(claimWay(null, w), w);
+      assert.strictEqual(claimWay('iterator', 'iterator'), 'iterator');
+      assert.strictEqual(claimWay('emitter', 'emitter'), 'emitter');
+      assert.throws(() => claimWay('readable', 'readable'), {
+        name: 'TypeError',
+        message: 'this ChangeStream is read through stream(): it already has its Readable (one Readable per stream)',
+      });
+      for (const current of ways) {
+        for (const wanted of ways) {
+          if (current === wanted) continue;
+          assert.throws(() => claimWay(current, wanted), {
+            name: 'TypeError',
+            message: `this ChangeStream is ${WAYS[current]}: it cannot also be ${WAYS[wanted]} (one way to consume a stream)`,
+          }, `${current} then ${wanted}`);
+        }
+      }
+    });
+
+    it('readableOver pulls only as fast as it is read, delivers in order, ends when the pull is done and then closes', async () => {
+      const items = [1, 2, 3, 4, 5].map((i) => ev(i));
+      let pulls = 0;
+      let closes = 0;
+      const pull = () => {
+        pulls++;
+        return Promise.resolve(items.length ? { value: items.shift(), done: false } : { value: undefined, done: true });
+      };
+      const readable = readableOver(pull, () => { closes++; return Promise.resolve(); }, 2);
+      await sleep(20);
+      assert.strictEqual(pulls, 0, 'nothing pulled before it is read');
+      const got = [];
+      for await (const item of readable) got.push(item.i);
+      assert.deepStrictEqual(got, [1, 2, 3, 4, 5]);
+      await sleep(0);
+      assert.strictEqual(closes, 1, 'closed once, at the end');
+    });
+
+    it('destroying the Readable closes what it reads; an error from the pull destroys it with that error', async () => {
+      let closes = 0;
+      const close = () => { closes++; return Promise.resolve(); };
+      const waiting = readableOver(() => new Promise(() => {}), close, 16);
+      waiting.resume();
+      await sleep(0);
+      waiting.destroy();
+      await new Promise((resolve) => waiting.once('close', resolve));
+      assert.strictEqual(closes, 1);
+
+      const failing = readableOver(() => Promise.reject(new Error('lost')), close, 16);
+      failing.resume();
+      const [err] = await once(failing, 'error');
+      assert.strictEqual(err.message, 'lost');
+      await sleep(0);
+      assert.strictEqual(closes, 2);
     });
   });
 });
