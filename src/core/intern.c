@@ -5,6 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+static inline uint64_t low_bytes(uint64_t v, size_t n) {
+  return n >= 8 ? v : (v & ((1ull << (8 * n)) - 1));
+}
+
+/* A string of at most 16 bytes as two zero-padded words. Strings come from
+ * nx_decode, which leaves NX_DECODE_SLACK readable bytes after the payload:
+ * two unaligned loads, masked, whatever the length. */
+static inline void words16(const char *s, size_t n, uint64_t w[2]) {
+  uint64_t a, b;
+  memcpy(&a, s, 8);
+  memcpy(&b, s + 8, 8);
+  w[0] = low_bytes(a, n);
+  w[1] = n > 8 ? low_bytes(b, n - 8) : 0;
+}
+
 /* Keys and short values are hashed once per occurrence in every event:
  * eight bytes a step. */
 static uint32_t hash_bytes(const char *s, size_t n) {
@@ -171,4 +186,18 @@ int nx__intern_shape(nx_tape_tables *t, const uint32_t *ids, uint32_t n, const m
       return 0;
     }
   }
+}
+
+uint32_t nx__intern_hinted_shape(const nx_tape_tables *t, const msgpack_object_map *m) {
+  const shape_slot *e = m->size <= NX_TAPE_MAX_SHAPE_KEYS ? t->hint[m->size] : NULL;
+  if (!e || !e->words || e->n != m->size) return UINT32_MAX;
+  for (uint32_t i = 0; i < m->size; i++) {
+    const msgpack_object_str *k = &m->ptr[i].key.via.str;
+    const uint64_t *w = &e->words[3 * i];
+    if (w[0] != k->size) return UINT32_MAX;
+    uint64_t kw[2];
+    words16(k->ptr, k->size, kw);
+    if (kw[0] != w[1] || kw[1] != w[2]) return UINT32_MAX;
+  }
+  return e->id;
 }

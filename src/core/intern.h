@@ -5,8 +5,6 @@
 #ifndef NX_INTERN_H
 #define NX_INTERN_H
 
-#include <string.h>
-
 #include "tape.h"
 
 /* String -> id, for keys and short values. Open addressing; entries are
@@ -53,34 +51,8 @@ int nx__intern_str(str_table *t, const char *s, size_t n, uint32_t *id, int *add
  * -1 only on out of memory. */
 int nx__intern_shape(nx_tape_tables *t, const uint32_t *ids, uint32_t n, const msgpack_object_map *m, uint32_t *id, int *added);
 
-/* Inline: the hinted shape is tried on every map of every event. */
-static inline uint64_t low_bytes(uint64_t v, size_t n) {
-  return n >= 8 ? v : (v & ((1ull << (8 * n)) - 1));
-}
-
-/* A string of at most 16 bytes as two zero-padded words. Strings come from
- * nx_decode, which leaves NX_DECODE_SLACK readable bytes after the payload:
- * two unaligned loads, masked, whatever the length. */
-static inline void words16(const char *s, size_t n, uint64_t w[2]) {
-  uint64_t a, b;
-  memcpy(&a, s, 8);
-  memcpy(&b, s + 8, 8);
-  w[0] = low_bytes(a, n);
-  w[1] = n > 8 ? low_bytes(b, n - 8) : 0;
-}
-
-/* Does this map have exactly the keys of shape e? */
-static inline int nx__shape_matches(const shape_slot *e, const msgpack_object_map *m) {
-  if (!e || !e->words || e->n != m->size) return 0;
-  for (uint32_t i = 0; i < m->size; i++) {
-    const msgpack_object_str *k = &m->ptr[i].key.via.str;
-    const uint64_t *w = &e->words[3 * i];
-    if (w[0] != k->size) return 0;
-    uint64_t kw[2];
-    words16(k->ptr, k->size, kw);
-    if (kw[0] != w[1] || kw[1] != w[2]) return 0;
-  }
-  return 1;
-}
+/* The shape last used by a map of m's size (the hint), when m has exactly
+ * its keys: tried first on every map, before any hashing. Else UINT32_MAX. */
+uint32_t nx__intern_hinted_shape(const nx_tape_tables *t, const msgpack_object_map *m);
 
 #endif

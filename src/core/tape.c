@@ -119,8 +119,9 @@ static int put_map(nx_tape_tables *t, nx_tape *tp, const msgpack_object_map *m) 
   int shaped = m->size <= NX_TAPE_MAX_SHAPE_KEYS;
   /* The same keys as the last map of this size: no hashing at all. Its keys
    * were announced when the shape was. */
-  if (shaped && nx__shape_matches(t->hint[m->size], m)) {
-    if (op(tp, NX_T_MAP) || op(tp, (int32_t)t->hint[m->size]->id)) return -1;
+  uint32_t hinted = shaped ? nx__intern_hinted_shape(t, m) : UINT32_MAX;
+  if (hinted != UINT32_MAX) {
+    if (op(tp, NX_T_MAP) || op(tp, (int32_t)hinted)) return -1;
     for (uint32_t i = 0; i < m->size; i++)
       if (put_value(t, tp, &m->ptr[i].val)) return -1;
     return 0;
