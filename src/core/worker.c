@@ -52,8 +52,9 @@ static nx_batch *batch_new(nx_worker *w) {
 void nx_worker_recycle(nx_worker *w, nx_batch *b) {
   if (!b) return;
   /* Keep the capacities, drop the contents. A batch that grew very large is
-   * not kept: one burst must not pin its memory. */
-  if (b->cap > 8192 || b->tape.cap_ops > (4u << 20) || b->tape.cap_str > (8u << 20) || b->tape.cap_bins > (1u << 20)) {
+   * not kept: one burst must not pin its memory; nor a connection's small
+   * reserve for its terminal item (conn.c), which would make a poor batch. */
+  if (b->zone.chunk_size < NX_ZONE_CHUNK || b->cap > 8192 || b->tape.cap_ops > (4u << 20) || b->tape.cap_str > (8u << 20) || b->tape.cap_bins > (1u << 20)) {
     nx_batch_free(b);
     return;
   }
