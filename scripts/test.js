@@ -40,7 +40,7 @@ function runCoreTests() {
   const core = cFiles(path.join(root, 'src', 'core'));
   const tests = cFiles(path.join(root, 'test', 'c'));
   const args = ['-std=c11', '-D_GNU_SOURCE', '-g', '-O1', '-Wall', '-Wextra', '-Werror', `-I${path.join(root, 'src', 'core')}`,
-    ...core, ...tests, ...msgpack, ...uv, '-lpthread', '-o', out];
+    ...core, ...tests, ...msgpack, ...uv, '-lpthread', '-Wl,--wrap=realloc', '-o', out]; // the wrap: test/c/test_out_of_memory.c
   const build = spawnSync(cc, args, { stdio: 'inherit' });
   if (build.status !== 0) {
     console.error('C core tests: the build failed');

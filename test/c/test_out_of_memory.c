@@ -1,13 +1,15 @@
 /* A connection ends with its terminal item even when memory runs out: that
  * item is what settles its requests and ends its stream on the owner's side.
- * The seam: the worker makes its batches through the callback it gave
- * ingest.c (w->in.fresh); these tests wrap it so that no batch can be had,
- * which needs nothing compiled into the core. */
+ * Two seams, neither compiled into the core: the worker makes its batches
+ * through the callback it gave ingest.c (w->in.fresh), which these tests wrap
+ * so that no batch can be had; and the test build links the core's realloc
+ * calls to __wrap_realloc (-Wl,--wrap=realloc), which fails them on demand. */
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "codec.h"
+#include "conn.h"
 #include "harness.h"
 #include "internal.h"
 #include "scripted_server.h"
@@ -75,7 +77,71 @@ static void test_open_failed_without_memory(void) {
   sink_free(s);
 }
 
+static atomic_int realloc_fails; /* 1: the core's reallocs fail (set on the test's own thread) */
+
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n) {
+  return atomic_load(&realloc_fails) ? NULL : __real_realloc(p, n);
+}
+
+/* An ingest of the test's own: empty batches on demand, full ones kept in order. */
+typedef struct {
+  nx_ingest in;
+  nx_batch *handed[4];
+  int n;
+} kept_batches;
+
+static nx_batch *fresh_batch(void *ud) {
+  (void)ud;
+  nx_batch *b = calloc(1, sizeof(*b));
+  if (b && !msgpack_zone_init(&b->zone, 4096)) {
+    free(b);
+    return NULL;
+  }
+  return b;
+}
+
+static void keep_full(void *ud) {
+  kept_batches *k = ud;
+  nx_batch *b = nx__ingest_take(&k->in);
+  if (k->n < 4) k->handed[k->n++] = b;
+  else nx_batch_free(b);
+}
+
+/* The batch being filled is full and cannot grow when a connection ends:
+ * that batch goes over first, whole, then the terminal item alone. */
+static void test_end_when_the_batch_cannot_grow(void) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  kept_batches k = { .n = 0 };
+  nx__ingest_init(&k.in, fresh_batch, keep_full, &k);
+  uint16_t port;
+  close(listen_any(&port));
+  nx_conn_opts o = opts_for(port);
+  nx_conn *c = nx__conn_new(&loop, &k.in, 7, &o);
+  nx_conn *list = NULL;
+  nx__conn_dial(c, &list, NULL);
+  nx__batch_add(&k.in, 9, NX_EV_CHANGE); /* another connection's events fill the batch */
+  while (k.in.batch->n < k.in.batch->cap) nx__batch_add(&k.in, 9, NX_EV_CHANGE);
+  size_t cap = k.in.batch->cap;
+  atomic_store(&realloc_fails, 1);
+  nx__conn_end_with(c, "ENOMEM", "out of memory", NULL);
+  atomic_store(&realloc_fails, 0);
+  CHECK(k.n == 2 && k.handed[0]->n == cap && k.handed[0]->items[cap - 1].conn_id == 9,
+        "the full batch is handed over first, with its %zu items (%d batches)", cap, k.n);
+  const nx_item *end = k.n == 2 ? &k.handed[1]->items[0] : NULL;
+  CHECK(end && k.handed[1]->n == 1 && end->kind == NX_EV_OPEN_FAILED && end->conn_id == 7 && strcmp(end->code, "ENOMEM") == 0 &&
+            strcmp(end->message, "out of memory") == 0,
+        "then the terminal item alone, OPEN_FAILED ENOMEM");
+  CHECK(k.in.batch == NULL, "nothing is left to hand over");
+  uv_run(&loop, UV_RUN_DEFAULT); /* the connection's handles close; it frees itself */
+  for (int i = 0; i < k.n; i++) nx_batch_free(k.handed[i]);
+  nx__ingest_free(&k.in);
+  CHECK(uv_loop_close(&loop) == 0, "every handle closed");
+}
+
 void test_end_without_memory(void) {
   test_closed_without_memory();
   test_open_failed_without_memory();
+  test_end_when_the_batch_cannot_grow();
 }
