@@ -62,6 +62,17 @@ describe('the npm package, installed without a toolchain', function () {
     assert.match(r.out, /^ {2}change events seen by the watcher: [\d,]+$/m);
   });
 
+  it('npx nexaclient relay and watch refuse an unknown --ops as bad usage (exit 2) before connecting anywhere', async () => {
+    const sh = fs.mkdtempSync(path.join(path.dirname(p.dir), 'sh-'));
+    fs.symlinkSync('/bin/sh', path.join(sh, 'sh'));
+    const env = { ...p.env, PATH: `${p.bin}:${sh}`, NEXADB_URL: 'nexadb://root@127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' };
+    for (const command of ['relay', 'watch']) {
+      const r = await run('npx', ['--no-install', 'nexaclient', command, '--ops', 'insert,upsert'], { cwd: p.dir, env, timeout: 60000 });
+      assert.strictEqual(r.code, 2, r.out);
+      assert.match(r.out, new RegExp(`^nexaclient ${command}: --ops: unknown operation "upsert"`, 'm'));
+    }
+  });
+
   it('with its install script not run (npm 11 blocks it until approved), the prebuilt addon still loads', async () => {
     const project = fs.mkdtempSync(path.join(path.dirname(p.dir), 'scripts-blocked-'));
     fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ private: true }));
