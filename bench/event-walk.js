@@ -71,7 +71,7 @@ async function serve() {
   const { startDevServer } = require(path.join(ROOT, 'lib', 'dev-server'));
   const NexaClient = require(path.join(ROOT, 'lib'));
   const server = await startDevServer({ port: 0 });
-  const writer = new NexaClient({ host: '127.0.0.1', port: server.port, username: 'root', password: 'nexadb123' });
+  const writer = new NexaClient({ host: '127.0.0.1', port: server.port });
   let n = 0;
   process.on('message', () => {
     writer.create('orders', { customer: 'ada', item: 'widget', qty: ++n }).catch((err) => console.error(err));
@@ -117,7 +117,7 @@ async function measure(first) {
   const NexaClient = require(path.join(ROOT, 'lib'));
   const server = fork(__filename, ['--serve'], { execArgv: [] });
   const port = await new Promise((resolve) => server.once('message', resolve));
-  const client = new NexaClient({ host: '127.0.0.1', port, username: 'root', password: 'nexadb123' });
+  const client = new NexaClient({ host: '127.0.0.1', port });
   const stream = client.watch('orders');
   await stream.ready;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -297,11 +297,10 @@ function report(title, { steps, unclaimed }, sequence) {
       lines.push(`  ${path.basename(file)}: ${[...fns].map(([n, k]) => (k > 1 ? `${n} ×${k}` : n)).join(', ')}`);
     }
   }
-  const distinct = new Set(steps.map((s) => `${s.file}:${s.name}`));
   const files = new Set(steps.map((s) => s.file));
   const seen = new Set();
   const firsts = steps.filter((s) => !seen.has(`${s.file}:${s.name}`) && seen.add(`${s.file}:${s.name}`));
-  lines.push(`total: ${distinct.size} functions (${steps.length} calls), ${files.size} files, ` +
+  lines.push(`total: ${seen.size} functions (${steps.length} calls), ${files.size} files, ` +
     `${fileChanges(steps)} file changes (${fileChanges(firsts)} over each function's first entry)`);
   if (unclaimed.length) lines.push(`entered (coverage) but not placed in the order: ${unclaimed.join(', ')}`);
   if (sequence) lines.push('sequence: ' + steps.map((s) => `${s.section === 'worker' ? 'W' : 'M'}:${path.basename(s.file)}:${s.name}`).join(' > '));

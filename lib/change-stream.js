@@ -355,7 +355,7 @@ class ChangeStream extends EventEmitter {
 
   _startFlowing() {
     if (this.listenerCount('change') === 0) return;
-    while (this._buf.length > 0 && this._mode === 'emitter') {
+    while (this._buf.length > 0) {
       const ev = this._buf.shift();
       this._delivered(ev);
       this.emit('change', ev);

@@ -36,7 +36,7 @@ class Channel {
     this._attempt = 0;
     this._downSince = 0;
     this._timer = null;
-    this._waiters = new Set();
+    this._waiters = [];
     this.everOpened = false;
   }
 
@@ -149,7 +149,7 @@ class Channel {
   whenOpen() {
     if (this.state === 'open') return Promise.resolve(this.conn);
     if (this.state === 'failed' || this.state === 'closed') return Promise.reject(this._why());
-    return new Promise((resolve, reject) => this._waiters.add({ resolve, reject }));
+    return new Promise((resolve, reject) => this._waiters.push({ resolve, reject }));
   }
 
   /** The error of a request that waited `timeout` ms for the connection. */
@@ -167,11 +167,12 @@ class Channel {
 
   _settle() {
     if (this.state === 'connecting' || this.state === 'backoff') return;
-    for (const w of this._waiters) {
+    const waiters = this._waiters;
+    this._waiters = [];
+    for (const w of waiters) {
       if (this.state === 'open') w.resolve(this.conn);
       else w.reject(this._why());
     }
-    this._waiters.clear();
   }
 
   /**

@@ -55,7 +55,7 @@ run_core() {
   echo "asan: building the C unit tests with $san"
   # shellcheck disable=SC2086
   if ! "$cc" -std=c11 -D_GNU_SOURCE $san -Wall -Wextra -Werror -I"$root/src/core" \
-      "$root"/src/core/*.c "$root"/test/c/*.c "${mp_flags[@]}" -lpthread -Wl,--wrap=realloc -o "$bin"; then
+      "$root"/src/core/*.c "$root"/test/c/*.c "${mp_flags[@]}" -lpthread -Wl,--wrap=realloc -o "$bin"; then # the wrap: test/c/test_out_of_memory.c
     echo "asan: the C unit tests did not build"; return 1
   fi
   local out rc

@@ -36,7 +36,8 @@ status=0
 run_core() {
   local start=$SECONDS bin="$logs/test_core"
   "${CC:-cc}" -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I"$root/src/core" \
-    "$root"/src/core/*.c "$root"/test/c/*.c "${dep_flags[@]}" -lpthread -Wl,--wrap=realloc -o "$bin" || { echo "valgrind: C tests did not build"; return 1; }
+    "$root"/src/core/*.c "$root"/test/c/*.c "${dep_flags[@]}" -lpthread -Wl,--wrap=realloc -o "$bin" || # the wrap: test/c/test_out_of_memory.c
+    { echo "valgrind: C tests did not build"; return 1; }
   "${vg[@]}" --error-exitcode=99 --log-file="$logs/core.log" "$bin" >"$logs/core.out" 2>&1
   local rc=$?
   tail -1 "$logs/core.out"

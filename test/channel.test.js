@@ -145,7 +145,7 @@ describe('Channel (fake connections)', () => {
     assert.strictEqual(net.dials, 1);
   });
 
-  it('close() during backoff: no more dials, and waiters reject with NexaClosedError; a request waiting meanwhile times out with the reason', async () => {
+  it('close() during backoff: no more dials, and waiters reject with NexaClosedError; waitTimeoutError names the reason', async () => {
     const net = fakeNetwork(['ok']);
     const { calls, hooks } = recorder();
     const ch = new Channel({ ...OPTS, reconnectDelayMs: 50, reconnectMaxDelayMs: 50 }, hooks, net.make);

@@ -295,7 +295,7 @@ describe('stream pieces', () => {
       waiting.resume();
       await sleep(0);
       waiting.destroy();
-      await new Promise((resolve) => waiting.once('close', resolve));
+      await once(waiting, 'close');
       assert.strictEqual(closes, 1);
 
       const failing = readableOver(() => Promise.reject(new Error('lost')), close, 16);

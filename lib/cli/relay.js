@@ -4,6 +4,7 @@
 const { UsageError } = require('./errors');
 const { operationsOption } = require('./input');
 const { NexaConnectionError } = require('../errors');
+const { streamName } = require('../diagnostics');
 
 const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60000, h: 3600000, d: 86400000 };
@@ -95,7 +96,7 @@ last figures (exit 0).`,
       if (err && err.syscall === 'connect') throw new NexaConnectionError(`Redis at ${shown(redis)}: ${err.message}`, err.code, { address: shown(redis) });
       throw err;
     }
-    ctx.log(`relaying ${values.collection ? `'${values.collection}'` : 'every collection'} to ${r.stream} on ${shown(redis)} as ${r.id}`);
+    ctx.log(`relaying ${streamName(values.collection || null)} to ${r.stream} on ${shown(redis)} as ${r.id}`);
     const figures = () => {
       ctx.output.line(r.stats());
       ctx.output.drain();

@@ -3,6 +3,7 @@ const { integer } = require('./connect');
 const { expectArgs, operationsOption, PRETTY } = require('./input');
 const { describeError } = require('./errors');
 const { StatusLine } = require('./status');
+const { streamName } = require('../diagnostics');
 
 module.exports = {
   summary: 'print change events as they happen, one JSON object per line',
@@ -60,7 +61,7 @@ async function watch(collection, operations, count, values, ctx) {
   });
   try {
     const answer = await stream.ready;
-    ctx.verbose(`watching ${collection === null ? 'every collection' : `'${collection}'`} (${answer.operations.join(', ')})`);
+    ctx.verbose(`watching ${streamName(collection)} (${answer.operations.join(', ')})`);
     status.start();
     const out = ctx.output;
     const pretty = values.pretty === true;

@@ -26,7 +26,7 @@ const MAX_LEVELS = 4096;
 const SEND_LEVELS = MAX_LEVELS + 2;
 
 // The protocol's facts as the core defines them (src/core/frame.h, via the addon).
-const { magic: MAGIC, version: VERSION, headerSize: HEADER_SIZE, msg: MSG } = constants;
+const { headerSize: HEADER_SIZE, msg: MSG } = constants;
 
 /**
  * Builds one frame: header then the MessagePack payload.
@@ -38,4 +38,4 @@ function encodeFrame(type, payload) {
   return frameBytes(type, encode(payload, SEND_LEVELS));
 }
 
-module.exports = { MAGIC, VERSION, HEADER_SIZE, MAX_LEVELS, SEND_LEVELS, MSG, encodeFrame, FrameReader };
+module.exports = { HEADER_SIZE, MAX_LEVELS, SEND_LEVELS, MSG, encodeFrame, FrameReader };

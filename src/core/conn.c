@@ -34,7 +34,7 @@ static void drop_queued(nx_conn *c) {
   c->queued = c->queued_tail = NULL;
 }
 
-/* Room for the terminal item and its message (built in buffers of 256 bytes at most). */
+/* Room for the terminal item's message (built in buffers of at most 160 bytes). */
 #define NX_END_ZONE 512
 
 static nx_batch *end_batch_new(void) {
@@ -158,7 +158,9 @@ void nx__conn_end_with(nx_conn *c, const char *code, const char *msg, const msgp
     nx__ingest_hand_over(c->in, c->end_batch);
     c->end_batch = NULL;
     it = nx__batch_add(c->in, c->id, kind); /* the reserve's one slot: no allocation */
-    obj = NULL; /* it points into the batch just handed over, which the owner may free first */
+    /* A guard: obj would point into the batch just handed over, which the owner
+     * may free first (its one caller, a refused handshake, has just freed a slot). */
+    obj = NULL;
   }
   it->code = code;
   if (msg) it->message = nx__batch_str(c->in, msg);

@@ -189,8 +189,8 @@ int nx__intern_shape(nx_tape_tables *t, const uint32_t *ids, uint32_t n, const m
 }
 
 uint32_t nx__intern_hinted_shape(const nx_tape_tables *t, const msgpack_object_map *m) {
-  const shape_slot *e = m->size <= NX_TAPE_MAX_SHAPE_KEYS ? t->hint[m->size] : NULL;
-  if (!e || !e->words || e->n != m->size) return UINT32_MAX;
+  const shape_slot *e = m->size <= NX_TAPE_MAX_SHAPE_KEYS ? t->hint[m->size] : NULL; /* hint[n]: n keys */
+  if (!e || !e->words) return UINT32_MAX;
   for (uint32_t i = 0; i < m->size; i++) {
     const msgpack_object_str *k = &m->ptr[i].key.via.str;
     const uint64_t *w = &e->words[3 * i];

@@ -31,7 +31,7 @@ extern "C" {
   X(OPEN_FAILED, 2)  /* never opened: code + message; terminal */                   \
   X(REPLY, 3)        /* answer to req_id: msg_type + obj */                         \
   X(CHANGE, 4)       /* a CHANGE_EVENT: on the batch's tape; `bytes`, its size */   \
-  X(CLOSED, 5)       /* closed after OPEN: code NULL when asked for, else why */    \
+  X(CLOSED, 5)       /* closed after OPEN: code NULL when asked for, else why; terminal */ \
   X(UNDECODABLE, 6)  /* a CHANGE_EVENT that could not be decoded */                 \
   X(REPLY_FAILED, 7) /* the answer to req_id could not be decoded */                \
   X(PAUSED, 8)                                                                      \

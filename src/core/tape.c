@@ -119,7 +119,7 @@ static int put_map(nx_tape_tables *t, nx_tape *tp, const msgpack_object_map *m) 
   int shaped = m->size <= NX_TAPE_MAX_SHAPE_KEYS;
   /* The same keys as the last map of this size: no hashing at all. Its keys
    * were announced when the shape was. */
-  uint32_t hinted = shaped ? nx__intern_hinted_shape(t, m) : UINT32_MAX;
+  uint32_t hinted = nx__intern_hinted_shape(t, m);
   if (hinted != UINT32_MAX) {
     if (op(tp, NX_T_MAP) || op(tp, (int32_t)hinted)) return -1;
     for (uint32_t i = 0; i < m->size; i++)

@@ -6,6 +6,7 @@
 const fs = require('fs');
 const path = require('path');
 const assert = require('assert');
+const { setOwn } = require('../../lib/own-property');
 
 const DIR = path.join(__dirname, '..', '..', '..', 'shared', 'protocol');
 const FILE = path.join(DIR, 'reference-transcripts.json');
@@ -28,7 +29,7 @@ function parseExact(text) {
         ws();
         if (text[i++] !== ':') throw new SyntaxError(`expected : at ${i}`);
         const v = value();
-        Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+        setOwn(o, k, v);
         ws();
         if (text[i] === ',') { i++; continue; }
         if (text[i++] === '}') return o;
@@ -84,7 +85,7 @@ function expand(v) {
       return v.$str.repeat(Math.ceil(v.$len / v.$str.length)).slice(0, v.$len);
     }
     const o = {};
-    for (const k of keys) Object.defineProperty(o, k, { value: expand(v[k]), enumerable: true, writable: true, configurable: true });
+    for (const k of keys) setOwn(o, k, expand(v[k]));
     return o;
   }
   return v;
