@@ -14,7 +14,7 @@ const out = path.join(root, 'build', 'core-path');
 const flags = (n) => execFileSync('pkg-config', ['--cflags', '--libs', n], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim().split(/\s+/).filter(Boolean);
 let msgpack;
 try { msgpack = flags('msgpack-c'); } catch { msgpack = flags('msgpack'); }
-const core = ['frame.c', 'codec.c', 'decode.c', 'intern.c', 'tape.c'].map((f) => path.join(root, 'src', 'core', f));
+const core = ['frame.c', 'codec.c', 'intern.c', 'tape.c'].map((f) => path.join(root, 'src', 'core', f));
 fs.mkdirSync(path.dirname(out), { recursive: true });
 execFileSync('cc', ['-std=c11', '-O2', '-g', '-Wall', '-Wextra', '-Werror', `-I${path.join(root, 'src', 'core')}`,
   ...core, path.join(__dirname, 'core-path.c'), ...msgpack, '-o', out], { stdio: 'inherit' });

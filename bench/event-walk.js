@@ -267,7 +267,7 @@ function analyse(entries, coverage, symbols) {
     }
     if (!fn || !(fn.file.startsWith('src' + path.sep) || fn.file.startsWith('lib' + path.sep))) continue;
     const section = e.kind === 'JS' ? 'js' : e.thread === 'W' ? 'worker' : 'main';
-    steps.push({ section, file: fn.file, name: fn.name });
+    steps.push({ section, file: fn.file, name: fn.name, depth: e.depth });
   }
   return { steps, unclaimed: unclaimed() };
 }
@@ -279,6 +279,34 @@ function fileChanges(steps) {
   let n = 0;
   for (let i = 1; i < steps.length; i++) if (steps[i].file !== steps[i - 1].file) n++;
   return n;
+}
+
+/**
+ * The functions a reader follows: each one entered from another file, or that
+ * calls on into another project function. What is left out is a leaf helper
+ * entered only from its own file (op, be32, words16, a shape builder of a
+ * nested map, ...): read in place, not a hop. A step's caller is the nearest
+ * earlier step of its stack (worker C, main-thread C, JS) with a smaller
+ * depth; it calls on when the next step of its stack is deeper.
+ */
+function followed(steps) {
+  const stackOf = (s) => s.section;
+  const byKey = new Map(); // file:name -> {crossed, callsOn}
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i];
+    const key = `${s.file}:${s.name}`;
+    const f = byKey.get(key) || { crossed: false, callsOn: false };
+    let caller = null;
+    for (let j = i - 1; j >= 0; j--) {
+      if (stackOf(steps[j]) === stackOf(s) && steps[j].depth < s.depth) { caller = steps[j]; break; }
+    }
+    if (!caller || caller.file !== s.file) f.crossed = true;
+    const next = steps.slice(i + 1).find((t) => stackOf(t) === stackOf(s));
+    if (next && next.depth > s.depth) f.callsOn = true;
+    byKey.set(key, f);
+  }
+  if (process.env.WALK_LIST) console.error([...byKey].filter(([, f]) => f.crossed || f.callsOn).map(([k]) => k.replace(/^.*\//, '')).join(' '));
+  return [...byKey.values()].filter((f) => f.crossed || f.callsOn).length;
 }
 
 function report(title, { steps, unclaimed }, sequence) {
@@ -301,7 +329,8 @@ function report(title, { steps, unclaimed }, sequence) {
   const seen = new Set();
   const firsts = steps.filter((s) => !seen.has(`${s.file}:${s.name}`) && seen.add(`${s.file}:${s.name}`));
   lines.push(`total: ${seen.size} functions (${steps.length} calls), ${files.size} files, ` +
-    `${fileChanges(steps)} file changes (${fileChanges(firsts)} over each function's first entry)`);
+    `${fileChanges(steps)} file changes (${fileChanges(firsts)} over each function's first entry); ` +
+    `${followed(steps)} followed (same-file leaf helpers left out)`);
   if (unclaimed.length) lines.push(`entered (coverage) but not placed in the order: ${unclaimed.join(', ')}`);
   if (sequence) lines.push('sequence: ' + steps.map((s) => `${s.section === 'worker' ? 'W' : 'M'}:${path.basename(s.file)}:${s.name}`).join(' > '));
   return lines.join('\n');

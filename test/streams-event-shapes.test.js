@@ -7,6 +7,7 @@ const NexaClient = require('..');
 const native = require('../lib/native');
 const { dropCollection, patternString, devServerSuite, burstServer } = require('./fixtures/helpers');
 const { nextEvent, takeEvents } = require('./helpers/stream-events');
+const { frameBytes } = require('../lib/frame-reader');
 
 const INSERT_KEYS = ['operationType', 'ns', 'timestamp', 'documentKey', 'fullDocument'];
 const UPDATE_KEYS = ['operationType', 'ns', 'timestamp', 'documentKey', 'fullDocument', 'updateDescription'];
@@ -192,6 +193,86 @@ describe('change streams', function () {
           if (++n === EVENTS) break;
         }
         assert.strictEqual(n, EVENTS);
+      } finally {
+        await c.disconnect();
+        await server.close();
+      }
+    });
+
+    it('every MessagePack encoding of every type, written out by hand, arrives as its value (the worker reads the bytes straight onto the tape)', async () => {
+      // Each width of each type (fixint to uint64, str8/16/32 for short text,
+      // bin8/16/32, array16/32, map16/32), a map of 70 keys and one with an
+      // 80-byte key (both written with their keys), maps of one size with
+      // other keys (the shape hint misses), arrays of maps, empty ones.
+      const fixed = (tag, width, write) => { const b = Buffer.alloc(1 + width); b[0] = tag; write(b); return b; };
+      const head = (tag, n, width) => fixed(tag, width, (b) => b.writeUIntBE(n, 1, width));
+      const str = (text, width) => {
+        const b = Buffer.from(text);
+        return Buffer.concat([width ? head({ 1: 0xd9, 2: 0xda, 4: 0xdb }[width], b.length, width) : Buffer.from([0xa0 | b.length]), b]);
+      };
+      const bin = (b, width) => Buffer.concat([head({ 1: 0xc4, 2: 0xc5, 4: 0xc6 }[width], b.length, width), b]);
+      const arr = (items, width) => Buffer.concat([width ? head(width === 2 ? 0xdc : 0xdd, items.length, width) : Buffer.from([0x90 | items.length]), ...items]);
+      const map = (pairs, width) => Buffer.concat([width ? head(width === 2 ? 0xde : 0xdf, pairs.length, width) : Buffer.from([0x80 | pairs.length]),
+        ...pairs.flatMap(([k, v]) => [str(k, k.length < 32 ? 0 : 1), v])]);
+      const one = (byte) => Buffer.from([byte]);
+      const bytes = (n, from) => Buffer.from(Array.from({ length: n }, (_, i) => (from + i) & 255));
+      const wideKeys = Array.from({ length: 70 }, (_, i) => [`w${i}`, one(i)]);
+      const longKey = 'k'.repeat(80);
+
+      const payload = map([
+        ['operationType', str('insert', 1)],
+        ['ns', map([['db', str('nexadb', 2)], ['coll', str('types', 4)]])],
+        ['documentKey', map([['_id', str('id-1', 2)]], 2)],
+        ['fullDocument', map([
+          ['u8', fixed(0xcc, 1, (b) => b.writeUInt8(200, 1))],
+          ['u16', fixed(0xcd, 2, (b) => b.writeUInt16BE(60000, 1))],
+          ['u32', fixed(0xce, 4, (b) => b.writeUInt32BE(4000000000, 1))],
+          ['u64', fixed(0xcf, 8, (b) => b.writeBigUInt64BE(2n ** 53n - 1n, 1))],
+          ['i8', fixed(0xd0, 1, (b) => b.writeInt8(-100, 1))],
+          ['i16', fixed(0xd1, 2, (b) => b.writeInt16BE(-30000, 1))],
+          ['i32', fixed(0xd2, 4, (b) => b.writeInt32BE(-2000000000, 1))],
+          ['i64', fixed(0xd3, 8, (b) => b.writeBigInt64BE(-(2n ** 53n - 1n), 1))],
+          ['i64small', fixed(0xd3, 8, (b) => b.writeBigInt64BE(7n, 1))],
+          ['pos', one(0x7f)], ['neg', one(0xe0)],
+          ['f32', fixed(0xca, 4, (b) => b.writeFloatBE(1.5, 1))],
+          ['f64', fixed(0xcb, 8, (b) => b.writeDoubleBE(0.1, 1))],
+          ['nil', one(0xc0)], ['yes', one(0xc3)], ['no', one(0xc2)],
+          ['s8', str('eight', 1)], ['s16', str('sixteen ✓', 2)], ['s32', str('thirty-two 😀', 4)], ['sEmpty', str('', 1)],
+          ['b8', bin(bytes(3, 1), 1)], ['b16', bin(bytes(300, 7), 2)], ['b32', bin(bytes(5, 250), 4)],
+          ['a16', arr([one(0x01), map([])], 2)],
+          ['a32', arr([arr([]), map([['x', one(0x01)]])], 4)],
+          ['m16', map([['k', str('v')]], 2)],
+          ['m32', map([['k', str('v')], ['j', one(0xc3)]], 4)],
+          ['pair', map([['x', one(0x01)], ['y', one(0x02)]])],
+          ['wide', map(wideKeys, 2)],
+          ['longKey', map([[longKey, one(0x01)]])],
+          ['maps', arr([map([['a', one(0x01)]]), map([['a', one(0x02)]]), map([['b', arr([map([['c', one(0x03)]])])]])])],
+        ], 4)],
+      ], 2);
+      const wide = Object.fromEntries(wideKeys.map(([k], i) => [k, i]));
+      const expected = {
+        operationType: 'insert',
+        ns: { db: 'nexadb', coll: 'types' },
+        documentKey: { _id: 'id-1' },
+        fullDocument: {
+          u8: 200, u16: 60000, u32: 4000000000, u64: 2 ** 53 - 1,
+          i8: -100, i16: -30000, i32: -2000000000, i64: -(2 ** 53 - 1), i64small: 7,
+          pos: 127, neg: -32, f32: 1.5, f64: 0.1, nil: null, yes: true, no: false,
+          s8: 'eight', s16: 'sixteen ✓', s32: 'thirty-two 😀', sEmpty: '',
+          b8: bytes(3, 1), b16: bytes(300, 7), b32: bytes(5, 250),
+          a16: [1, {}], a32: [[], { x: 1 }], m16: { k: 'v' }, m32: { k: 'v', j: true },
+          pair: { x: 1, y: 2 }, wide, longKey: { [longKey]: 1 },
+          maps: [{ a: 1 }, { a: 2 }, { b: [{ c: 3 }] }],
+        },
+      };
+      const frame = frameBytes(native.constants.msg.CHANGE_EVENT, payload);
+      const server = await burstServer(() => Buffer.concat([frame, frame, frame]));
+      const c = new NexaClient({ host: '127.0.0.1', port: server.port, autoReconnect: false });
+      try {
+        const s = c.watch('types');
+        await s.ready;
+        // The first builds every shape; the next two find them (the hints).
+        for (let i = 0; i < 3; i++) assert.deepStrictEqual(await nextEvent(s), expected, `event ${i}`);
       } finally {
         await c.disconnect();
         await server.close();

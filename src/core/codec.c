@@ -11,12 +11,6 @@ static int bad(char *err, size_t errlen, const char *msg, size_t at) {
   return -1;
 }
 
-static uint32_t rd_be(const uint8_t *p, int n) {
-  uint32_t v = 0;
-  for (int i = 0; i < n; i++) v = (v << 8) | p[i];
-  return v;
-}
-
 /* Strict UTF-8 for a string holding a byte >= 0x80: no overlongs, no
  * surrogates, nothing above U+10FFFF. */
 static int utf8_strict(const uint8_t *s, size_t n) {
@@ -156,7 +150,7 @@ int nx_check_padded(const uint8_t *p, size_t len, int flags, uint32_t max_levels
       if (rc) break;
       if (lenbytes) {
         if (avail < (size_t)lenbytes) { rc = bad(err, errlen, "truncated MessagePack", at); break; }
-        uint32_t v = rd_be(p + pos, lenbytes);
+        uint32_t v = (uint32_t)nx__be(p + pos, lenbytes);
         pos += (size_t)lenbytes;
         avail -= (size_t)lenbytes;
         if (is_map >= 0) count = v;

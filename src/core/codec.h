@@ -44,6 +44,14 @@ int nx_check(const uint8_t *p, size_t len, int flags, char *err, size_t errlen);
  * can be loaded 8 bytes at a time without reading out of bounds. */
 #define NX_DECODE_SLACK 16
 
+/* The big-endian unsigned integer of n <= 8 bytes at p: MessagePack's
+ * lengths, counts and numbers. */
+static inline uint64_t nx__be(const uint8_t *p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; i++) v = (v << 8) | p[i];
+  return v;
+}
+
 #define NX_DECODE_BAD (-1)   /* the payload is refused: err says why */
 #define NX_DECODE_NOMEM (-2) /* out of memory */
 

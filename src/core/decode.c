@@ -1,18 +1,13 @@
-/* Decoding payloads nx_check_padded accepted into msgpack_object trees, as
+/* Decoding answers nx_check_padded accepted into msgpack_object trees, as
  * msgpack-c's unpacker builds them, but iteratively: its stack is fixed at 32
  * levels, and documents may nest NX_MAX_DOC_DEPTH levels inside the server's
- * envelope (the dev server asks for far more). */
+ * envelope (the dev server asks for far more). Change events skip this: the
+ * tape is written from their checked bytes (tape.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
-
-static inline uint64_t be(const uint8_t *p, int n) {
-  uint64_t v = 0;
-  for (int i = 0; i < n; i++) v = (v << 8) | p[i];
-  return v;
-}
 
 typedef struct {
   void *items;   /* msgpack_object[n] or msgpack_object_kv[n / 2] */
@@ -68,12 +63,12 @@ static int decode_checked(msgpack_zone *z, const uint8_t *p, msgpack_object *out
         case 0xcc: case 0xcd: case 0xce: case 0xcf:
           nb = 1 << (b - 0xcc);
           o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-          o->via.u64 = be(p + pos, nb);
+          o->via.u64 = nx__be(p + pos, nb);
           pos += (size_t)nb;
           break;
         case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
           nb = 1 << (b - 0xd0);
-          u = be(p + pos, nb);
+          u = nx__be(p + pos, nb);
           pos += (size_t)nb;
           int64_t v = nb == 1 ? (int8_t)u : nb == 2 ? (int16_t)u : nb == 4 ? (int32_t)u : (int64_t)u;
           if (v < 0) {
@@ -86,7 +81,7 @@ static int decode_checked(msgpack_zone *z, const uint8_t *p, msgpack_object *out
           break;
         }
         case 0xca: {
-          uint32_t bits = (uint32_t)be(p + pos, 4);
+          uint32_t bits = (uint32_t)nx__be(p + pos, 4);
           float f;
           memcpy(&f, &bits, 4);
           pos += 4;
@@ -95,7 +90,7 @@ static int decode_checked(msgpack_zone *z, const uint8_t *p, msgpack_object *out
           break;
         }
         case 0xcb: {
-          u = be(p + pos, 8);
+          u = nx__be(p + pos, 8);
           pos += 8;
           o->type = MSGPACK_OBJECT_FLOAT64;
           memcpy(&o->via.f64, &u, 8);
@@ -104,27 +99,27 @@ static int decode_checked(msgpack_zone *z, const uint8_t *p, msgpack_object *out
         case 0xd9: case 0xda: case 0xdb:
           nb = 1 << (b - 0xd9);
           o->type = MSGPACK_OBJECT_STR;
-          o->via.str.size = (uint32_t)be(p + pos, nb);
+          o->via.str.size = (uint32_t)nx__be(p + pos, nb);
           o->via.str.ptr = (const char *)p + pos + nb;
           pos += (size_t)nb + o->via.str.size;
           break;
         case 0xc4: case 0xc5: case 0xc6:
           nb = 1 << (b - 0xc4);
           o->type = MSGPACK_OBJECT_BIN;
-          o->via.bin.size = (uint32_t)be(p + pos, nb);
+          o->via.bin.size = (uint32_t)nx__be(p + pos, nb);
           o->via.bin.ptr = (const char *)p + pos + nb;
           pos += (size_t)nb + o->via.bin.size;
           break;
         case 0xdc: case 0xdd:
           nb = b == 0xdc ? 2 : 4;
           container = 1;
-          count = (uint32_t)be(p + pos, nb);
+          count = (uint32_t)nx__be(p + pos, nb);
           pos += (size_t)nb;
           break;
         default: /* 0xde, 0xdf: the check let nothing else through */
           nb = b == 0xde ? 2 : 4;
           container = 2;
-          count = (uint32_t)be(p + pos, nb);
+          count = (uint32_t)nx__be(p + pos, nb);
           pos += (size_t)nb;
           break;
       }

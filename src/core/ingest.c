@@ -1,6 +1,6 @@
 /* Turning frames into items: a batch being filled, the decode of each
  * payload into it (answers into the batch's zone, change events flattened
- * onto its tape), and the one read buffer. The worker supplies empty
+ * from their checked bytes onto its tape), and the one read buffer. The worker supplies empty
  * batches and takes full ones; connections add to the batch through here. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,28 +16,23 @@
 #define NX_BATCH_READ_ITEMS 448
 #define NX_BATCH_READ_BYTES (128u << 10)
 
-/* The change-event zone's first chunk: an event of a few KiB fits it; a
- * larger one takes extra chunks, freed right after it. */
-#define NX_EZONE_CHUNK (64 * 1024)
+/* The padded copy of a change event keeps its memory for the next one up to
+ * this size; a larger event's is freed right after it. */
+#define NX_PADDED_KEEP (256 * 1024)
 
 int nx__ingest_init(nx_ingest *in, nx_batch *(*fresh)(void *ud), void (*full)(void *ud), void *ud) {
   memset(in, 0, sizeof(*in));
   in->fresh = fresh;
   in->full = full;
   in->ud = ud;
-  if (!msgpack_zone_init(&in->ezone, NX_EZONE_CHUNK)) return -1;
   in->tables = nx_tape_tables_new();
-  if (!in->tables) {
-    msgpack_zone_destroy(&in->ezone);
-    return -1;
-  }
-  return 0;
+  return in->tables ? 0 : -1;
 }
 
 void nx__ingest_free(nx_ingest *in) {
   nx_batch_free(nx__ingest_take(in));
   nx_tape_tables_free(in->tables);
-  msgpack_zone_destroy(&in->ezone);
+  free(in->padded);
 }
 
 nx_batch *nx__ingest_take(nx_ingest *in) {
@@ -92,6 +87,35 @@ const char *nx__batch_str(nx_ingest *in, const char *s) {
   return p;
 }
 
+/* A change event straight onto the batch's tape, off the main thread: the
+ * check, then the tape reads the checked bytes (no decoded objects). Both
+ * load short strings 8 bytes at a time, so they read a padded copy. */
+static int flatten_event(nx_ingest *in, const uint8_t *p, size_t len, char *err, size_t errlen) {
+  size_t need = len + NX_DECODE_SLACK;
+  if (need > in->padded_cap) {
+    uint8_t *grown = realloc(in->padded, need);
+    if (!grown) {
+      snprintf(err, errlen, "out of memory decoding %zu bytes", len);
+      return NX_DECODE_NOMEM;
+    }
+    in->padded = grown;
+    in->padded_cap = need;
+  }
+  if (len) memcpy(in->padded, p, len);
+  memset(in->padded + len, 0, NX_DECODE_SLACK);
+  int rc = nx_check_padded(in->padded, len, NX_CHECK_MAP, 0, err, errlen);
+  if (rc == 0 && nx_tape_event(in->tables, &in->batch->tape, in->padded, len)) {
+    snprintf(err, errlen, "out of memory flattening an event");
+    rc = NX_DECODE_NOMEM;
+  }
+  if (in->padded_cap > NX_PADDED_KEEP) {
+    free(in->padded);
+    in->padded = NULL;
+    in->padded_cap = 0;
+  }
+  return rc;
+}
+
 int nx__ingest_frame(nx_ingest *in, const nx_item *head, const uint8_t *p, size_t len, nx_item **out, char *err,
                      size_t errlen) {
   nx_item *it = nx__batch_add(in, head->conn_id, head->kind);
@@ -106,17 +130,8 @@ int nx__ingest_frame(nx_ingest *in, const nx_item *head, const uint8_t *p, size_
   if (it->kind != NX_EV_CHANGE) {
     rc = nx_decode(&in->batch->zone, p, len, NX_CHECK_MAP, &it->obj, err, errlen);
   } else {
-    /* Flattened here, off the main thread. The decoded objects are done
-     * with once on the tape: one zone, cleared after each event, serves
-     * them all (its first chunk stays, hot in cache). */
     it->bytes = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-    rc = nx_decode(&in->ezone, p, len, NX_CHECK_MAP, &it->obj, err, errlen);
-    if (rc == 0 && nx_tape_event(in->tables, &in->batch->tape, &it->obj, len)) {
-      snprintf(err, errlen, "out of memory flattening an event");
-      rc = NX_DECODE_NOMEM;
-    }
-    msgpack_zone_clear(&in->ezone);
-    memset(&it->obj, 0, sizeof(it->obj)); /* pointed into the zone: now nil */
+    rc = flatten_event(in, p, len, err, errlen);
   }
   if (rc == NX_DECODE_BAD && (it->kind == NX_EV_CHANGE || it->kind == NX_EV_REPLY)) {
     /* The frame was whole and the stream is in step: only this item fails. */

@@ -10,7 +10,7 @@ static inline uint64_t low_bytes(uint64_t v, size_t n) {
 }
 
 /* A string of at most 16 bytes as two zero-padded words. Strings come from
- * nx_decode, which leaves NX_DECODE_SLACK readable bytes after the payload:
+ * checked payloads with NX_DECODE_SLACK readable bytes after them (tape.h):
  * two unaligned loads, masked, whatever the length. */
 static inline void words16(const char *s, size_t n, uint64_t w[2]) {
   uint64_t a, b;
@@ -124,6 +124,7 @@ void nx_tape_tables_free(nx_tape_tables *t) {
   if (!t) return;
   str_table_free(&t->keys);
   str_table_free(&t->vals);
+  free(t->map_shapes);
   if (t->shapes) {
     for (size_t i = 0; i < t->shapes_cap; i++) {
       free(t->shapes[i].keys);
@@ -140,24 +141,23 @@ static uint32_t hash_ids(const uint32_t *ids, uint32_t n) {
   return h ^ n;
 }
 
-/* The map's keys as (len, w0, w1) triples, for the speculative match; NULL
- * when a key is longer than 16 bytes. */
-static uint64_t *key_words(const msgpack_object_map *m) {
-  uint64_t *w = malloc((size_t)m->size * 3 * sizeof(uint64_t) + 1);
+/* The keys as (len, w0, w1) triples, for the speculative match; NULL when a
+ * key is longer than 16 bytes. */
+static uint64_t *key_words(const nx__key *keys, uint32_t n) {
+  uint64_t *w = malloc((size_t)n * 3 * sizeof(uint64_t) + 1);
   if (!w) return NULL;
-  for (uint32_t i = 0; i < m->size; i++) {
-    const msgpack_object_str *k = &m->ptr[i].key.via.str;
-    if (k->size > 16) {
+  for (uint32_t i = 0; i < n; i++) {
+    if (keys[i].len > 16) {
       free(w);
       return NULL;
     }
-    w[3 * i] = k->size;
-    words16(k->ptr, k->size, &w[3 * i + 1]);
+    w[3 * i] = keys[i].len;
+    words16(keys[i].ptr, keys[i].len, &w[3 * i + 1]);
   }
   return w;
 }
 
-int nx__intern_shape(nx_tape_tables *t, const uint32_t *ids, uint32_t n, const msgpack_object_map *m, uint32_t *id, int *added) {
+int nx__intern_shape(nx_tape_tables *t, const uint32_t *ids, uint32_t n, const nx__key *keys, uint32_t *id, int *added) {
   uint32_t h = hash_ids(ids, n);
   size_t mask = t->shapes_cap - 1;
   *added = 0;
@@ -171,7 +171,7 @@ int nx__intern_shape(nx_tape_tables *t, const uint32_t *ids, uint32_t n, const m
       e->keys = malloc((n ? n : 1) * sizeof(uint32_t));
       if (!e->keys) return -1;
       if (n) memcpy(e->keys, ids, n * sizeof(uint32_t));
-      e->words = key_words(m); /* NULL: no fast match for this shape, still correct */
+      e->words = key_words(keys, n); /* NULL: no fast match for this shape, still correct */
       e->n = n;
       e->hash = h;
       e->id = t->nshapes++;
@@ -188,15 +188,14 @@ int nx__intern_shape(nx_tape_tables *t, const uint32_t *ids, uint32_t n, const m
   }
 }
 
-uint32_t nx__intern_hinted_shape(const nx_tape_tables *t, const msgpack_object_map *m) {
-  const shape_slot *e = m->size <= NX_TAPE_MAX_SHAPE_KEYS ? t->hint[m->size] : NULL; /* hint[n]: n keys */
+uint32_t nx__intern_hinted_shape(const nx_tape_tables *t, const nx__key *keys, uint32_t n) {
+  const shape_slot *e = n <= NX_TAPE_MAX_SHAPE_KEYS ? t->hint[n] : NULL; /* hint[n]: n keys */
   if (!e || !e->words) return UINT32_MAX;
-  for (uint32_t i = 0; i < m->size; i++) {
-    const msgpack_object_str *k = &m->ptr[i].key.via.str;
+  for (uint32_t i = 0; i < n; i++) {
     const uint64_t *w = &e->words[3 * i];
-    if (w[0] != k->size) return UINT32_MAX;
+    if (w[0] != keys[i].len) return UINT32_MAX;
     uint64_t kw[2];
-    words16(k->ptr, k->size, kw);
+    words16(keys[i].ptr, keys[i].len, kw);
     if (kw[0] != w[1] || kw[1] != w[2]) return UINT32_MAX;
   }
   return e->id;

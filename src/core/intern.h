@@ -7,6 +7,9 @@
 
 #include "tape.h"
 
+/* Entries of map_shapes kept between events; a larger list is freed after its event. */
+#define NX_TAPE_KEEP_MAP_SHAPES 4096
+
 /* String -> id, for keys and short values. Open addressing; entries are
  * never removed (ids must stay valid for the JS mirror). */
 typedef struct {
@@ -41,18 +44,29 @@ struct nx_tape_tables {
    * of a stream repeat, so it is tried first, key by key, before hashing. */
   shape_slot *hint[NX_TAPE_MAX_SHAPE_KEYS + 1];
   int broken;    /* an allocation failed: the JS mirror may be out of step */
+  /* The event being written (tape.c): its maps' shapes, in the order the maps
+   * begin, found by the first pass and read by the second. */
+  uint32_t *map_shapes;
+  size_t nmap_shapes, cap_map_shapes, next_map;
 };
+
+/* A map's key: its bytes, in a payload with NX_DECODE_SLACK readable bytes
+ * after it. */
+typedef struct {
+  const char *ptr;
+  uint32_t len;
+} nx__key;
 
 /* The id of s; *added when it was new. UINT32_MAX when the table is full
  * and s is not in it. -1 only on out of memory. */
 int nx__intern_str(str_table *t, const char *s, size_t n, uint32_t *id, int *added);
-/* The id of a key sequence, that of map m; *added when it was new. Found or
+/* The id of a key sequence, the ids of `keys`; *added when it was new. Found or
  * added, it is now the hint for maps of its size. UINT32_MAX when the table is full.
  * -1 only on out of memory. */
-int nx__intern_shape(nx_tape_tables *t, const uint32_t *ids, uint32_t n, const msgpack_object_map *m, uint32_t *id, int *added);
+int nx__intern_shape(nx_tape_tables *t, const uint32_t *ids, uint32_t n, const nx__key *keys, uint32_t *id, int *added);
 
-/* The shape last used by a map of m's size (the hint), when m has exactly
+/* The shape last used by a map of n keys (the hint), when `keys` are exactly
  * its keys: tried first on every map, before any hashing. Else UINT32_MAX. */
-uint32_t nx__intern_hinted_shape(const nx_tape_tables *t, const msgpack_object_map *m);
+uint32_t nx__intern_hinted_shape(const nx_tape_tables *t, const nx__key *keys, uint32_t n);
 
 #endif

@@ -58,7 +58,8 @@ typedef struct nx_ingest {
   void (*full)(void *ud);          /* hand the batch over now (nx__ingest_take) */
   void *ud;
   nx_tape_tables *tables;          /* interned keys, shapes, values of change events */
-  msgpack_zone ezone;              /* a change event's decoded objects, until it is on the tape */
+  uint8_t *padded;                 /* a change event's payload, padded for the check and the tape */
+  size_t padded_cap;
   char rbuf[65536];                /* one read buffer: reads run one at a time */
 } nx_ingest;
 

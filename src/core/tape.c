@@ -1,5 +1,7 @@
-/* Flattening a decoded change event onto the tape (tape.h), interning its
- * keys, shapes and short values (intern.c) and announcing what is new. */
+/* Flattening a change event onto the tape (tape.h) straight from its checked
+ * MessagePack bytes, interning its keys, shapes and short values (intern.c)
+ * and announcing what is new. */
+#include "codec.h"
 #include "intern.h"
 
 #include <stdlib.h>
@@ -85,128 +87,267 @@ static inline int put_num(nx_tape *tp, double d) {
   return op(tp, NX_T_NUM);
 }
 
+/* The string at *pp, a key or a value (the check has read its header): its
+ * bytes and length; *pp moves past it. */
+static inline const char *read_str(const uint8_t **pp, uint32_t *n) {
+  const uint8_t *p = *pp;
+  uint8_t b = *p++;
+  if (b <= 0xbf) {
+    *n = b & 0x1f;
+  } else {
+    int nb = 1 << (b - 0xd9);
+    *n = (uint32_t)nx__be(p, nb);
+    p += nb;
+  }
+  *pp = p + *n;
+  return (const char *)p;
+}
+
+/* Past a value that is not a map or an array (the check has read it). */
+static inline const uint8_t *skip_scalar(const uint8_t *p) {
+  uint8_t b = *p++;
+  if (b <= 0x7f || b >= 0xe0) return p;
+  if (b >= 0xa0 && b <= 0xbf) return p + (b & 0x1f);
+  switch (b) {
+    case 0xcc: case 0xd0: return p + 1;
+    case 0xcd: case 0xd1: return p + 2;
+    case 0xca: case 0xce: case 0xd2: return p + 4;
+    case 0xcb: case 0xcf: case 0xd3: return p + 8;
+    case 0xc4: case 0xd9: return p + 1 + p[0];
+    case 0xc5: case 0xda: return p + 2 + nx__be(p, 2);
+    case 0xc6: case 0xdb: return p + 4 + nx__be(p, 4);
+    default: return p; /* nil, false, true: the check let nothing else through */
+  }
+}
+
 /* A key's id, announcing it if new; UINT32_MAX when not interned. */
-static int key_id(nx_tape_tables *t, nx_tape *tp, const msgpack_object_str *k, uint32_t *id) {
-  if (k->size > NX_TAPE_MAX_KEY) {
+static int key_id(nx_tape_tables *t, nx_tape *tp, const char *s, uint32_t n, uint32_t *id) {
+  if (n > NX_TAPE_MAX_KEY) {
     *id = UINT32_MAX;
     return 0;
   }
   int added;
-  if (nx__intern_str(&t->keys, k->ptr, k->size, id, &added)) return -1;
+  if (nx__intern_str(&t->keys, s, n, id, &added)) return -1;
   if (added) {
     uint32_t off, len;
-    if (put_str(tp, k->ptr, k->size, &off, &len) || op(tp, NX_T_NEWKEY) || ops3(tp, (int32_t)*id, (int32_t)off, (int32_t)len)) return -1;
+    if (put_str(tp, s, n, &off, &len) || op(tp, NX_T_NEWKEY) || ops3(tp, (int32_t)*id, (int32_t)off, (int32_t)len)) return -1;
   }
   return 0;
 }
 
-/* The shape id of a key sequence, announcing it if new; UINT32_MAX when full. */
-static int shape_id(nx_tape_tables *t, nx_tape *tp, const uint32_t *ids, uint32_t n, const msgpack_object_map *m, uint32_t *id) {
+/* The shape id of a map with these n <= NX_TAPE_MAX_SHAPE_KEYS keys, its keys
+ * and the shape announced if new; UINT32_MAX when a key is not interned or
+ * the table is full. */
+static int shape_of(nx_tape_tables *t, nx_tape *tp, const nx__key *keys, uint32_t n, uint32_t *sid) {
+  /* The same keys as the last map of this size: no hashing at all. Its keys
+   * were announced when the shape was. */
+  *sid = nx__intern_hinted_shape(t, keys, n);
+  if (*sid != UINT32_MAX) return 0;
+  uint32_t ids[NX_TAPE_MAX_SHAPE_KEYS];
+  int shaped = 1;
+  for (uint32_t i = 0; i < n; i++) {
+    if (key_id(t, tp, keys[i].ptr, keys[i].len, &ids[i])) return -1;
+    if (ids[i] == UINT32_MAX) shaped = 0;
+  }
+  if (!shaped) return 0;
   int added;
-  if (nx__intern_shape(t, ids, n, m, id, &added)) return -1;
+  if (nx__intern_shape(t, ids, n, keys, sid, &added)) return -1;
   if (added) {
-    if (op(tp, NX_T_NEWSHAPE) || op(tp, (int32_t)*id) || op(tp, (int32_t)n)) return -1;
+    if (op(tp, NX_T_NEWSHAPE) || op(tp, (int32_t)*sid) || op(tp, (int32_t)n)) return -1;
     for (uint32_t k = 0; k < n; k++)
       if (op(tp, (int32_t)ids[k])) return -1;
   }
   return 0;
 }
 
-static int put_value(nx_tape_tables *t, nx_tape *tp, const msgpack_object *o);
+static inline int is_container(uint8_t b) {
+  return (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
+}
 
-static int put_map(nx_tape_tables *t, nx_tape *tp, const msgpack_object_map *m) {
-  uint32_t ids[NX_TAPE_MAX_SHAPE_KEYS];
-  int shaped = m->size <= NX_TAPE_MAX_SHAPE_KEYS;
-  /* The same keys as the last map of this size: no hashing at all. Its keys
-   * were announced when the shape was. */
-  uint32_t hinted = nx__intern_hinted_shape(t, m);
-  if (hinted != UINT32_MAX) {
-    if (op(tp, NX_T_MAP) || op(tp, (int32_t)hinted)) return -1;
-    for (uint32_t i = 0; i < m->size; i++)
-      if (put_value(t, tp, &m->ptr[i].val)) return -1;
+/* The first pass over an event: the shape of every map in the container at
+ * *pp, in the order the maps begin, into t->map_shapes (UINT32_MAX: the map
+ * goes on the tape with its keys); what is new is announced. The tape names
+ * a map's shape before its values, and in the bytes its keys sit between them.
+ * It recurses once a level, with a map's keys in its frame (about 1.4 KiB):
+ * an event passed the document rule, so at most NX_MAX_DOC_DEPTH + 4 levels. */
+static int find_shapes(nx_tape_tables *t, nx_tape *tp, const uint8_t **pp) {
+  const uint8_t *p = *pp;
+  uint8_t b = *p++;
+  uint32_t n;
+  if (b <= 0x9f) {
+    n = b & 0x0f;
+  } else {
+    int nb = (b & 1) ? 4 : 2;
+    n = (uint32_t)nx__be(p, nb);
+    p += nb;
+  }
+  *pp = p;
+  if ((b >= 0x90 && b <= 0x9f) || b == 0xdc || b == 0xdd) { /* an array */
+    for (uint32_t i = 0; i < n; i++) {
+      if (!is_container(**pp)) *pp = skip_scalar(*pp);
+      else if (find_shapes(t, tp, pp)) return -1;
+    }
     return 0;
   }
-  for (uint32_t i = 0; i < m->size; i++) {
-    const msgpack_object *k = &m->ptr[i].key;
-    uint32_t id = UINT32_MAX;
-    if (k->type == MSGPACK_OBJECT_STR && key_id(t, tp, &k->via.str, &id)) return -1;
-    if (id == UINT32_MAX) shaped = 0;
-    else if (i < NX_TAPE_MAX_SHAPE_KEYS) ids[i] = id;
+  if (t->nmap_shapes == t->cap_map_shapes) {
+    size_t cap = t->cap_map_shapes ? t->cap_map_shapes * 2 : 64;
+    uint32_t *grown = realloc(t->map_shapes, cap * sizeof(uint32_t));
+    if (!grown) return -1;
+    t->map_shapes = grown;
+    t->cap_map_shapes = cap;
   }
-  uint32_t sid = UINT32_MAX;
-  if (shaped && shape_id(t, tp, ids, m->size, m, &sid)) return -1;
-  if (sid != UINT32_MAX) {
-    if (op(tp, NX_T_MAP) || op(tp, (int32_t)sid)) return -1;
-    for (uint32_t i = 0; i < m->size; i++)
-      if (put_value(t, tp, &m->ptr[i].val)) return -1;
-    return 0;
-  }
-  if (op(tp, NX_T_MAPK) || op(tp, (int32_t)m->size)) return -1;
-  for (uint32_t i = 0; i < m->size; i++) {
-    const msgpack_object *k = &m->ptr[i].key;
-    uint32_t id = UINT32_MAX;
-    /* Keys are strings (the core's check); looked up again, already announced. */
-    if (k->type == MSGPACK_OBJECT_STR && key_id(t, tp, &k->via.str, &id)) return -1;
-    if (id != UINT32_MAX) {
-      if (op(tp, NX_T_KEY) || op(tp, (int32_t)id)) return -1;
-    } else if (put_plain_str(tp, k->type == MSGPACK_OBJECT_STR ? k->via.str.ptr : "", k->type == MSGPACK_OBJECT_STR ? k->via.str.size : 0)) {
+  size_t slot = t->nmap_shapes++; /* before the maps inside it */
+  nx__key keys[NX_TAPE_MAX_SHAPE_KEYS];
+  int shaped = n <= NX_TAPE_MAX_SHAPE_KEYS;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t len, id;
+    const char *k = read_str(pp, &len);
+    if (shaped) {
+      keys[i].ptr = k;
+      keys[i].len = len;
+    } else if (key_id(t, tp, k, len, &id)) { /* announced here: the tape has no room between pairs */
       return -1;
     }
-    if (put_value(t, tp, &m->ptr[i].val)) return -1;
+    if (!is_container(**pp)) *pp = skip_scalar(*pp);
+    else if (find_shapes(t, tp, pp)) return -1;
+  }
+  uint32_t sid = UINT32_MAX;
+  if (shaped && shape_of(t, tp, keys, n, &sid)) return -1;
+  t->map_shapes[slot] = sid;
+  return 0;
+}
+
+static int put_value(nx_tape_tables *t, nx_tape *tp, const uint8_t **pp);
+static int put_array(nx_tape_tables *t, nx_tape *tp, const uint8_t **pp, uint32_t n);
+
+/* The second pass: values, each map under the shape the first pass found. */
+static int put_map(nx_tape_tables *t, nx_tape *tp, const uint8_t **pp, uint32_t n) {
+  uint32_t sid = t->map_shapes[t->next_map++];
+  uint32_t len;
+  if (sid != UINT32_MAX) {
+    if (op(tp, NX_T_MAP) || op(tp, (int32_t)sid)) return -1;
+    for (uint32_t i = 0; i < n; i++) {
+      read_str(pp, &len); /* the key: the shape has it */
+      if (put_value(t, tp, pp)) return -1;
+    }
+    return 0;
+  }
+  if (op(tp, NX_T_MAPK) || op(tp, (int32_t)n)) return -1;
+  for (uint32_t i = 0; i < n; i++) {
+    const char *k = read_str(pp, &len);
+    uint32_t id;
+    if (key_id(t, tp, k, len, &id)) return -1;
+    if (id != UINT32_MAX) {
+      if (op(tp, NX_T_KEY) || op(tp, (int32_t)id)) return -1;
+    } else if (put_plain_str(tp, k, len)) {
+      return -1;
+    }
+    if (put_value(t, tp, pp)) return -1;
   }
   return 0;
 }
 
-static int put_value(nx_tape_tables *t, nx_tape *tp, const msgpack_object *o) {
-  switch (o->type) {
-    case MSGPACK_OBJECT_NIL:
-      return op(tp, NX_T_NULL);
-    case MSGPACK_OBJECT_BOOLEAN:
-      return op(tp, o->via.boolean ? NX_T_TRUE : NX_T_FALSE);
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-      if (o->via.u64 <= UINT32_MAX) return put_num(tp, (double)o->via.u64);
-      return ops3(tp, NX_T_U64, (int32_t)(uint32_t)o->via.u64, (int32_t)(uint32_t)(o->via.u64 >> 32));
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-      if (o->via.i64 >= INT32_MIN) return put_num(tp, (double)o->via.i64);
-      return ops3(tp, NX_T_I64, (int32_t)(uint32_t)(uint64_t)o->via.i64, (int32_t)(uint32_t)((uint64_t)o->via.i64 >> 32));
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-      return put_num(tp, o->via.f64);
-    case MSGPACK_OBJECT_STR: {
-      if (o->via.str.size <= NX_TAPE_MAX_VAL) {
-        uint32_t id;
-        int added;
-        if (nx__intern_str(&t->vals, o->via.str.ptr, o->via.str.size, &id, &added)) return -1;
-        if (id != UINT32_MAX) {
-          if (added) {
-            uint32_t off, len;
-            if (put_str(tp, o->via.str.ptr, o->via.str.size, &off, &len) || op(tp, NX_T_NEWVAL) ||
-                ops3(tp, (int32_t)id, (int32_t)off, (int32_t)len))
-              return -1;
-          }
-          return op(tp, NX_T_VAL) || op(tp, (int32_t)id);
-        }
+static int put_uint(nx_tape *tp, uint64_t u) {
+  if (u <= UINT32_MAX) return put_num(tp, (double)u);
+  return ops3(tp, NX_T_U64, (int32_t)(uint32_t)u, (int32_t)(uint32_t)(u >> 32));
+}
+
+static int put_int(nx_tape *tp, int64_t v) {
+  if (v >= 0) return put_uint(tp, (uint64_t)v);
+  if (v >= INT32_MIN) return put_num(tp, (double)v);
+  return ops3(tp, NX_T_I64, (int32_t)(uint32_t)(uint64_t)v, (int32_t)(uint32_t)((uint64_t)v >> 32));
+}
+
+static int put_string_value(nx_tape_tables *t, nx_tape *tp, const char *s, uint32_t n) {
+  if (n <= NX_TAPE_MAX_VAL) {
+    uint32_t id;
+    int added;
+    if (nx__intern_str(&t->vals, s, n, &id, &added)) return -1;
+    if (id != UINT32_MAX) {
+      if (added) {
+        uint32_t off, len;
+        if (put_str(tp, s, n, &off, &len) || op(tp, NX_T_NEWVAL) || ops3(tp, (int32_t)id, (int32_t)off, (int32_t)len))
+          return -1;
       }
-      return put_plain_str(tp, o->via.str.ptr, o->via.str.size);
+      return op(tp, NX_T_VAL) || op(tp, (int32_t)id);
     }
-    case MSGPACK_OBJECT_BIN:
-      if (o->via.bin.size) memcpy(tp->bins + tp->nbins, o->via.bin.ptr, o->via.bin.size);
-      if (ops3(tp, NX_T_BIN, (int32_t)tp->nbins, (int32_t)o->via.bin.size)) return -1;
-      tp->nbins += o->via.bin.size;
+  }
+  return put_plain_str(tp, s, n);
+}
+
+/* The value at *pp onto the tape; *pp moves past it. */
+static int put_value(nx_tape_tables *t, nx_tape *tp, const uint8_t **pp) {
+  const uint8_t *p = *pp;
+  uint8_t b = *p;
+  if ((b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb)) {
+    uint32_t n;
+    const char *s = read_str(pp, &n);
+    return put_string_value(t, tp, s, n);
+  }
+  *pp = ++p;
+  if (b <= 0x7f) return put_num(tp, b);
+  if (b >= 0xe0) return put_num(tp, (int8_t)b);
+  if (b <= 0x8f) return put_map(t, tp, pp, b & 0x0f);
+  if (b <= 0x9f) return put_array(t, tp, pp, b & 0x0f);
+  int nb;
+  uint64_t u;
+  switch (b) {
+    case 0xc0: return op(tp, NX_T_NULL);
+    case 0xc2: return op(tp, NX_T_FALSE);
+    case 0xc3: return op(tp, NX_T_TRUE);
+    case 0xcc: case 0xcd: case 0xce: case 0xcf:
+      nb = 1 << (b - 0xcc);
+      *pp = p + nb;
+      return put_uint(tp, nx__be(p, nb));
+    case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+      nb = 1 << (b - 0xd0);
+      *pp = p + nb;
+      u = nx__be(p, nb);
+      return put_int(tp, nb == 1 ? (int8_t)u : nb == 2 ? (int16_t)u : nb == 4 ? (int32_t)u : (int64_t)u);
+    case 0xca: {
+      uint32_t bits = (uint32_t)nx__be(p, 4);
+      float f;
+      memcpy(&f, &bits, 4);
+      *pp = p + 4;
+      return put_num(tp, f);
+    }
+    case 0xcb: {
+      u = nx__be(p, 8);
+      double d;
+      memcpy(&d, &u, 8);
+      *pp = p + 8;
+      return put_num(tp, d);
+    }
+    case 0xc4: case 0xc5: case 0xc6: {
+      nb = 1 << (b - 0xc4);
+      uint32_t n = (uint32_t)nx__be(p, nb);
+      if (n) memcpy(tp->bins + tp->nbins, p + nb, n);
+      *pp = p + nb + n;
+      if (ops3(tp, NX_T_BIN, (int32_t)tp->nbins, (int32_t)n)) return -1;
+      tp->nbins += n;
       return 0;
-    case MSGPACK_OBJECT_ARRAY:
-      if (op(tp, NX_T_ARR) || op(tp, (int32_t)o->via.array.size)) return -1;
-      for (uint32_t i = 0; i < o->via.array.size; i++)
-        if (put_value(t, tp, &o->via.array.ptr[i])) return -1;
-      return 0;
-    case MSGPACK_OBJECT_MAP:
-      return put_map(t, tp, &o->via.map);
+    }
+    case 0xdc: case 0xdd:
+      nb = b == 0xdc ? 2 : 4;
+      *pp = p + nb;
+      return put_array(t, tp, pp, (uint32_t)nx__be(p, nb));
+    case 0xde: case 0xdf:
+      nb = b == 0xde ? 2 : 4;
+      *pp = p + nb;
+      return put_map(t, tp, pp, (uint32_t)nx__be(p, nb));
     default:
       return op(tp, NX_T_NULL); /* ext: refused by the core's check before this */
   }
 }
 
-int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const msgpack_object *root, size_t payload_len) {
+static int put_array(nx_tape_tables *t, nx_tape *tp, const uint8_t **pp, uint32_t n) {
+  if (op(tp, NX_T_ARR) || op(tp, (int32_t)n)) return -1;
+  for (uint32_t i = 0; i < n; i++)
+    if (put_value(t, tp, pp)) return -1;
+  return 0;
+}
+
+int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const uint8_t *payload, size_t payload_len) {
   if (t->broken) return -1;
   /* Every MessagePack element takes at least one payload byte and becomes at
    * most 3 ops, plus announcements (a new key: 4 ops and its bytes; a new
@@ -235,7 +376,17 @@ int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const msgpack_object *root, 
   /* Offsets and lengths are int32 on the tape: they count within a segment,
    * which holds one frame's strings at most past NX_TAPE_SEG, and frames are
    * bounded by maxFrameBytes (< 512 MiB). */
-  if (put_value(t, tape, root)) {
+  t->nmap_shapes = t->next_map = 0;
+  const uint8_t *p = payload;
+  int rc = find_shapes(t, tape, &p);
+  p = payload;
+  if (!rc) rc = put_value(t, tape, &p);
+  if (t->cap_map_shapes > NX_TAPE_KEEP_MAP_SHAPES) { /* one large event does not pin its list */
+    free(t->map_shapes);
+    t->map_shapes = NULL;
+    t->cap_map_shapes = 0;
+  }
+  if (rc) {
     t->broken = 1; /* announcements may be lost: never emit again */
     return -1;
   }

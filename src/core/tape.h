@@ -13,7 +13,6 @@
 #ifndef NX_TAPE_H
 #define NX_TAPE_H
 
-#include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,10 +77,10 @@ typedef struct nx_tape {
 nx_tape_tables *nx_tape_tables_new(void);
 void nx_tape_tables_free(nx_tape_tables *t);
 
-/* Appends one value (an event, decoded by nx_decode from payload_len bytes:
- * its strings must have NX_DECODE_SLACK readable bytes after them) to the tape.
- * 0, or -1 when out of memory (the tables are then unusable). */
-int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const msgpack_object *root, size_t payload_len);
+/* Appends one event to the tape, read straight from its payload: bytes that
+ * nx_check_padded accepted, with NX_DECODE_SLACK readable bytes after them
+ * (codec.h). 0, or -1 when out of memory (the tables are then unusable). */
+int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const uint8_t *payload, size_t payload_len);
 /* Empties the tape for the next batch (keeps its memory). */
 void nx_tape_reset(nx_tape *tape);
 void nx_tape_free(nx_tape *tape);

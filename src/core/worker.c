@@ -34,6 +34,7 @@ void nx_batch_free(nx_batch *b) {
  * the tape instead) starts with one chunk this large, kept when recycled. */
 #define NX_ZONE_CHUNK (32 * 1024)
 #define NX_SPARE_MAX 4
+#define NX_WORKER_STACK (1024 * 1024)
 
 static nx_batch *batch_new(nx_worker *w) {
   uv_mutex_lock(&w->mu);
@@ -193,7 +194,11 @@ nx_worker *nx_worker_new(nx_deliver_fn deliver, void *ud) {
   /* The check handle must not keep the loop alive on its own; the async
    * handle does, until shutdown closes it. */
   uv_unref((uv_handle_t *)&w->check);
-  if (uv_thread_create(&w->thread, thread_main, w)) goto fail_thread;
+  /* A stack of a known size, not the platform's default (as little as
+   * 128 KiB on musl): the tape writer recurses once a level, and an event
+   * at the nesting limit takes about 150 KiB of it (tape.c find_shapes). */
+  uv_thread_options_t thread_opts = {UV_THREAD_HAS_STACK_SIZE, NX_WORKER_STACK};
+  if (uv_thread_create_ex(&w->thread, &thread_opts, thread_main, w)) goto fail_thread;
   return w;
 fail_thread:
   uv_close((uv_handle_t *)&w->async, NULL);

@@ -22,6 +22,7 @@ int main(void) {
   test_backpressure();
   test_end_without_memory();
   test_tape_segments();
+  test_tape_wide_map();
   printf("C core: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -23,5 +23,6 @@ void test_end_without_memory(void);
 
 /* test_tape.c */
 void test_tape_segments(void);
+void test_tape_wide_map(void);
 
 #endif
