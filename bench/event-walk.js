@@ -305,8 +305,7 @@ function followed(steps) {
     if (next && next.depth > s.depth) f.callsOn = true;
     byKey.set(key, f);
   }
-  if (process.env.WALK_LIST) console.error([...byKey].filter(([, f]) => f.crossed || f.callsOn).map(([k]) => k.replace(/^.*\//, '')).join(' '));
-  return [...byKey.values()].filter((f) => f.crossed || f.callsOn).length;
+  return [...byKey].filter(([, f]) => f.crossed || f.callsOn).map(([key]) => path.basename(key));
 }
 
 function report(title, { steps, unclaimed }, sequence) {
@@ -330,8 +329,9 @@ function report(title, { steps, unclaimed }, sequence) {
   const firsts = steps.filter((s) => !seen.has(`${s.file}:${s.name}`) && seen.add(`${s.file}:${s.name}`));
   lines.push(`total: ${seen.size} functions (${steps.length} calls), ${files.size} files, ` +
     `${fileChanges(steps)} file changes (${fileChanges(firsts)} over each function's first entry); ` +
-    `${followed(steps)} followed (same-file leaf helpers left out)`);
+    `${followed(steps).length} followed (same-file leaf helpers left out)`);
   if (unclaimed.length) lines.push(`entered (coverage) but not placed in the order: ${unclaimed.join(', ')}`);
+  if (sequence) lines.push('followed: ' + followed(steps).join(', '));
   if (sequence) lines.push('sequence: ' + steps.map((s) => `${s.section === 'worker' ? 'W' : 'M'}:${path.basename(s.file)}:${s.name}`).join(' > '));
   return lines.join('\n');
 }
