@@ -169,7 +169,7 @@ static inline int is_container(uint8_t b) {
  * goes on the tape with its keys); what is new is announced. The tape names
  * a map's shape before its values, and in the bytes its keys sit between them.
  * It recurses once a level, with a map's keys in its frame (about 1.4 KiB):
- * an event passed the document rule, so at most NX_MAX_DOC_DEPTH + 4 levels. */
+ * an event passed the document rule, so at most NX_MAX_DOC_DEPTH + 3 levels. */
 static int find_shapes(nx_tape_tables *t, nx_tape *tp, const uint8_t **pp) {
   const uint8_t *p = *pp;
   uint8_t b = *p++;

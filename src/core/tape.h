@@ -1,9 +1,10 @@
-/* Change events flattened for the main thread. The worker turns each decoded
- * event into a "tape": int32 ops, float64 numbers, one UTF-8 string buffer
- * holding every string, and bin bytes. Keys, map shapes (key sequences) and
- * short repeated values are interned in tables the worker keeps for the
- * environment's lifetime; a new entry is announced on the tape right before
- * its first use, so the JS side mirrors the tables as it reads. On the main
+/* Change events flattened for the main thread. The worker turns each checked
+ * event's bytes into a "tape": int32 ops, float64 numbers, one UTF-8 string
+ * buffer holding every string, and bin bytes. Keys, map shapes (key
+ * sequences) and short repeated values are interned in tables the worker
+ * keeps for the environment's lifetime; a new entry is announced on the tape
+ * before its first use (new keys and shapes ahead of the event's values, a
+ * new value right before it), so the JS side mirrors the tables as it reads. On the main
  * thread a whole batch then costs a few strings, typed arrays and plain JS.
  *
  * The string buffer is cut into segments of about NX_TAPE_SEG bytes, at event
