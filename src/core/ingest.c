@@ -1,7 +1,8 @@
 /* Turning frames into items: a batch being filled, the decode of each
  * payload into it (answers into the batch's zone, change events flattened
- * from their checked bytes onto its tape), and the one read buffer. The worker supplies empty
- * batches and takes full ones; connections add to the batch through here. */
+ * from their checked bytes onto its tape), and the one read buffer. The
+ * worker supplies empty batches and takes full ones; connections add to the
+ * batch through here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,9 +7,6 @@
 
 #include "tape.h"
 
-/* Entries of map_shapes kept between events; a larger list is freed after its event. */
-#define NX_TAPE_KEEP_MAP_SHAPES 4096
-
 /* String -> id, for keys and short values. Open addressing; entries are
  * never removed (ids must stay valid for the JS mirror). */
 typedef struct {

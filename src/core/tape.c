@@ -24,6 +24,10 @@ void nx_tape_free(nx_tape *tape) {
 
 /* ---- appending ---- */
 
+/* Entries of the tables' map_shapes kept between events; a larger list is
+ * freed after its event. */
+#define KEEP_MAP_SHAPES 4096
+
 static int grow(void **p, size_t *cap, size_t need, size_t elem) {
   if (need <= *cap) return 0;
   size_t c = *cap ? *cap : 256;
@@ -189,13 +193,7 @@ static int find_shapes(nx_tape_tables *t, nx_tape *tp, const uint8_t **pp) {
     }
     return 0;
   }
-  if (t->nmap_shapes == t->cap_map_shapes) {
-    size_t cap = t->cap_map_shapes ? t->cap_map_shapes * 2 : 64;
-    uint32_t *grown = realloc(t->map_shapes, cap * sizeof(uint32_t));
-    if (!grown) return -1;
-    t->map_shapes = grown;
-    t->cap_map_shapes = cap;
-  }
+  if (grow((void **)&t->map_shapes, &t->cap_map_shapes, t->nmap_shapes + 1, sizeof(uint32_t))) return -1;
   size_t slot = t->nmap_shapes++; /* before the maps inside it */
   nx__key keys[NX_TAPE_MAX_SHAPE_KEYS];
   int shaped = n <= NX_TAPE_MAX_SHAPE_KEYS;
@@ -376,12 +374,12 @@ int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const uint8_t *payload, size
   /* Offsets and lengths are int32 on the tape: they count within a segment,
    * which holds one frame's strings at most past NX_TAPE_SEG, and frames are
    * bounded by maxFrameBytes (< 512 MiB). */
-  t->nmap_shapes = t->next_map = 0;
   const uint8_t *p = payload;
+  t->nmap_shapes = t->next_map = 0;
   int rc = find_shapes(t, tape, &p);
   p = payload;
   if (!rc) rc = put_value(t, tape, &p);
-  if (t->cap_map_shapes > NX_TAPE_KEEP_MAP_SHAPES) { /* one large event does not pin its list */
+  if (t->cap_map_shapes > KEEP_MAP_SHAPES) { /* one large event does not pin its list */
     free(t->map_shapes);
     t->map_shapes = NULL;
     t->cap_map_shapes = 0;

@@ -4,8 +4,9 @@
  * sequences) and short repeated values are interned in tables the worker
  * keeps for the environment's lifetime; a new entry is announced on the tape
  * before its first use (new keys and shapes ahead of the event's values, a
- * new value right before it), so the JS side mirrors the tables as it reads. On the main
- * thread a whole batch then costs a few strings, typed arrays and plain JS.
+ * new value right before it), so the JS side mirrors the tables as it reads.
+ * On the main thread a whole batch then costs a few strings, typed arrays and
+ * plain JS.
  *
  * The string buffer is cut into segments of about NX_TAPE_SEG bytes, at event
  * boundaries, and each segment becomes one JS string: the strings of an event
