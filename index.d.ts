@@ -285,7 +285,7 @@ export declare class ChangeStream<T = Record<string, unknown>, E = ChangeEvent<T
   readonly lastTimestamp: number | undefined;
   /** Resolves when the server has acknowledged the subscription; rejects if it could not. */
   readonly ready: Promise<SubscribeAnswer>;
-  /** The next item; rejects with a TypeError if the stream has 'change' listeners or was given to `stream()`. */
+  /** The next item; rejects with a TypeError if the stream is consumed another way ('change' listeners, once added, or `stream()`). */
   next(): Promise<IteratorResult<E, undefined>>;
   /** Closes the stream (`break` in `for await` calls it). */
   return(): Promise<IteratorResult<E, undefined>>;
@@ -296,7 +296,8 @@ export declare class ChangeStream<T = Record<string, unknown>, E = ChangeEvent<T
   /**
    * A Readable in object mode that pulls events only as fast as it is read;
    * destroying it closes the stream. One per stream: throws a TypeError if
-   * the stream is iterated or has 'change' listeners, or on a second call.
+   * the stream is consumed another way (iterated, or 'change' listeners once
+   * added), or on a second call.
    */
   stream(options?: { highWaterMark?: number }): Readable;
   [Symbol.asyncIterator](): this;
@@ -495,7 +496,9 @@ export declare class NexaClosedError extends NexaError { readonly code: 'NEXA_CL
 /**
  * The server sent what the client cannot read. A broken frame closes that
  * connection; a well-framed answer that cannot be decoded (e.g. a document
- * deeper than MAX_DEPTH) rejects only its own request.
+ * deeper than MAX_DEPTH) rejects only its own request; a login answered with
+ * neither SUCCESS nor ERROR fails the connection, with the server's `error`
+ * text as the message when it sends one.
  */
 export declare class NexaProtocolError extends NexaError { readonly code: 'NEXA_PROTOCOL'; }
 /** A network failure; `code` is the system code (ECONNREFUSED, ECONNRESET, ENOTFOUND, ETIMEDOUT, ...). */

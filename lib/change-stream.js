@@ -366,8 +366,9 @@ class ChangeStream extends EventEmitter {
   /**
    * A Readable in object mode over this stream; it pulls events only as fast
    * as it is read, so backpressure holds end to end. Destroying it closes the
-   * stream. One per stream: throws a TypeError if the stream is iterated or
-   * has 'change' listeners, or if stream() was called before.
+   * stream. One per stream: throws a TypeError if the stream is consumed
+   * another way (iterated, or 'change' listeners once added), or if stream()
+   * was called before.
    * @param {{highWaterMark?: number}} [options]
    * @returns {import('stream').Readable}
    */

@@ -60,6 +60,6 @@ module.exports = {
    *   MAX_DEPTH, as the client reads them
    */
   decode: (buf, opts) => addon.decode(buf, constants.int64[(opts && opts.int64) || 'number'], opts && opts.maxLevels),
-  /** A whole frame (header + payload). */
-  frame: (type, value) => addon.frame(type, value),
+  /** A whole frame (header + payload); maxLevels as encode's. */
+  frame: (type, value, maxLevels) => addon.frame(type, value, maxLevels),
 };

@@ -7,8 +7,8 @@
  * @private
  */
 
-const { encode, constants } = require('../native');
-const { FrameReader, frameBytes } = require('../frame-reader');
+const { frame, constants } = require('../native');
+const { FrameReader } = require('../frame-reader');
 
 /**
  * How deep a request may nest. The reference server stores documents of
@@ -35,7 +35,7 @@ const { headerSize: HEADER_SIZE, msg: MSG } = constants;
  * @returns {Buffer}
  */
 function encodeFrame(type, payload) {
-  return frameBytes(type, encode(payload, SEND_LEVELS));
+  return frame(type, payload, SEND_LEVELS);
 }
 
 module.exports = { HEADER_SIZE, MAX_LEVELS, SEND_LEVELS, MSG, encodeFrame, FrameReader };

@@ -16,8 +16,9 @@ class EventBuffer {
   }
 
   /**
-   * A run of events this stream alone holds: adopted as the buffer when it
-   * is empty (the common case, a consumer busy elsewhere), else appended.
+   * A run of events the caller hands over and no longer touches: adopted as
+   * the buffer when it is empty (the common case, a consumer busy
+   * elsewhere), else appended.
    * @param {object[]} run
    */
   pushRun(run) {
