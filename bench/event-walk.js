@@ -56,7 +56,7 @@ function buildAddon() {
   const objects = target.sources.map((src) => {
     const obj = path.join(WALK_DIR, src.replace(/[/.]/g, '_') + '.o');
     const cxx = /\.cc$/.test(src);
-    const flags = cxx ? ['-std=c++17', '-fno-exceptions', '-fno-rtti'] : (target.cflags_c || ['-std=c11']);
+    const flags = cxx ? [...target.cflags_cc, '-fno-rtti'] : target.cflags_c; // -fno-rtti: node-gyp's default
     execFileSync(cxx ? 'g++' : 'gcc', [...common, ...flags, path.join(ROOT, src), '-o', obj], { stdio: 'inherit' });
     return obj;
   });
@@ -284,25 +284,27 @@ function fileChanges(steps) {
 /**
  * The functions a reader follows: each one entered from another file, or that
  * calls on into another project function. What is left out is a leaf helper
- * entered only from its own file (op, be32, words16, a shape builder of a
+ * entered only from its own file (op, be32, low_bytes, a shape builder of a
  * nested map, ...): read in place, not a hop. A step's caller is the nearest
  * earlier step of its stack (worker C, main-thread C, JS) with a smaller
  * depth; it calls on when the next step of its stack is deeper.
  */
 function followed(steps) {
-  const stackOf = (s) => s.section;
   const byKey = new Map(); // file:name -> {crossed, callsOn}
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i];
     const key = `${s.file}:${s.name}`;
     const f = byKey.get(key) || { crossed: false, callsOn: false };
     let caller = null;
-    for (let j = i - 1; j >= 0; j--) {
-      if (stackOf(steps[j]) === stackOf(s) && steps[j].depth < s.depth) { caller = steps[j]; break; }
+    for (let j = i - 1; j >= 0 && !caller; j--) {
+      if (steps[j].section === s.section && steps[j].depth < s.depth) caller = steps[j];
     }
     if (!caller || caller.file !== s.file) f.crossed = true;
-    const next = steps.slice(i + 1).find((t) => stackOf(t) === stackOf(s));
-    if (next && next.depth > s.depth) f.callsOn = true;
+    for (let j = i + 1; j < steps.length; j++) {
+      if (steps[j].section !== s.section) continue;
+      if (steps[j].depth > s.depth) f.callsOn = true;
+      break;
+    }
     byKey.set(key, f);
   }
   return [...byKey].filter(([, f]) => f.crossed || f.callsOn).map(([key]) => path.basename(key));
@@ -327,11 +329,12 @@ function report(title, { steps, unclaimed }, sequence) {
   const files = new Set(steps.map((s) => s.file));
   const seen = new Set();
   const firsts = steps.filter((s) => !seen.has(`${s.file}:${s.name}`) && seen.add(`${s.file}:${s.name}`));
+  const followedFns = followed(steps);
   lines.push(`total: ${seen.size} functions (${steps.length} calls), ${files.size} files, ` +
     `${fileChanges(steps)} file changes (${fileChanges(firsts)} over each function's first entry); ` +
-    `${followed(steps).length} followed (same-file leaf helpers left out)`);
+    `${followedFns.length} followed (same-file leaf helpers left out)`);
   if (unclaimed.length) lines.push(`entered (coverage) but not placed in the order: ${unclaimed.join(', ')}`);
-  if (sequence) lines.push('followed: ' + followed(steps).join(', '));
+  if (sequence) lines.push('followed: ' + followedFns.join(', '));
   if (sequence) lines.push('sequence: ' + steps.map((s) => `${s.section === 'worker' ? 'W' : 'M'}:${path.basename(s.file)}:${s.name}`).join(' > '));
   return lines.join('\n');
 }

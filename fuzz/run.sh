@@ -47,7 +47,9 @@ mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 build="$out/build"
 mkdir -p "$build" "$out/logs"
-node "$here/build-corpus.js" "$here/corpus" || true
+# It exits 0 when the transcripts are absent; any other failure (the addon
+# not built, say) stops the run rather than fuzz from an empty corpus.
+node "$here/build-corpus.js" "$here/corpus" || { echo "fuzz: the seed corpus could not be built" >&2; exit 1; }
 
 declare -A maxlen=([fuzz_frame]=16384 [fuzz_check]=4096)
 declare -A seeds=([fuzz_frame]=frame [fuzz_check]=check)

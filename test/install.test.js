@@ -53,19 +53,22 @@ describe('the npm package, installed without a toolchain', function () {
     assert.deepStrictEqual(seen.msgpackLibraries, []);
   });
 
-  it('npx nexaclient demo runs from the packed package with nothing but node on the PATH, and ends by itself', async () => {
+  /** The packed package's environment with nothing but node (and the sh npx runs its command through) on the PATH. */
+  function npxEnv(extra) {
     const sh = fs.mkdtempSync(path.join(path.dirname(p.dir), 'sh-'));
-    fs.symlinkSync('/bin/sh', path.join(sh, 'sh')); // npx runs its command through the sh it finds on PATH
-    const r = await run('npx', ['--no-install', 'nexaclient', 'demo'], { cwd: p.dir, env: { ...p.env, PATH: `${p.bin}:${sh}` }, timeout: 60000 });
+    fs.symlinkSync('/bin/sh', path.join(sh, 'sh'));
+    return { ...p.env, PATH: `${p.bin}:${sh}`, ...extra };
+  }
+
+  it('npx nexaclient demo runs from the packed package with nothing but node on the PATH, and ends by itself', async () => {
+    const r = await run('npx', ['--no-install', 'nexaclient', 'demo'], { cwd: p.dir, env: npxEnv(), timeout: 60000 });
     assert.strictEqual(r.code, 0, r.out);
     assert.match(r.out, /^nexaclient demo: change streams on an order-processing workload$/m);
     assert.match(r.out, /^ {2}change events seen by the watcher: [\d,]+$/m);
   });
 
   it('npx nexaclient relay and watch refuse an unknown --ops as bad usage (exit 2) before connecting anywhere', async () => {
-    const sh = fs.mkdtempSync(path.join(path.dirname(p.dir), 'sh-'));
-    fs.symlinkSync('/bin/sh', path.join(sh, 'sh'));
-    const env = { ...p.env, PATH: `${p.bin}:${sh}`, NEXADB_URL: 'nexadb://root@127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' };
+    const env = npxEnv({ NEXADB_URL: 'nexadb://root@127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' });
     for (const command of ['relay', 'watch']) {
       const r = await run('npx', ['--no-install', 'nexaclient', command, '--ops', 'insert,upsert'], { cwd: p.dir, env, timeout: 60000 });
       assert.strictEqual(r.code, 2, r.out);

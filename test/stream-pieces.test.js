@@ -270,7 +270,7 @@ describe('stream pieces', () => {
       }
     });
 
-    it('readableOver pulls only as fast as it is read, delivers in order, ends when the pull is done and then closes', async () => {
+    it('readableOver pulls nothing until it is read, delivers in order, ends when the pull is done and then closes', async () => {
       const items = [1, 2, 3, 4, 5].map((i) => ev(i));
       let pulls = 0;
       let closes = 0;

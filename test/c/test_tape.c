@@ -8,6 +8,17 @@
 #include "tape.h"
 #include "tests.h"
 
+/* The payload packed in sb onto the tape, as the worker puts it (ingest.c):
+ * readable slack after it, checked, then written. 0 on success. */
+static int onto_tape(nx_tape_tables *tables, nx_tape *tape, msgpack_sbuffer *sb) {
+  size_t len = sb->size;
+  static const char slack[NX_DECODE_SLACK];
+  msgpack_sbuffer_write(sb, slack, sizeof(slack));
+  char err[160];
+  if (nx_check_padded((const uint8_t *)sb->data, len, NX_CHECK_MAP, 0, err, sizeof(err))) return -1;
+  return nx_tape_event(tables, tape, (const uint8_t *)sb->data, len);
+}
+
 /* The tape's string segments: cut at event starts; small events share one
  * until it holds NX_TAPE_SEG bytes; a large event has its own. */
 void test_tape_segments(void) {
@@ -31,13 +42,8 @@ void test_tape_segments(void) {
     msgpack_pack_str_with_body(&pk, "s", 1);
     text[0] = (char)('A' + i % 26); /* no two alike: never interned */
     msgpack_pack_str_with_body(&pk, text, lens[i]);
-    size_t len = sb.size;
-    static const char slack[NX_DECODE_SLACK];
-    msgpack_sbuffer_write(&sb, slack, sizeof(slack)); /* readable after the payload, as the tape needs */
-    char err[160];
     from[i] = tape.nstr;
-    ok = nx_check_padded((const uint8_t *)sb.data, len, NX_CHECK_MAP, 0, err, sizeof(err)) == 0 &&
-         nx_tape_event(tables, &tape, (const uint8_t *)sb.data, len) == 0;
+    ok = onto_tape(tables, &tape, &sb) == 0;
     seg_of[i] = tape.nsegs;
     msgpack_sbuffer_destroy(&sb);
   }
@@ -87,12 +93,7 @@ void test_tape_wide_map(void) {
     msgpack_pack_str_with_body(&pk, key, (size_t)n);
     msgpack_pack_int(&pk, i);
   }
-  size_t len = sb.size;
-  static const char slack[NX_DECODE_SLACK];
-  msgpack_sbuffer_write(&sb, slack, sizeof(slack));
-  char err[160];
-  int ok = tables && nx_check_padded((const uint8_t *)sb.data, len, NX_CHECK_MAP, 0, err, sizeof(err)) == 0 &&
-           nx_tape_event(tables, &tape, (const uint8_t *)sb.data, len) == 0;
+  int ok = tables && onto_tape(tables, &tape, &sb) == 0;
   CHECK(ok, "a map of %d keys onto the tape", N);
   if (ok) {
     int announced = 1, pairs = 1;
