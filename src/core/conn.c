@@ -69,6 +69,7 @@ nx_conn *nx__conn_new(uv_loop_t *loop, nx_ingest *in, uint32_t id, const nx_conn
   if (!c) return NULL;
   c->loop = loop;
   c->in = in;
+  c->rbuf = nx__ingest_read_buf(in);
   c->id = id;
   c->port = o->port;
   c->timeout_ms = o->connect_timeout_ms;

@@ -66,6 +66,7 @@ typedef struct nx_ingest {
 struct nx_conn {
   uv_loop_t *loop;
   nx_ingest *in;
+  uv_buf_t rbuf;        /* ingest.c's read buffer, lent for the connection's life */
   nx_conn **list;       /* the head of the list it is on (the worker's) */
   nx_conn *next;
   uint32_t id;
@@ -129,6 +130,7 @@ int nx__ingest_init(nx_ingest *in, nx_batch *(*fresh)(void *ud), void (*full)(vo
 void nx__ingest_free(nx_ingest *in);
 /* The batch being filled, now the caller's (NULL: none). */
 nx_batch *nx__ingest_take(nx_ingest *in);
+/* The one read buffer, lent to every connection: reads run one at a time. */
 uv_buf_t nx__ingest_read_buf(nx_ingest *in);
 /* At the end of a read: hands the batch over if it reached handover size. */
 void nx__ingest_read_done(nx_ingest *in);

@@ -274,7 +274,7 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   nx_conn *c = h->data;
   (void)suggested;
-  *buf = nx__ingest_read_buf(c->in);
+  *buf = c->rbuf;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
