@@ -1,16 +1,17 @@
 'use strict';
 const { EventEmitter } = require('events');
-const { NexaOverflowError } = require('./errors');
 const { onAbort, abortError } = require('./abort');
 const { EventBuffer } = require('./stream/event-buffer');
 const { ReorderWindow } = require('./stream/reorder-window');
 const { acksFor } = require('./stream/acks');
 const { Holdback } = require('./stream/holdback');
 const { GapTracker } = require('./stream/gap-tracker');
+const { Overflow } = require('./stream/overflow');
+const { Reports } = require('./stream/reports');
 const { Subscription } = require('./stream/subscription');
 const { claimWay, readableOver } = require('./stream/consumption');
 const { nowSeconds } = require('./stream/gaps');
-const { channels, publish, debug, streamName } = require('./diagnostics');
+const { streamName } = require('./diagnostics');
 
 const DONE = Object.freeze({ value: undefined, done: true });
 
@@ -39,10 +40,11 @@ const DONE = Object.freeze({ value: undefined, done: true });
  *
  * The pieces: EventBuffer (what waits for the consumer), ReorderWindow,
  * acks (what was consumed, reported to the core, which alone decides when
- * to read on), Holdback (live events kept behind a catch-up), GapTracker
- * (gaps and catch-up), consumption (the one way it is consumed, and
- * stream()'s Readable); this class routes between them and owns the public
- * face.
+ * to read on), Overflow (what `overflow` does at highWaterMark), Holdback
+ * (live events kept behind a catch-up), GapTracker (gaps and catch-up),
+ * consumption (the one way it is consumed, and stream()'s Readable),
+ * Reports (what listeners, tracers and the log are told); this class
+ * routes between them and owns the public face.
  */
 class ChangeStream extends EventEmitter {
   /**
@@ -66,7 +68,6 @@ class ChangeStream extends EventEmitter {
     this.closed = false;
     /** Events dropped under the 'dropOldest' policy. */
     this.dropped = 0;
-    this._hwm = opts.highWaterMark;
     this._policy = opts.overflow;
     this._onClosed = onClosed;
 
@@ -77,13 +78,16 @@ class ChangeStream extends EventEmitter {
     /** @type {import('./stream/consumption').Way|null} the one way it is consumed (consumption.js) */
     this._mode = null;
     this._waiters = [];
-    this._turnPending = false;
-    this._dropReported = 0;
     this._newest = -Infinity; // the newest timestamp delivered
     this._lastConn = null;
+    this._reports = new Reports(this, opts);
     this._gapTracker = new GapTracker(collection, {
       inBand: gaps, catchUp, holdback: this._holdback, newestSeen: () => this._newestSeen(),
-      takeItems: (items) => this._takeItems(items), announce: (gap) => this._announceGap(gap), closed: () => this.closed,
+      takeItems: (items) => this._takeItems(items), announce: (gap) => this._reports.gap(gap), closed: () => this.closed,
+    });
+    this._overflow = new Overflow(opts.overflow, opts.highWaterMark, {
+      collection, buf: this._buf, acks: this._acks, gapTracker: this._gapTracker, closed: () => this.closed, end: (err) => this._end(err),
+      dropped: (n) => { this.dropped += n; }, reportDrops: (n) => this.emit('overflow', { dropped: n, total: this.dropped }),
     });
 
     this._error = null; // for the consumer, once
@@ -94,19 +98,18 @@ class ChangeStream extends EventEmitter {
     this._received = 0;
     this._bytes = 0;
     this._handed = 0;
-    this._pauses = 0;
-    this._address = `${opts.host}:${opts.port}`;
 
     this._subscription = new Subscription(opts, this, collection, operations, {
       onChanges: this._arrive.bind(this), // the connection calls it straight: no hop between
       onUndecodable: (message) => this._gapTracker.undecodable(message),
-      onBackpressure: (paused) => this._backpressure(paused),
-      onDown: (error) => this._down(error),
+      onBackpressure: (paused) => this._overflow.backpressure(paused),
+      onDown: (error) => {
+        this._gapTracker.connectionLost();
+        this._reports.disconnected(error);
+      },
       onReconnect: (info) => {
         this._gapTracker.resubscribed();
-        debug('stream on %s: re-subscribed after %d attempts, %d ms without a subscription', streamName(this.collection), info.attempts, info.downtimeMs);
-        publish(channels.reconnect, () => ({ stream: this, collection, address: this._address, ...info }));
-        this.emit('reconnect', info);
+        this._reports.reconnected(info);
       },
       onFail: (err) => this._end(err),
     });
@@ -172,7 +175,7 @@ class ChangeStream extends EventEmitter {
       bytes: this._bytes,
       reconnects: this.reconnects,
       gaps: this._gapTracker.count,
-      pauses: this._pauses,
+      pauses: this._overflow.pauses,
       lag: this._newest === -Infinity ? null : Math.max(0, Math.round(Date.now() - this._newest * 1000)),
     };
   }
@@ -197,7 +200,7 @@ class ChangeStream extends EventEmitter {
   /** Events join the buffer (or go straight to a waiting consumer). */
   _take(evs, conn) {
     this._acks.arrived(conn, evs.length);
-    if (this._policy !== 'pause') this._turnSoon();
+    if (this._policy !== 'pause') this._overflow.turnSoon();
     this._gapTracker.sawEvents(evs);
     if (this._window !== null) {
       for (let i = 0; i < evs.length; i++) this._window.add(evs[i]);
@@ -206,19 +209,6 @@ class ChangeStream extends EventEmitter {
     } else {
       for (let i = 0; i < evs.length; i++) this._enqueue(evs[i]);
     }
-  }
-
-  /**
-   * The core stopped reading this stream's socket at its bound, or reads
-   * on: it decides, from what this stream acknowledged. Under 'pause' that
-   * is the consumer holding the stream back: counted and logged. Under the
-   * other policies arrivals are acknowledged every turn and such a pause
-   * lasts a turn: not the consumer's doing, so neither.
-   */
-  _backpressure(paused) {
-    if (this._policy !== 'pause') return;
-    if (paused) this._pauses++;
-    debug('stream on %s: %s (%d buffered, highWaterMark %d)', streamName(this.collection), paused ? 'paused reading' : 'resumed reading', this._buf.length, this._hwm);
   }
 
   /**
@@ -255,68 +245,12 @@ class ChangeStream extends EventEmitter {
     this._acks.consumedOne();
   }
 
-  /**
-   * Under 'error' and 'dropOldest', once a turn: the bound is judged after
-   * the consumer has had its turn (a burst it takes before the next one is
-   * no overflow), then the arrivals are acknowledged and drops reported.
-   */
-  _turnSoon() {
-    if (this._turnPending) return;
-    this._turnPending = true;
-    setImmediate(() => {
-      this._turnPending = false;
-      if (this._buf.length > this._hwm && !this.closed) this._overflow();
-      this._acks.turn();
-      if (this.dropped > this._dropReported) {
-        const n = this.dropped - this._dropReported;
-        this._dropReported = this.dropped;
-        this.emit('overflow', { dropped: n, total: this.dropped });
-      }
-    });
-  }
-
-  /** The buffer holds more than highWaterMark after the consumer's turn. */
-  _overflow() {
-    if (this._policy === 'error') {
-      this._end(new NexaOverflowError(`change stream on ${streamName(this.collection)} ` +
-        `holds more than highWaterMark (${this._hwm}) events: the consumer is too slow`, { collection: this.collection, highWaterMark: this._hwm }));
-      return;
-    }
-    // dropOldest: the gap item of an earlier drop, still at the head, is not dropped but grows.
-    const buf = this._buf;
-    const held = this._gapTracker.isDropGap(buf.peek()) ? buf.shift() : null;
-    const { count, since, until } = buf.dropOldest(this._hwm);
-    if (count === 0) {
-      if (held !== null) buf.unshift(held);
-      return;
-    }
-    this.dropped += count;
-    const item = this._gapTracker.dropped(count, since, until, held);
-    if (item !== null) buf.unshift(item);
-  }
-
-  // --- gaps ---------------------------------------------------------------------
-
-  /** The connection was lost: what arrives from now on was sent after a gap. */
-  _down(error) {
-    this._gapTracker.connectionLost();
-    debug('stream on %s: disconnected (%s), reconnecting', streamName(this.collection), error && error.message);
-    publish(channels.disconnect, () => ({ stream: this, collection: this.collection, address: this._address, error }));
-    this.emit('disconnect', { error });
-  }
-
-  /** The newest timestamp delivered or waiting to be, else now. */
+  /** The newest timestamp delivered or waiting to be, else now (where a gap starts). */
   _newestSeen() {
     let t = this._buf.newestTimestamp(this._newest);
     if (this._window !== null) t = this._window.newestTimestamp(t);
     t = this._holdback.newestTimestamp(t);
     return t === -Infinity ? nowSeconds() : t;
-  }
-
-  /** Every gap: published on nexaclient:stream:gap, emitted as 'gap'. */
-  _announceGap(gap) {
-    publish(channels.gap, () => ({ stream: this, collection: this.collection, gap }));
-    this.emit('gap', gap);
   }
 
   // --- consuming ----------------------------------------------------------------
@@ -404,8 +338,7 @@ class ChangeStream extends EventEmitter {
   _finish() {
     if (this.closed) return;
     this.closed = true;
-    debug('stream on %s: closed%s', streamName(this.collection), this._error ? ` (${this._error.message})` : '');
-    publish(channels.close, () => ({ stream: this, collection: this.collection, error: this._error }));
+    this._reports.closed(this._error);
     if (this._window !== null) this._window.clear();
     if (this._unabort) this._unabort();
     // Waiters exist only while the buffer is empty.

@@ -5,6 +5,7 @@ const { ChangeStream } = require('./change-stream');
 const { changedSince } = require('./stream/catch-up');
 const { parseOptions } = require('./options');
 const { RequestConnection } = require('./request-connection');
+const { UserRequests } = require('./user-requests');
 const {
   checkName, checkMap, limitAndOptions, vectorSearchArguments, hnswParameters, watchArguments,
 } = require('./arguments');
@@ -365,54 +366,6 @@ class NexaClient extends EventEmitter {
     return this._call(MSG.BUILD_HNSW_INDEX, { collection, ...hnswParameters(options) }, options, { operation: 'buildHnswIndex', collection }, true, ['M', 'efConstruction']);
   }
 
-  // --- users (admin) -------------------------------------------------------------
-
-  /**
-   * Creates a user (admin). Resolves with the server's answer, which holds the API key once.
-   * @param {string} username
-   * @param {string} password
-   * @param {'admin'|'write'|'read'|'guest'} [role='read']
-   * @param {CallOptions} [options]
-   */
-  async createUser(username, password, role = 'read', options = undefined) {
-    checkName(username, 'username');
-    checkName(password, 'password');
-    if (role !== null && typeof role === 'object') [role, options] = ['read', role];
-    return this._call(MSG.CREATE_USER, { username, password, role }, options, { operation: 'createUser', username }, false);
-  }
-
-  /**
-   * Deletes a user (admin).
-   * @param {string} username
-   * @param {CallOptions} [options]
-   */
-  async deleteUser(username, options) {
-    checkName(username, 'username');
-    return this._call(MSG.DELETE_USER, { username }, options, { operation: 'deleteUser', username }, false);
-  }
-
-  /**
-   * Every user (admin): the server's `users` map, name to `{role, ...}`.
-   * @param {CallOptions} [options]
-   * @returns {Promise<Object<string, object>>}
-   */
-  async listUsers(options) {
-    const r = await this._call(MSG.LIST_USERS, {}, options, { operation: 'listUsers' }, false);
-    return r.users || {};
-  }
-
-  /**
-   * Changes a password: one's own, or anyone's as an admin.
-   * @param {string} username
-   * @param {string} newPassword
-   * @param {CallOptions} [options]
-   */
-  async changePassword(username, newPassword, options) {
-    checkName(username, 'username');
-    checkName(newPassword, 'newPassword');
-    return this._call(MSG.CHANGE_PASSWORD, { username, new_password: newPassword }, options, { operation: 'changePassword', username }, false);
-  }
-
   /** Credentials never show. */
   [Symbol.for('nodejs.util.inspect.custom')]() {
     return `NexaClient { ${this.host}:${this.port}, ${this.connected ? 'connected' : 'not connected'}, streams: ${this._streams.size} }`;
@@ -420,6 +373,12 @@ class NexaClient extends EventEmitter {
 }
 
 const LIMIT = Object.freeze(['limit']);
+
+// createUser, deleteUser, listUsers, changePassword (lib/user-requests.js):
+// defined on the prototype as the methods above are, not enumerable.
+for (const name of Object.getOwnPropertyNames(UserRequests.prototype)) {
+  if (name !== 'constructor') Object.defineProperty(NexaClient.prototype, name, Object.getOwnPropertyDescriptor(UserRequests.prototype, name));
+}
 
 if (typeof Symbol.asyncDispose === 'symbol') {
   /** `await using client = new NexaClient()` disconnects at the end of the block. */

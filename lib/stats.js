@@ -1,6 +1,7 @@
 'use strict';
 // The request counters of client.stats(). A stream's counters live on the
-// stream itself (lib/change-stream.js), added to once per run of events.
+// stream itself (lib/change-stream.js; pauses in lib/stream/overflow.js),
+// added to once per run of events.
 
 class RequestCounters {
   constructor() {
