@@ -117,19 +117,8 @@ class TapeDecoder {
   /** The next `count` events, with their connection's int64 mode. */
   events(count, mode) {
     this.mode = mode;
-    const ops = this.ops;
     const evs = new Array(count);
-    for (let k = 0; k < count; k++) {
-      // An event is a map: of a shape already announced, its builder reads it
-      // at once; anything else (an announcement first, a wide map) goes through value().
-      if (ops[this.p] === T_MAP) {
-        const shape = this.shapes[ops[this.p + 1]];
-        this.p += 2;
-        evs[k] = shape(this);
-      } else {
-        evs[k] = this.value();
-      }
-    }
+    for (let k = 0; k < count; k++) evs[k] = this.value();
     return evs;
   }
 
