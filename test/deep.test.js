@@ -3,10 +3,10 @@
 // documents written and read; a payload the core cannot decode fails only
 // its own answer or event, never the connection. Documents deeper than the
 // limit are written by a raw client with msgpackr (the dev server stores any
-// depth, as the reference server does).
+// depth, as the reference server does). Inside a worker_thread:
+// deep-worker.test.js.
 const assert = require('assert');
 const net = require('net');
-const path = require('path');
 const { pack, unpack } = require('msgpackr');
 
 const NexaClient = require('..');
@@ -16,7 +16,6 @@ const { MSG, MAX_LEVELS, FrameReader, encodeFrame } = require('../lib/dev-server
 const { frameBytes } = require('../lib/frame-reader');
 const { parseOptions } = require('../lib/options');
 const { devServerSuite, rawRequests, waitFor, RawClient } = require('./fixtures/helpers');
-const { createProcess, explain } = require('./helpers/scenario');
 
 const MAX = NexaClient.MAX_DEPTH;
 
@@ -360,58 +359,4 @@ describe('deep documents: the dev server stores and sends far deeper ones', func
       watcher.end();
     }
   });
-});
-
-/**
- * Runs in a worker_thread: a document `levels` deep created, read back with
- * get and query, and received as an event; posts the depth of each.
- */
-async function atTheLimitInWorker({ NexaClient, parentPort }, { port, levels }) {
-  const nestIn = (n) => {
-    let v = { leaf: 'bottom' };
-    for (let i = 1; i < n; i++) v = { leaf: i, next: v };
-    return v;
-  };
-  const depthOf = (d) => {
-    const { _id, _created_at, _updated_at, ...doc } = d; // eslint-disable-line no-unused-vars
-    let n = 0;
-    for (let x = doc; x !== null && typeof x === 'object'; x = x.next) n++;
-    return n;
-  };
-  const client = new NexaClient({ host: '127.0.0.1', port });
-  const stream = client.watch('deep_worker');
-  await stream.ready;
-  const { document_id: id } = await client.create('deep_worker', nestIn(levels));
-  const got = await client.get('deep_worker', id);
-  const [q] = await client.query('deep_worker', { _id: id });
-  const ev = (await stream.next()).value;
-  parentPort.postMessage({ get: depthOf(got), query: depthOf(q), event: depthOf(ev.fullDocument) });
-  await client.disconnect();
-}
-
-describe('deep documents: at the limit inside a worker_thread', function () {
-  this.timeout(30000);
-
-  // Node gives a worker a 4 MB stack; a program may give it far less (below
-  // ~0.3 MB a worker here cannot even load the client).
-  for (const stackSizeMb of [4, 0.5]) {
-    it(`get, query and an event of a document at the limit, in a worker with a ${stackSizeMb} MB stack`, async () => {
-      const r = await createProcess(async ({ startDevServer }, { root, inWorker, levels, stackSizeMb: mb }) => {
-                const server = await startDevServer({ port: 0 });
-        const src = `const NexaClient = require(${JSON.stringify(root)});
-const { parentPort, workerData } = require('worker_threads');
-(${inWorker})({ NexaClient, parentPort }, workerData);`;
-        const w = new Worker(src, { eval: true, workerData: { port: server.port, levels }, resourceLimits: { stackSizeMb: mb } });
-        const result = await new Promise((resolve, reject) => {
-          w.once('message', resolve);
-          w.once('error', reject);
-        });
-        await w.terminate();
-        await server.close();
-        return result;
-      }, { root: path.resolve(__dirname, '..'), inWorker: atTheLimitInWorker.toString(), levels: MAX, stackSizeMb }, { killAfter: 20000 });
-      assert.ok(r.code === 0 && !r.killed, explain(r));
-      assert.deepStrictEqual(r.result, { get: MAX, query: MAX, event: MAX }, explain(r));
-    });
-  }
 });
