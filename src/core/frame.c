@@ -51,14 +51,15 @@ static int parse_header(nx_reader *r) {
 }
 
 /* Makes room for `want` more payload bytes, never beyond the frame's length:
- * memory follows the bytes received, not the length claimed. */
+ * memory follows the bytes received, not the length claimed. NX_FRAME_SLACK
+ * bytes more follow the room. */
 static int reserve(nx_reader *r, size_t want) {
   size_t need = r->have + want;
   if (need <= r->cap) return NX_READ_OK;
   size_t cap = r->cap ? r->cap : 4096;
   while (cap < need) cap *= 2;
   if (cap > r->len) cap = r->len;
-  uint8_t *p = realloc(r->buf, cap);
+  uint8_t *p = realloc(r->buf, cap + NX_FRAME_SLACK);
   if (!p) {
     r->failed = 1;
     snprintf(r->error, sizeof(r->error), "out of memory for a %lu-byte frame", (unsigned long)r->len);
@@ -107,6 +108,7 @@ int nx_reader_feed(nx_reader *r, const uint8_t *data, size_t n,
       data += take;
       n -= take;
       if (r->have < r->len) break;
+      memset(r->buf + r->len, 0, NX_FRAME_SLACK);
       payload = r->buf;
       missing = 0;
     }

@@ -63,7 +63,15 @@ enum nx_msg_type {
 /* Writes a header for a payload of `len` bytes. */
 void nx_frame_header(uint8_t out[NX_HEADER_SIZE], uint8_t type, uint32_t len);
 
-/* Called once per complete frame. `payload` is valid only during the call.
+/* Readable bytes after every payload handed to the callback, when the
+ * chunks fed have as many after their end: a reader of the payload may load
+ * a short string 8 bytes at a time without copying it first. A payload kept
+ * by the reader (split across chunks) has them zeroed; one handed over in
+ * place is followed by whatever the chunk's buffer holds there. */
+#define NX_FRAME_SLACK 16
+
+/* Called once per complete frame. `payload` is valid only during the call,
+ * with NX_FRAME_SLACK readable bytes after it (above).
  * Return 0 to go on, non-zero to stop feeding (the value is returned by feed). */
 typedef int (*nx_frame_cb)(void *ud, uint8_t type, uint16_t flags,
                            const uint8_t *payload, size_t len);

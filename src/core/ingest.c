@@ -17,9 +17,9 @@
 #define NX_BATCH_READ_ITEMS 448
 #define NX_BATCH_READ_BYTES (128u << 10)
 
-/* The padded copy of a change event keeps its memory for the next one up to
- * this size; a larger event's is freed right after it. */
-#define NX_PADDED_KEEP (256 * 1024)
+/* The check and the tape load short strings 8 bytes at a time: they read
+ * events where the frame reader left them, with its slack after them. */
+_Static_assert(NX_FRAME_SLACK >= NX_DECODE_SLACK, "a frame leaves the slack the check and the tape read");
 
 int nx__ingest_init(nx_ingest *in, nx_batch *(*fresh)(void *ud), void (*full)(void *ud), void *ud) {
   memset(in, 0, sizeof(*in));
@@ -33,7 +33,6 @@ int nx__ingest_init(nx_ingest *in, nx_batch *(*fresh)(void *ud), void (*full)(vo
 void nx__ingest_free(nx_ingest *in) {
   nx_batch_free(nx__ingest_take(in));
   nx_tape_tables_free(in->tables);
-  free(in->padded);
 }
 
 nx_batch *nx__ingest_take(nx_ingest *in) {
@@ -43,7 +42,7 @@ nx_batch *nx__ingest_take(nx_ingest *in) {
 }
 
 uv_buf_t nx__ingest_read_buf(nx_ingest *in) {
-  return uv_buf_init(in->rbuf, sizeof(in->rbuf));
+  return uv_buf_init(in->rbuf, sizeof(in->rbuf) - NX_FRAME_SLACK);
 }
 
 void nx__ingest_read_done(nx_ingest *in) {
@@ -88,35 +87,6 @@ const char *nx__batch_str(nx_ingest *in, const char *s) {
   return p;
 }
 
-/* A change event straight onto the batch's tape, off the main thread: the
- * check, then the tape reads the checked bytes (no decoded objects). Both
- * load short strings 8 bytes at a time, so they read a padded copy. */
-static int flatten_event(nx_ingest *in, const uint8_t *p, size_t len, char *err, size_t errlen) {
-  size_t need = len + NX_DECODE_SLACK;
-  if (need > in->padded_cap) {
-    uint8_t *grown = realloc(in->padded, need);
-    if (!grown) {
-      snprintf(err, errlen, "out of memory decoding %zu bytes", len);
-      return NX_DECODE_NOMEM;
-    }
-    in->padded = grown;
-    in->padded_cap = need;
-  }
-  if (len) memcpy(in->padded, p, len);
-  memset(in->padded + len, 0, NX_DECODE_SLACK);
-  int rc = nx_check_padded(in->padded, len, NX_CHECK_MAP, 0, err, errlen);
-  if (rc == 0 && nx_tape_event(in->tables, &in->batch->tape, in->padded, len)) {
-    snprintf(err, errlen, "out of memory flattening an event");
-    rc = NX_DECODE_NOMEM;
-  }
-  if (in->padded_cap > NX_PADDED_KEEP) {
-    free(in->padded);
-    in->padded = NULL;
-    in->padded_cap = 0;
-  }
-  return rc;
-}
-
 int nx__ingest_frame(nx_ingest *in, const nx_item *head, const uint8_t *p, size_t len, nx_item **out, char *err,
                      size_t errlen) {
   nx_item *it = nx__batch_add(in, head->conn_id, head->kind);
@@ -131,8 +101,14 @@ int nx__ingest_frame(nx_ingest *in, const nx_item *head, const uint8_t *p, size_
   if (it->kind != NX_EV_CHANGE) {
     rc = nx_decode(&in->batch->zone, p, len, NX_CHECK_MAP, &it->obj, err, errlen);
   } else {
+    /* Straight onto the batch's tape, off the main thread: checked, then
+     * read from its bytes (no decoded objects). */
     it->bytes = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-    rc = flatten_event(in, p, len, err, errlen);
+    rc = nx_check_padded(p, len, NX_CHECK_MAP, 0, err, errlen);
+    if (rc == 0 && nx_tape_event(in->tables, &in->batch->tape, p, len)) {
+      snprintf(err, errlen, "out of memory flattening an event");
+      rc = NX_DECODE_NOMEM;
+    }
   }
   if (rc == NX_DECODE_BAD && (it->kind == NX_EV_CHANGE || it->kind == NX_EV_REPLY)) {
     /* The frame was whole and the stream is in step: only this item fails. */

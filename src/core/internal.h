@@ -58,9 +58,9 @@ typedef struct nx_ingest {
   void (*full)(void *ud);          /* hand the batch over now (nx__ingest_take) */
   void *ud;
   nx_tape_tables *tables;          /* interned keys, shapes, values of change events */
-  uint8_t *padded;                 /* a change event's payload, padded for the check and the tape */
-  size_t padded_cap;
-  char rbuf[65536];                /* one read buffer: reads run one at a time */
+  /* One read buffer (reads run one at a time): 64 KiB lent to libuv, then
+   * the frame reader's slack, so that a frame read in place has it too. */
+  char rbuf[65536 + NX_FRAME_SLACK];
 } nx_ingest;
 
 struct nx_conn {
@@ -148,7 +148,9 @@ enum {
   NX_INGEST_BAD,         /* any other kind failed the check: nothing added, err says why */
   NX_INGEST_NOMEM        /* nothing added, err says why */
 };
-/* A frame's payload as an item of head's kind, conn_id, req_id and msg_type. */
+/* A frame's payload as an item of head's kind, conn_id, req_id and msg_type;
+ * `p` has NX_FRAME_SLACK readable bytes after `len`, as the frame reader
+ * hands it over. */
 int nx__ingest_frame(nx_ingest *in, const nx_item *head, const uint8_t *p, size_t len, nx_item **out, char *err,
                      size_t errlen);
 

@@ -10,6 +10,7 @@ int passed, failed;
 int main(void) {
   test_reader_chunkings();
   test_reader_errors();
+  test_reader_slack();
   test_check();
   test_decode_encode();
   test_worker_session();
@@ -23,6 +24,7 @@ int main(void) {
   test_end_without_memory();
   test_tape_segments();
   test_tape_wide_map();
+  test_tape_any_slack();
   printf("C core: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

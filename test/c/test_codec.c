@@ -67,6 +67,64 @@ void test_reader_chunkings(void) {
   CHECK(rand_ok, "random chunkings give both frames");
 }
 
+/* What a frame's callback sees after the payload: the slack. */
+typedef struct {
+  int frames;
+  int slack_zero;   /* every payload kept by the reader had zeros after it */
+  const uint8_t *at; /* where the last payload was */
+} slack_seen;
+
+static int note_slack(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, size_t len) {
+  slack_seen *s = ud;
+  (void)type; (void)flags;
+  uint8_t after[NX_FRAME_SLACK];
+  memcpy(after, p + len, NX_FRAME_SLACK); /* out of bounds, under ASan, if the slack were missing */
+  for (size_t i = 0; i < NX_FRAME_SLACK; i++)
+    if (after[i] != 0) s->slack_zero = 0;
+  s->at = p;
+  s->frames++;
+  return 0;
+}
+
+/* A frame of `len` payload bytes of 0xff into out (header first); its size. */
+static size_t frame_of(uint8_t *out, uint32_t len) {
+  nx_frame_header(out, NX_MSG_CHANGE_EVENT, len);
+  memset(out + NX_HEADER_SIZE, 0xff, len);
+  return NX_HEADER_SIZE + len;
+}
+
+/* The payloads the reader keeps (split across chunks) have NX_FRAME_SLACK
+ * zero bytes after them, at every size its buffer takes: first use, grown,
+ * reused for a smaller frame. One whole in its chunk is handed over in
+ * place. (The check and the tape read events where the reader left them.) */
+void test_reader_slack(void) {
+  static const uint32_t lens[] = {2, 15, 3000, 4096, 5000, 20000, 700, 9000};
+  int ok = 1;
+  nx_reader r;
+  nx_reader_init(&r, 1 << 20);
+  for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+    uint8_t *f = calloc(1, NX_HEADER_SIZE + lens[k] + NX_FRAME_SLACK); /* a chunk has the slack too */
+    size_t n = frame_of(f, lens[k]);
+    slack_seen s = {0, 1, NULL};
+    size_t half = NX_HEADER_SIZE + lens[k] / 2; /* part of the payload in each chunk */
+    nx_reader_feed(&r, f, half, note_slack, &s);
+    nx_reader_feed(&r, f + half, n - half, note_slack, &s);
+    if (s.frames != 1 || !s.slack_zero || s.at == f + NX_HEADER_SIZE) ok = 0;
+    free(f);
+  }
+  nx_reader_free(&r);
+  CHECK(ok, "a payload split across chunks has NX_FRAME_SLACK zero bytes after it (first, grown and reused buffers)");
+
+  uint8_t *chunk = calloc(1, NX_HEADER_SIZE + 100 + NX_FRAME_SLACK);
+  size_t n = frame_of(chunk, 100);
+  slack_seen s = {0, 1, NULL};
+  nx_reader_init(&r, 1 << 20);
+  nx_reader_feed(&r, chunk, n, note_slack, &s);
+  CHECK(s.frames == 1 && s.at == chunk + NX_HEADER_SIZE, "a payload whole in its chunk is handed over in place");
+  nx_reader_free(&r);
+  free(chunk);
+}
+
 void test_reader_errors(void) {
   uint8_t f[64];
   size_t n = unhex(PING_REQ, f);

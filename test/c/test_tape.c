@@ -5,6 +5,7 @@
 
 #include "codec.h"
 #include "harness.h"
+#include "intern.h"
 #include "tape.h"
 #include "tests.h"
 
@@ -110,4 +111,70 @@ void test_tape_wide_map(void) {
   msgpack_sbuffer_destroy(&sb);
   nx_tape_free(&tape);
   nx_tape_tables_free(tables);
+}
+
+/* The event packed in sb, twice onto a fresh tape, from a copy followed by
+ * NX_DECODE_SLACK bytes of `fill`: the frame reader hands events over in
+ * place, followed by whatever its buffer holds. *vals: the values interned.
+ * 0 on success. */
+static int twice_with_slack(msgpack_sbuffer *sb, uint8_t fill, nx_tape *tape, uint32_t *vals) {
+  uint8_t *p = malloc(sb->size + NX_DECODE_SLACK);
+  nx_tape_tables *tables = nx_tape_tables_new();
+  char err[160];
+  int rc = -1;
+  if (p && tables) {
+    memcpy(p, sb->data, sb->size);
+    memset(p + sb->size, fill, NX_DECODE_SLACK);
+    rc = 0;
+    for (int i = 0; i < 2 && rc == 0; i++) {
+      rc = nx_check_padded(p, sb->size, NX_CHECK_MAP, 0, err, sizeof(err));
+      if (rc == 0) rc = nx_tape_event(tables, tape, p, sb->size);
+    }
+    *vals = tables->vals.n;
+  }
+  free(p);
+  nx_tape_tables_free(tables);
+  return rc;
+}
+
+/* Whatever follows an event's bytes, its tape is the same: keys, values and
+ * a nested map's keys of every length from 0 to 20 bytes, and a short value
+ * met before as the payload's last bytes (the check and the tape load short
+ * strings 8 bytes at a time, past their end). */
+void test_tape_any_slack(void) {
+  static const char text[] = "abcdefghijklmnopqrstu";
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 22);
+  for (size_t n = 0; n <= 20; n++) {
+    msgpack_pack_str_with_body(&pk, text, n);      /* a key of n bytes */
+    msgpack_pack_str_with_body(&pk, text + 1, n);  /* a value of n bytes (short ones interned) */
+  }
+  msgpack_pack_str_with_body(&pk, "nested", 6);
+  msgpack_pack_map(&pk, 22);
+  for (size_t n = 0; n <= 20; n++) {
+    msgpack_pack_str_with_body(&pk, text + 20 - n, n);
+    msgpack_pack_str_with_body(&pk, text, 20 - n);
+  }
+  msgpack_pack_str_with_body(&pk, "end", 3);
+  msgpack_pack_str_with_body(&pk, text, 3); /* a value met before, now the payload's last bytes */
+  nx_tape zeros, ones;
+  memset(&zeros, 0, sizeof(zeros));
+  memset(&ones, 0, sizeof(ones));
+  uint32_t vals_zeros = 0, vals_ones = 0;
+  int ok = twice_with_slack(&sb, 0x00, &zeros, &vals_zeros) == 0 && twice_with_slack(&sb, 0xff, &ones, &vals_ones) == 0;
+  CHECK(ok, "an event onto the tape twice, followed by zeros and by 0xff bytes");
+  /* Values of up to NX_TAPE_MAX_VAL bytes: "" and 12 more of each map's. */
+  CHECK(vals_zeros == 25 && vals_ones == 25, "each short value interned once, the last one too (%u and %u values)", vals_zeros, vals_ones);
+  if (ok) {
+    int same = zeros.nops == ones.nops && zeros.nstr == ones.nstr && zeros.nnums == ones.nnums &&
+               memcmp(zeros.ops, ones.ops, zeros.nops * sizeof(*zeros.ops)) == 0 &&
+               memcmp(zeros.str, ones.str, zeros.nstr) == 0;
+    CHECK(same, "the same tape either way (%zu and %zu ops)", zeros.nops, ones.nops);
+  }
+  msgpack_sbuffer_destroy(&sb);
+  nx_tape_free(&zeros);
+  nx_tape_free(&ones);
 }

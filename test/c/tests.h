@@ -5,6 +5,7 @@
 /* test_codec.c */
 void test_reader_chunkings(void);
 void test_reader_errors(void);
+void test_reader_slack(void);
 void test_check(void);
 void test_decode_encode(void);
 void test_check_empty_container_depth(void);
@@ -24,5 +25,6 @@ void test_end_without_memory(void);
 /* test_tape.c */
 void test_tape_segments(void);
 void test_tape_wide_map(void);
+void test_tape_any_slack(void);
 
 #endif
