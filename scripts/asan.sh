@@ -27,9 +27,6 @@ cxx="${CXX:-$(command -v clang++-14 || command -v clang++)}"
 if [ -z "$cc" ] || [ -z "$cxx" ]; then echo "asan: clang not found (apt-get install clang-14)" >&2; exit 2; fi
 rt="$("$cc" -print-file-name=libclang_rt.asan-x86_64.so)"
 if [ ! -f "$rt" ]; then echo "asan: ASan runtime not found ($rt): apt-get install libclang-rt-14-dev" >&2; exit 2; fi
-msgpack_pc=msgpack-c
-pkg-config --exists msgpack-c 2>/dev/null || msgpack_pc=msgpack
-read -r -a mp_flags <<<"$(pkg-config --cflags --libs "$msgpack_pc" libuv)"
 
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
 tmp="$(mktemp -d /tmp/nexaclient-asan.XXXXXX)"
@@ -54,8 +51,7 @@ run_core() {
   local start=$SECONDS bin="$tmp/test_core_asan"
   echo "asan: building the C unit tests with $san"
   # shellcheck disable=SC2086
-  if ! "$cc" -std=c11 -D_GNU_SOURCE $san -Wall -Wextra -Werror -I"$root/src/core" \
-      "$root"/src/core/*.c "$root"/test/c/*.c "${mp_flags[@]}" -lpthread -Wl,--wrap=realloc -o "$bin"; then # the wrap: test/c/test_out_of_memory.c
+  if ! CC="$cc" "$root/scripts/build-c-tests.sh" "$bin" $san; then
     echo "asan: the C unit tests did not build"; return 1
   fi
   local out rc

@@ -26,17 +26,13 @@ command -v valgrind >/dev/null || { echo "valgrind: not installed (apt-get insta
 logs="${VALGRIND_LOGS:-$(mktemp -d /tmp/nexaclient-valgrind.XXXXXX)}"
 mkdir -p "$logs"
 echo "valgrind: logs in $logs"
-msgpack_pc=msgpack-c
-pkg-config --exists msgpack-c 2>/dev/null || msgpack_pc=msgpack
-read -r -a dep_flags <<<"$(pkg-config --cflags --libs "$msgpack_pc" libuv)"
 vg=(valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect,possible
   --errors-for-leak-kinds=definite,indirect --num-callers=30 --track-origins=no)
 status=0
 
 run_core() {
   local start=$SECONDS bin="$logs/test_core"
-  "${CC:-cc}" -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I"$root/src/core" \
-    "$root"/src/core/*.c "$root"/test/c/*.c "${dep_flags[@]}" -lpthread -Wl,--wrap=realloc -o "$bin" || # the wrap: test/c/test_out_of_memory.c
+  "$root/scripts/build-c-tests.sh" "$bin" -g -O1 ||
     { echo "valgrind: C tests did not build"; return 1; }
   "${vg[@]}" --error-exitcode=99 --log-file="$logs/core.log" "$bin" >"$logs/core.out" 2>&1
   local rc=$?
