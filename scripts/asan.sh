@@ -51,7 +51,7 @@ run_core() {
   local start=$SECONDS bin="$tmp/test_core_asan"
   echo "asan: building the C unit tests with $san"
   # shellcheck disable=SC2086
-  if ! CC="$cc" "$root/scripts/build-c-tests.sh" "$bin" $san; then
+  if ! CC="$cc" bash "$root/scripts/build-c-tests.sh" "$bin" $san; then
     echo "asan: the C unit tests did not build"; return 1
   fi
   local out rc

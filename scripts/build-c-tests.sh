@@ -9,7 +9,8 @@
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-out="${1:?usage: build-c-tests.sh OUT [extra cc flags...]}"
+if [ $# -lt 1 ]; then echo "usage: build-c-tests.sh OUT [extra cc flags...]" >&2; exit 64; fi
+out="$1"
 shift
 
 msgpack_pc=msgpack-c # newer releases; msgpack 4.0 and before: msgpack

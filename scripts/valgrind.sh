@@ -32,7 +32,7 @@ status=0
 
 run_core() {
   local start=$SECONDS bin="$logs/test_core"
-  "$root/scripts/build-c-tests.sh" "$bin" -g -O1 ||
+  bash "$root/scripts/build-c-tests.sh" "$bin" -g -O1 ||
     { echo "valgrind: C tests did not build"; return 1; }
   "${vg[@]}" --error-exitcode=99 --log-file="$logs/core.log" "$bin" >"$logs/core.out" 2>&1
   local rc=$?

@@ -10,6 +10,20 @@ const { NexaOverflowError } = require('../errors');
 const { debug, streamName } = require('../diagnostics');
 
 class Overflow {
+  // Private: a stream's JSON.stringify and inspect show its buffer and gap
+  // tracker once, not again through this piece.
+  #policy;
+  #hwm;
+  #collection;
+  #buf;
+  #acks;
+  #gapTracker;
+  #closed;
+  #end;
+  #dropped;
+  #reportDrops;
+  #turnPending = false;
+
   /**
    * @param {'pause'|'error'|'dropOldest'} policy
    * @param {number} highWaterMark
@@ -24,17 +38,16 @@ class Overflow {
    * @param {(count: number) => void} how.reportDrops once a turn: `count` events were dropped in it
    */
   constructor(policy, highWaterMark, { collection, buf, acks, gapTracker, closed, end, dropped, reportDrops }) {
-    this._policy = policy;
-    this._hwm = highWaterMark;
-    this._collection = collection;
-    this._buf = buf;
-    this._acks = acks;
-    this._gapTracker = gapTracker;
-    this._closed = closed;
-    this._end = end;
-    this._dropped = dropped;
-    this._reportDrops = reportDrops;
-    this._turnPending = false;
+    this.#policy = policy;
+    this.#hwm = highWaterMark;
+    this.#collection = collection;
+    this.#buf = buf;
+    this.#acks = acks;
+    this.#gapTracker = gapTracker;
+    this.#closed = closed;
+    this.#end = end;
+    this.#dropped = dropped;
+    this.#reportDrops = reportDrops;
     /** 'pause': times the core stopped reading because the stream held its bound unconsumed. */
     this.pauses = 0;
   }
@@ -46,13 +59,13 @@ class Overflow {
    * and drops reported.
    */
   turnSoon() {
-    if (this._turnPending) return;
-    this._turnPending = true;
+    if (this.#turnPending) return;
+    this.#turnPending = true;
     setImmediate(() => {
-      this._turnPending = false;
-      const dropped = this._buf.length > this._hwm && !this._closed() ? this._overflow() : 0;
-      this._acks.turn();
-      if (dropped > 0) this._reportDrops(dropped);
+      this.#turnPending = false;
+      const dropped = this.#buf.length > this.#hwm && !this.#closed() ? this.#overflow() : 0;
+      this.#acks.turn();
+      if (dropped > 0) this.#reportDrops(dropped);
     });
   }
 
@@ -60,22 +73,22 @@ class Overflow {
    * The buffer holds more than highWaterMark after the consumer's turn.
    * @returns {number} how many events were dropped
    */
-  _overflow() {
-    if (this._policy === 'error') {
-      this._end(new NexaOverflowError(`change stream on ${streamName(this._collection)} ` +
-        `holds more than highWaterMark (${this._hwm}) events: the consumer is too slow`, { collection: this._collection, highWaterMark: this._hwm }));
+  #overflow() {
+    if (this.#policy === 'error') {
+      this.#end(new NexaOverflowError(`change stream on ${streamName(this.#collection)} ` +
+        `holds more than highWaterMark (${this.#hwm}) events: the consumer is too slow`, { collection: this.#collection, highWaterMark: this.#hwm }));
       return 0;
     }
     // dropOldest: the gap item of an earlier drop, still at the head, is not dropped but grows.
-    const buf = this._buf;
-    const held = this._gapTracker.isDropGap(buf.peek()) ? buf.shift() : null;
-    const { count, since, until } = buf.dropOldest(this._hwm);
+    const buf = this.#buf;
+    const held = this.#gapTracker.isDropGap(buf.peek()) ? buf.shift() : null;
+    const { count, since, until } = buf.dropOldest(this.#hwm);
     if (count === 0) {
       if (held !== null) buf.unshift(held);
       return 0;
     }
-    this._dropped(count);
-    const item = this._gapTracker.dropped(count, since, until, held);
+    this.#dropped(count);
+    const item = this.#gapTracker.dropped(count, since, until, held);
     if (item !== null) buf.unshift(item);
     return count;
   }
@@ -88,9 +101,9 @@ class Overflow {
    * lasts a turn: not the consumer's doing, so neither.
    */
   backpressure(paused) {
-    if (this._policy !== 'pause') return;
+    if (this.#policy !== 'pause') return;
     if (paused) this.pauses++;
-    debug('stream on %s: %s (%d buffered, highWaterMark %d)', streamName(this._collection), paused ? 'paused reading' : 'resumed reading', this._buf.length, this._hwm);
+    debug('stream on %s: %s (%d buffered, highWaterMark %d)', streamName(this.#collection), paused ? 'paused reading' : 'resumed reading', this.#buf.length, this.#hwm);
   }
 }
 

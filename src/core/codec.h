@@ -40,8 +40,10 @@ int nx_check_levels(const uint8_t *p, size_t len, int flags, uint32_t max_levels
 /* nx_check_levels under the document rule. */
 int nx_check(const uint8_t *p, size_t len, int flags, char *err, size_t errlen);
 
-/* Bytes readable (zeros) after a decoded payload: a string of the object
- * can be loaded 8 bytes at a time without reading out of bounds. */
+/* Bytes readable after a payload the check or the tape reads (of any value:
+ * zeros in nx_decode's copies, the read buffer's next bytes for an event
+ * read in place): a string can be loaded 8 bytes at a time, masked, without
+ * reading out of bounds. */
 #define NX_DECODE_SLACK 16
 
 /* The big-endian unsigned integer of n <= 8 bytes at p: MessagePack's

@@ -7,6 +7,7 @@
 #include "fixtures.h"
 #include "frame.h"
 #include "harness.h"
+#include "internal.h"
 #include "nx.h"
 #include "tests.h"
 
@@ -67,6 +68,16 @@ void test_reader_chunkings(void) {
   CHECK(rand_ok, "random chunkings give both frames");
 }
 
+/* An ingest that is never given a frame: no batch, no handover. */
+static nx_batch *no_batch(void *ud) {
+  (void)ud;
+  return NULL;
+}
+
+static void no_handover(void *ud) {
+  (void)ud;
+}
+
 /* What a frame's callback sees after the payload: the slack. */
 typedef struct {
   int frames;
@@ -123,6 +134,18 @@ void test_reader_slack(void) {
   CHECK(s.frames == 1 && s.at == chunk + NX_HEADER_SIZE, "a payload whole in its chunk is handed over in place");
   nx_reader_free(&r);
   free(chunk);
+
+  /* The worker's read buffer: a frame read in place at its very end still
+   * has the slack after it, in the buffer. */
+  nx_ingest *in = calloc(1, sizeof(*in));
+  CHECK(in && nx__ingest_init(in, no_batch, no_handover, NULL) == 0, "an ingest");
+  if (in) {
+    uv_buf_t lent = nx__ingest_read_buf(in);
+    CHECK(lent.base == in->rbuf && lent.len + NX_FRAME_SLACK == sizeof(in->rbuf),
+          "libuv is lent the read buffer but its last NX_FRAME_SLACK bytes (%zu of %zu)", (size_t)lent.len, sizeof(in->rbuf));
+    nx__ingest_free(in);
+    free(in);
+  }
 }
 
 void test_reader_errors(void) {
