@@ -1,9 +1,10 @@
 'use strict';
 // The one JS reader and writer of NexaDB frames (12-byte header, then the
 // payload), for everything in JS that speaks the protocol itself: the dev
-// server, the tests' raw clients and fault proxy, the bench's pure-JS
-// consumers and source. (The client's own frames are read and written by the
-// C core, src/core/frame.c.)
+// server (it reads here; what it sends, the addon's frame() encodes and
+// frames in one step), the tests' raw clients and fault proxy, the bench's
+// pure-JS consumers and source. (The client's own frames are read and written
+// by the C core, src/core/frame.c.)
 const { magic: MAGIC, version: VERSION, headerSize: HEADER } = require('./native').constants;
 
 const TRUE_HEADER = Object.freeze({});
