@@ -54,7 +54,8 @@ describe('relay: faults', function () {
       const arg = { nexadb: { host: server.host, port: server.port }, url: redisServer.url, stream, collection: coll, heartbeatMs: 200 };
       const a = new Child('relay-process.js', arg);
       const b = new Child('relay-process.js', arg);
-      await Promise.all([a, b].map((c) => c.waitLine((l) => l.startsWith('ready '), 'relay ready')));
+      // Relaying, and reporting its counts (they follow 'ready' by up to 100 ms).
+      await Promise.all([a, b].map((c) => c.waitLine((l) => l.startsWith('stats '), 'relay ready, with stats')));
       const len = async () => Number(await redis.sendCommand(['XLEN', stream]));
 
       // Both running: 2,000 changes, each appended once.
