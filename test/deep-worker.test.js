@@ -1,11 +1,13 @@
 'use strict';
-// Deep documents (the nesting limit) inside a worker_thread, whose stack a
-// program may make far smaller than the main thread's: a document at the
-// limit is read and received whole there too.
+// Deep documents inside a worker_thread, whose stack a program may make far
+// smaller than the main thread's: a document at the limit is read and
+// received whole there too, and the dev server takes and sends the deepest
+// requests it allows (the addon's conversions keep their own stack).
 const assert = require('assert');
 const path = require('path');
 
 const NexaClient = require('..');
+const { MAX_LEVELS } = require('../lib/dev-server/protocol');
 const { createProcess, explain } = require('./helpers/scenario');
 
 const MAX = NexaClient.MAX_DEPTH;
@@ -62,4 +64,32 @@ const { parentPort, workerData } = require('worker_threads');
       assert.deepStrictEqual(r.result, { get: MAX, query: MAX, event: MAX }, explain(r));
     });
   }
+});
+
+describe('deep documents: the dev server inside a worker_thread with a small stack', function () {
+  this.timeout(30000);
+
+  it(`stores a document as deep as a request may nest (${MAX_LEVELS} levels) and sends it back whole, with a 1 MB stack`, async () => {
+    const r = await createProcess(async (ctx, { root, levels }) => {
+      const { Worker } = require('worker_threads');
+      const { rawRequests, MSG } = require(`${root}/test/fixtures/helpers`);
+      const src = `const { startDevServer } = require(${JSON.stringify(`${root}/lib/dev-server`)});
+startDevServer({ port: 0 }).then((s) => require('worker_threads').parentPort.postMessage(s.port));`;
+      const w = new Worker(src, { eval: true, resourceLimits: { stackSizeMb: 1 } });
+      const port = await new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+      let doc = { leaf: 'bottom' };
+      for (let i = 2; i < levels; i++) doc = { leaf: i, next: doc }; // the request {collection, data} is level 1
+      const [created] = await rawRequests(port, [{ type: MSG.CREATE, payload: { collection: 'deep', data: doc } }]);
+      const [read] = await rawRequests(port, [{ type: MSG.READ, payload: { collection: 'deep', key: created.payload.document_id } }]);
+      let depth = 0;
+      for (let x = read.payload.document; x !== null && typeof x === 'object'; x = x.next) depth++;
+      await w.terminate();
+      return { created: created.type === MSG.SUCCESS, depth };
+    }, { root: path.resolve(__dirname, '..'), levels: MAX_LEVELS }, { killAfter: 20000 });
+    assert.ok(r.code === 0 && !r.killed, explain(r));
+    assert.deepStrictEqual(r.result, { created: true, depth: MAX_LEVELS - 1 }, explain(r));
+  });
 });

@@ -14,14 +14,11 @@ const { FrameReader } = require('../frame-reader');
  * How deep a request may nest. The reference server stores documents of
  * any depth its MessagePack and JSON libraries take, far past the client's
  * MAX_DEPTH: so must the dev server, for the client's handling of them to
- * be testable. The bound is the stack's: the addon's encoder and its
- * conversion to JS recurse once a level, with V8 calls inside, in about
- * 0.5 KiB of native stack a level, and V8 gives the main thread about
- * 1 MiB. Past it Node 24 aborts the process (a value of some 4,000 levels
- * does); Node 20 and 22 carry on. 1,024 levels keep well inside it, ten
- * times MAX_DEPTH.
+ * be testable. The addon's encoder and decoder keep their own stacks, so the
+ * bound is a sanity limit, not the thread's stack: a worker_thread with a
+ * 1 MB stack serves a request this deep (test/deep-worker.test.js).
  */
-const MAX_LEVELS = 1024;
+const MAX_LEVELS = 4096;
 /**
  * How deep what it sends may nest: a request holds a document one level
  * down (`{data: doc}`), an answer up to three (`{results: [{document: doc}]}`),

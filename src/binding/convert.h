@@ -18,14 +18,16 @@ struct Interned {
   StrCache values{1024, 16, false};
 };
 
-// msgpack object -> JS value. Depth is bounded by the core's check.
+// msgpack object -> JS value, with a stack of its own (any depth the core's
+// check allowed, on any thread's stack).
 napi_status ToJs(napi_env env, Interned *in, const msgpack_object &o, int mode, napi_value *out);
 
 // JS value -> MessagePack, the value being a whole payload. max_levels 0:
 // the document rule of the core's check (codec.h NX_MAX_DOC_DEPTH under
 // nx_doc_envelope), so the client sends no document it could not read back;
 // otherwise the levels of the whole payload are bounded by max_levels. Too
-// deep (or a cycle) is a TypeError. Returns false with a JS exception pending.
+// deep (or a cycle) is a TypeError. Its stack is its own, as ToJs's. Returns
+// false with a JS exception pending.
 bool PackPayload(napi_env env, msgpack_packer *pk, napi_value v, uint32_t max_levels);
 
 #endif

@@ -1,6 +1,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "convert.h"
 
@@ -36,7 +37,9 @@ static napi_status Signed(napi_env env, int64_t i, int mode, napi_value *out) {
   return napi_create_double(env, (double)i, out);
 }
 
-napi_status ToJs(napi_env env, Interned *in, const msgpack_object &o, int mode, napi_value *out) {
+// A scalar, or an empty container; nullptr in *out for a container with
+// elements (they follow through the stack).
+static napi_status Leaf(napi_env env, Interned *in, const msgpack_object &o, int mode, napi_value *out) {
   switch (o.type) {
     case MSGPACK_OBJECT_NIL:
       return napi_get_null(env, out);
@@ -53,35 +56,69 @@ napi_status ToJs(napi_env env, Interned *in, const msgpack_object &o, int mode, 
       return in->values.Get(env, o.via.str.ptr, o.via.str.size, out);
     case MSGPACK_OBJECT_BIN:
       return napi_create_buffer_copy(env, o.via.bin.size, o.via.bin.ptr, nullptr, out);
-    case MSGPACK_OBJECT_ARRAY: {
-      TRY(napi_create_array_with_length(env, o.via.array.size, out));
-      for (uint32_t i = 0; i < o.via.array.size; i++) {
-        napi_value v;
-        TRY(ToJs(env, in, o.via.array.ptr[i], mode, &v));
-        TRY(napi_set_element(env, *out, i, v));
-      }
-      return napi_ok;
-    }
-    case MSGPACK_OBJECT_MAP: {
-      TRY(napi_create_object(env, out));
-      for (uint32_t i = 0; i < o.via.map.size; i++) {
-        const msgpack_object_kv &kv = o.via.map.ptr[i];
-        // The core's check lets only string keys through.
-        if (kv.key.type != MSGPACK_OBJECT_STR) return napi_invalid_arg;
-        napi_value k, v;
-        TRY(in->keys.Get(env, kv.key.via.str.ptr, kv.key.via.str.size, &k));
-        TRY(ToJs(env, in, kv.val, mode, &v));
-        if (kv.key.via.str.size == 9 && memcmp(kv.key.via.str.ptr, "__proto__", 9) == 0) {
-          // A plain set would replace the prototype: define an own property.
-          napi_property_descriptor d = {nullptr, k, nullptr, nullptr, nullptr, v, napi_default_jsproperty, nullptr};
-          TRY(napi_define_properties(env, *out, 1, &d));
-        } else {
-          TRY(napi_set_property(env, *out, k, v));
-        }
-      }
-      return napi_ok;
-    }
+    case MSGPACK_OBJECT_ARRAY:
+      *out = nullptr;
+      return o.via.array.size ? napi_ok : napi_create_array(env, out);
+    case MSGPACK_OBJECT_MAP:
+      *out = nullptr;
+      return o.via.map.size ? napi_ok : napi_create_object(env, out);
     default:
       return napi_invalid_arg;  // ext: refused by the core's check
   }
+}
+
+// A container being filled: its JS value exists, its elements are added one
+// by one. The stack of them lives on the heap, so any depth the core's check
+// allowed is fine on any thread's stack.
+struct Filling {
+  const msgpack_object *o;
+  napi_value js;
+  uint32_t next;
+};
+
+static napi_status Open(napi_env env, const msgpack_object *o, std::vector<Filling> *filling, napi_value *js) {
+  if (o->type == MSGPACK_OBJECT_ARRAY) TRY(napi_create_array_with_length(env, o->via.array.size, js));
+  else TRY(napi_create_object(env, js));
+  filling->push_back({o, *js, 0});
+  return napi_ok;
+}
+
+// Puts v under the innermost container's current key or index.
+static napi_status Put(napi_env env, Interned *in, const Filling &f, uint32_t i, napi_value v) {
+  if (f.o->type == MSGPACK_OBJECT_ARRAY) return napi_set_element(env, f.js, i, v);
+  const msgpack_object &key = f.o->via.map.ptr[i].key;
+  // The core's check lets only string keys through.
+  if (key.type != MSGPACK_OBJECT_STR) return napi_invalid_arg;
+  napi_value k;
+  TRY(in->keys.Get(env, key.via.str.ptr, key.via.str.size, &k));
+  if (key.via.str.size == 9 && memcmp(key.via.str.ptr, "__proto__", 9) == 0) {
+    // A plain set would replace the prototype: define an own property.
+    napi_property_descriptor d = {nullptr, k, nullptr, nullptr, nullptr, v, napi_default_jsproperty, nullptr};
+    return napi_define_properties(env, f.js, 1, &d);
+  }
+  return napi_set_property(env, f.js, k, v);
+}
+
+napi_status ToJs(napi_env env, Interned *in, const msgpack_object &root, int mode, napi_value *out) {
+  TRY(Leaf(env, in, root, mode, out));
+  if (*out) return napi_ok;
+  std::vector<Filling> filling;
+  TRY(Open(env, &root, &filling, out));
+  while (!filling.empty()) {
+    Filling &f = filling.back();
+    bool array = f.o->type == MSGPACK_OBJECT_ARRAY;
+    uint32_t n = array ? f.o->via.array.size : f.o->via.map.size;
+    if (f.next == n) {
+      filling.pop_back();
+      continue;
+    }
+    uint32_t i = f.next++;
+    const msgpack_object *e = array ? &f.o->via.array.ptr[i] : &f.o->via.map.ptr[i].val;
+    napi_value v;
+    TRY(Leaf(env, in, *e, mode, &v));
+    Filling parent = f;  // Open may move the stack
+    if (!v) TRY(Open(env, e, &filling, &v));
+    TRY(Put(env, in, parent, i, v));
+  }
+  return napi_ok;
 }

@@ -6,7 +6,7 @@
 #include "codec.h"
 #include "convert.h"
 
-// Where the value being packed sits: a container here would be at `level`
+// Where a value being packed sits: a container there would be at `level`
 // (the payload's root is 1) and may be at `limit` at most.
 struct Level {
   uint32_t level;
@@ -14,7 +14,16 @@ struct Level {
   bool doc_rule;  // the root map's keys set the limit of their values
 };
 
-static bool PackJs(napi_env env, msgpack_packer *pk, napi_value v, Level at);
+// A container being packed: its elements follow one by one. The stack of
+// them lives on the heap, so any depth max_levels allows is fine on any
+// thread (recursing took about half a KiB of native stack a level, and a
+// worker_thread's stack may be small).
+struct Open {
+  napi_value container;
+  napi_value keys;  // a map's own enumerable string keys; nullptr for an array
+  uint32_t next, n;
+  Level children;
+};
 
 static bool Fail(napi_env env, const char *msg) {
   bool pending = false;
@@ -96,63 +105,60 @@ static bool KeyLimit(napi_env env, napi_value key, Level *child) {
   return true;
 }
 
-static bool PackObject(napi_env env, msgpack_packer *pk, napi_value v, Level at) {
+// A binary value, packed as bin; *done false when v is none.
+static bool PackBinary(napi_env env, msgpack_packer *pk, napi_value v, bool *done) {
   bool flag = false;
   OK(napi_is_buffer(env, v, &flag));
-  if (!flag) OK(napi_is_typedarray(env, v, &flag));
+  void *data = nullptr;
+  size_t len = 0;
   if (flag) {
-    void *data = nullptr;
-    size_t len = 0;
-    bool is_buffer = false;
-    OK(napi_is_buffer(env, v, &is_buffer));
-    if (is_buffer) {
-      OK(napi_get_buffer_info(env, v, &data, &len));
-    } else {
-      napi_typedarray_type t;
-      size_t count, offset;
-      napi_value ab;
-      OK(napi_get_typedarray_info(env, v, &t, &count, &data, &ab, &offset));
-      if (t != napi_uint8_array && t != napi_uint8_clamped_array && t != napi_int8_array)
-        return Fail(env, "only Buffer and Uint8Array binary values can be sent");
-      len = count;
+    OK(napi_get_buffer_info(env, v, &data, &len));
+  } else {
+    OK(napi_is_typedarray(env, v, &flag));
+    if (!flag) {
+      *done = false;
+      return true;
     }
-    return msgpack_pack_bin_with_body(pk, data, len) == 0;
+    napi_typedarray_type t;
+    size_t offset;
+    napi_value ab;
+    OK(napi_get_typedarray_info(env, v, &t, &len, &data, &ab, &offset));
+    if (t != napi_uint8_array && t != napi_uint8_clamped_array && t != napi_int8_array)
+      return Fail(env, "only Buffer and Uint8Array binary values can be sent");
   }
+  *done = true;
+  return msgpack_pack_bin_with_body(pk, data, len) == 0;
+}
+
+// Packs an object's header (array or map) and, when it has elements,
+// opens it on the stack; binaries and dates are packed whole.
+static bool PackObject(napi_env env, msgpack_packer *pk, napi_value v, Level at, std::vector<Open> *open) {
+  bool flag = false;
+  if (!PackBinary(env, pk, v, &flag)) return false;
+  if (flag) return true;
   OK(napi_is_date(env, v, &flag));
   if (flag) return PackDate(env, pk, v);
   if (at.level > at.limit) return TooDeep(env, at);
-  Level child = at;
-  child.level++;
+  Open o = {v, nullptr, 0, 0, at};
+  o.children.level++;
   OK(napi_is_array(env, v, &flag));
   if (flag) {
-    uint32_t n;
-    OK(napi_get_array_length(env, v, &n));
-    if (msgpack_pack_array(pk, n)) return false;
-    for (uint32_t i = 0; i < n; i++) {
-      napi_value e;
-      OK(napi_get_element(env, v, i, &e));
-      if (!PackJs(env, pk, e, child)) return false;
-    }
-    return true;
+    OK(napi_get_array_length(env, v, &o.n));
+    if (msgpack_pack_array(pk, o.n)) return false;
+  } else {
+    OK(napi_get_all_property_names(env, v, napi_key_own_only,
+                                   (napi_key_filter)(napi_key_enumerable | napi_key_skip_symbols),
+                                   napi_key_numbers_to_strings, &o.keys));
+    OK(napi_get_array_length(env, o.keys, &o.n));
+    if (msgpack_pack_map(pk, o.n)) return false;
   }
-  napi_value keys;
-  OK(napi_get_all_property_names(env, v, napi_key_own_only,
-                                 (napi_key_filter)(napi_key_enumerable | napi_key_skip_symbols),
-                                 napi_key_numbers_to_strings, &keys));
-  uint32_t n;
-  OK(napi_get_array_length(env, keys, &n));
-  if (msgpack_pack_map(pk, n)) return false;
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value k, e;
-    OK(napi_get_element(env, keys, i, &k));
-    OK(napi_get_property(env, v, k, &e));
-    if (at.doc_rule && at.level == 1 && !KeyLimit(env, k, &child)) return false;
-    if (!PackString(env, pk, k) || !PackJs(env, pk, e, child)) return false;
-  }
+  if (o.n > 0) open->push_back(o);
   return true;
 }
 
-static bool PackJs(napi_env env, msgpack_packer *pk, napi_value v, Level at) {
+// Packs one value: a scalar whole, a container's header (its elements
+// follow through the stack).
+static bool PackValue(napi_env env, msgpack_packer *pk, napi_value v, Level at, std::vector<Open> *open) {
   napi_valuetype t;
   OK(napi_typeof(env, v, &t));
   bool b;
@@ -170,13 +176,39 @@ static bool PackJs(napi_env env, msgpack_packer *pk, napi_value v, Level at) {
     case napi_string:
       return PackString(env, pk, v);
     case napi_object:
-      return PackObject(env, pk, v, at);
+      return PackObject(env, pk, v, at, open);
     default:
       return Fail(env, "functions and symbols cannot be sent");
   }
 }
 
+// The next element of the innermost open container (a map's key is packed
+// here), closing the containers that are done; false in *more when none is
+// left.
+static bool NextElement(napi_env env, msgpack_packer *pk, std::vector<Open> *open, napi_value *v, Level *at, bool *more) {
+  while (!open->empty() && open->back().next == open->back().n) open->pop_back();
+  *more = !open->empty();
+  if (!*more) return true;
+  Open &o = open->back();
+  uint32_t i = o.next++;
+  *at = o.children;
+  if (!o.keys) {
+    OK(napi_get_element(env, o.container, i, v));
+    return true;
+  }
+  napi_value k;
+  OK(napi_get_element(env, o.keys, i, &k));
+  OK(napi_get_property(env, o.container, k, v));
+  if (at->doc_rule && at->level == 2 && !KeyLimit(env, k, at)) return false;
+  return PackString(env, pk, k);
+}
+
 bool PackPayload(napi_env env, msgpack_packer *pk, napi_value v, uint32_t max_levels) {
-  Level root = {1, max_levels ? max_levels : NX_MAX_DOC_DEPTH + 1, max_levels == 0};
-  return PackJs(env, pk, v, root);
+  Level at = {1, max_levels ? max_levels : NX_MAX_DOC_DEPTH + 1, max_levels == 0};
+  std::vector<Open> open;
+  bool more = true;
+  while (more) {
+    if (!PackValue(env, pk, v, at, &open) || !NextElement(env, pk, &open, &v, &at, &more)) return false;
+  }
+  return true;
 }
