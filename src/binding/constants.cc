@@ -1,10 +1,11 @@
 // The facts JS and the core must agree on, handed to JS once at load
 // (lib/native.js `constants`): message types, item kinds, tape ops, int64
-// modes, the request ids an owner may use. The numbers come from the C
+// modes, the request ids an owner may use, the document rule's depths. The numbers come from the C
 // headers; JS never writes them down.
 #include "constants.h"
 
 #include "convert.h"
+#include "codec.h"
 #include "nx.h"
 
 namespace {
@@ -45,6 +46,13 @@ const Named kTapeOps[] = {
 #undef NX_NAMED
 };
 
+// Root keys whose documents sit more than one level down (codec.h).
+const Named kDocEnvelopes[] = {
+#define NX_NAMED(key, levels) {#key, levels},
+    NX_DOC_ENVELOPES(NX_NAMED)
+#undef NX_NAMED
+};
+
 // The option's names, as users write them.
 const Named kInt64Modes[] = {
     {"number", INT64_NUMBER}, {"bigint", INT64_BIGINT}, {"auto", INT64_AUTO}, {"string", INT64_STRING},
@@ -58,6 +66,8 @@ Napi::Object MakeConstants(Napi::Env env) {
   c.Set("item", Table(env, kItemKinds));
   c.Set("tape", Table(env, kTapeOps));
   c.Set("int64", Table(env, kInt64Modes));
+  c.Set("docEnvelope", Table(env, kDocEnvelopes));
+  c.Set("maxDocDepth", Napi::Number::New(env, NX_MAX_DOC_DEPTH));
   c.Set("headerSize", Napi::Number::New(env, NX_HEADER_SIZE));
   c.Set("magic", Napi::Number::New(env, NX_MAGIC));
   c.Set("version", Napi::Number::New(env, NX_VERSION));

@@ -57,12 +57,10 @@ static inline int utf8_ok_padded(const uint8_t *s, size_t n) {
 }
 
 uint32_t nx_doc_envelope(const char *k, size_t n) {
-  /* Only the keys whose documents sit deeper than one level are named: every
-   * other key (document, fullDocument, data, updates, ...) gets 1. */
-  if (n == 9 && memcmp(k, "documents", 9) == 0) return 2;
-  if (n == 17 && memcmp(k, "updateDescription", 17) == 0) return 2;
-  if (n == 7 && memcmp(k, "filters", 7) == 0) return 2;
-  if (n == 7 && memcmp(k, "results", 7) == 0) return 3;
+#define NX_ENVELOPE_OF(key, levels) \
+  if (n == sizeof(#key) - 1 && memcmp(k, #key, n) == 0) return levels;
+  NX_DOC_ENVELOPES(NX_ENVELOPE_OF)
+#undef NX_ENVELOPE_OF
   return 1;
 }
 

@@ -14,7 +14,7 @@ extern "C" {
 
 /* Documents nest at most this many levels of maps and arrays: `{}` is one
  * level, `{a: [1]}` two. The one bound for what the client sends
- * (src/binding/to_msgpack.cc) and what it reads (nx_check): anything it
+ * (lib/encode.js) and what it reads (nx_check): anything it
  * writes, it can read back, whatever the server wraps around it. */
 #define NX_MAX_DOC_DEPTH 100
 
@@ -26,6 +26,14 @@ extern "C" {
  * the key may then reach level NX_MAX_DOC_DEPTH + that (the root map is
  * level 1). */
 uint32_t nx_doc_envelope(const char *key, size_t len);
+/* The keys above that are not 1, X(key, levels): one list, which makes
+ * nx_doc_envelope and the table the binding hands to JS (`constants.docEnvelope`,
+ * lib/encode.js). */
+#define NX_DOC_ENVELOPES(X) \
+  X(documents, 2)           \
+  X(updateDescription, 2)   \
+  X(filters, 2)             \
+  X(results, 3)
 
 #define NX_CHECK_MAP 1 /* the top-level value must be a map */
 
