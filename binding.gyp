@@ -17,7 +17,6 @@
         "src/binding/handover.cc",
         "src/binding/constants.cc",
         "src/binding/to_js.cc",
-        "src/binding/to_msgpack.cc",
         "src/binding/strcache.cc"
       ],
       "include_dirs": [

@@ -2,6 +2,7 @@
 // One NexaDB connection owned by the native core. Requests are answered
 // first-in first-out; the core matches them, this side keeps the promises.
 const { addon, constants } = require('./native');
+const { frame } = require('./encode');
 const { batches } = require('./batches');
 const {
   NexaServerError, NexaNotFoundError, NexaClosedError, NexaTimeoutError, NexaProtocolError, fromCore, serverText,
@@ -96,7 +97,7 @@ class Connection {
     if (this._nextReq > maxRequestId) this._nextReq = 1; // the ids above are the core's own
     return new Promise((resolve, reject) => {
       try {
-        addon.request(this.id, reqId, type, payload);
+        addon.request(this.id, reqId, frame(type, payload, 0, false)); // the addon copies it at once
       } catch (err) {
         reject(err);
         return;

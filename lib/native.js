@@ -38,8 +38,9 @@ const addon = load();
 /**
  * What JS and the core agree on, from the C headers (src/binding/constants.cc):
  * `msg` message types, `item` the kinds of item a batch holds, `tape` the
- * event tape's ops, `int64` the option's modes, `maxRequestId`, and the
- * frame header's `headerSize`, `magic`, `version`.
+ * event tape's ops, `int64` the option's modes, `maxRequestId`, the frame
+ * header's `headerSize`, `magic`, `version`, and the document rule's
+ * `maxDocDepth` and `docEnvelope`.
  */
 const { constants } = addon;
 
@@ -47,19 +48,10 @@ module.exports = {
   addon,
   constants,
   /**
-   * @param {*} value
-   * @param {number} [maxLevels] levels the value may nest; default: documents
-   *   at most MAX_DEPTH, as the client sends them
-   * @returns {Buffer} MessagePack bytes
-   */
-  encode: (value, maxLevels) => addon.encode(value, maxLevels),
-  /**
    * @param {Uint8Array} buf one MessagePack value
    * @param {{int64?: 'number'|'bigint'|'auto'|'string', maxLevels?: number}} [opts]
    *   maxLevels: levels the value may nest; default: documents at most
    *   MAX_DEPTH, as the client reads them
    */
   decode: (buf, opts) => addon.decode(buf, constants.int64[(opts && opts.int64) || 'number'], opts && opts.maxLevels),
-  /** A whole frame (header + payload); maxLevels as encode's. */
-  frame: (type, value, maxLevels) => addon.frame(type, value, maxLevels),
 };

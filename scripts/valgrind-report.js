@@ -9,7 +9,7 @@ const fs = require('fs');
 const [file, flag] = process.argv.slice(2);
 const text = fs.readFileSync(file, 'utf8');
 const lines = text.split('\n').map((l) => l.replace(/^==\d+== ?/, ''));
-const ours = /nexaclient\.node|src\/core\/|src\/binding\/|\b(frame|codec|decode|conn|session|worker|ingest|ring|intern|tape)\.c:|\b(addon|handover|constants|to_js|to_msgpack|strcache)\.cc:|\b(test_\w+|scripted_server|fixtures)\.c:|test_core/;
+const ours = /nexaclient\.node|src\/core\/|src\/binding\/|\b(frame|codec|decode|conn|session|worker|ingest|ring|intern|tape)\.c:|\b(addon|handover|constants|to_js|strcache)\.cc:|\b(test_\w+|scripted_server|fixtures)\.c:|test_core/;
 const blocks = [];
 for (let i = 0; i < lines.length; i++) {
   const l = lines[i];

@@ -11,6 +11,7 @@ const crypto = require('crypto');
 const net = require('net');
 const NexaClient = require('..');
 const native = require('../lib/native');
+const encoder = require('../lib/encode');
 const { FrameReader } = require('../lib/frame-reader');
 const { msg: MSG, magic: MAGIC, headerSize: HEADER_SIZE } = native.constants;
 const { load, assertSame, DIR } = require('./helpers/transcripts');
@@ -24,7 +25,7 @@ function skipUnlessTranscripts(ctx) {
 /** The bytes of a recorded server frame (the 2 MiB one is stored as header + sha256). */
 function serverFrameBytes(f) {
   if (f.hex) return Buffer.from(f.hex, 'hex');
-  const payload = native.encode(f.payload);
+  const payload = encoder.encode(f.payload);
   const sha = crypto.createHash('sha256').update(payload).digest('hex');
   assert.strictEqual(sha, f.payload_sha256, 'the rebuilt large payload has the recorded sha256');
   return Buffer.concat([Buffer.from(f.header_hex, 'hex'), payload]);
@@ -87,7 +88,7 @@ function replayServer(frames) {
           pos++;
           sendUntilNextRequest();
         } else if (type === MSG.DISCONNECT) {
-          sock.end(native.frame(MSG.SUCCESS, { status: 'goodbye' }));
+          sock.end(encoder.frame(MSG.SUCCESS, { status: 'goodbye' }));
         } else {
           problems.push(new Error(`unexpected request type ${type} after the script: ${JSON.stringify(payload)}`));
         }

@@ -303,7 +303,8 @@ describe('hardening: process lifetime', function () {
  *          addon's reused arrays), consumed: the arrays made for it must not stay alive.
  */
 async function keptAfterConsuming({ NexaClient }, mode) {
-  const { frame, constants } = require('./lib/native');
+  const { constants } = require('./lib/native');
+  const { frame } = require('./lib/encode');
   const { burstServer } = require('./test/fixtures/helpers');
   const EVENTS = mode === 'oneoff' ? 1 : 10000;
   const NUMS = Array.from({ length: 300000 }, (_, i) => i + 0.5);

@@ -5,6 +5,7 @@ const assert = require('assert');
 
 const NexaClient = require('..');
 const native = require('../lib/native');
+const encoder = require('../lib/encode');
 const { dropCollection, patternString, devServerSuite, burstServer } = require('./fixtures/helpers');
 const { nextEvent, takeEvents } = require('./helpers/stream-events');
 const { frameBytes } = require('../lib/frame-reader');
@@ -182,7 +183,7 @@ describe('change streams', function () {
         documentKey: { _id: `id-😀-${i}-${'ß'.repeat(i % 20)}` },
         fullDocument: { big: 'é😀中'.repeat((i * 37) % 1500), arr: [i, 'ж', { 'ünïcødé-key-long': `x😀${i}` }], n: 2 ** 40 + i, b: Buffer.from([i & 255, 1, 2]), emo: '😀' },
       });
-      const server = await burstServer(() => Buffer.concat(Array.from({ length: EVENTS }, (_, i) => native.frame(native.constants.msg.CHANGE_EVENT, doc(i)))));
+      const server = await burstServer(() => Buffer.concat(Array.from({ length: EVENTS }, (_, i) => encoder.frame(native.constants.msg.CHANGE_EVENT, doc(i)))));
       const c = new NexaClient({ host: '127.0.0.1', port: server.port, autoReconnect: false });
       try {
         const s = c.watch('x');

@@ -7,7 +7,8 @@
  * @private
  */
 
-const { frame, constants } = require('../native');
+const { constants } = require('../native');
+const { frame } = require('../encode');
 const { FrameReader } = require('../frame-reader');
 
 /**

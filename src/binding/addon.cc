@@ -24,9 +24,7 @@ class Addon : public Napi::Addon<Addon> {
     interned_.keys.Init(env);
     interned_.values.Init(env);
     DefineAddon(exports, {
-                             InstanceMethod("encode", &Addon::Encode),
                              InstanceMethod("decode", &Addon::Decode),
-                             InstanceMethod("frame", &Addon::Frame),
                              InstanceMethod("start", &Addon::Start),
                              InstanceMethod("open", &Addon::Open),
                              InstanceMethod("request", &Addon::Request),
@@ -162,18 +160,19 @@ class Addon : public Napi::Addon<Addon> {
     return true;
   }
 
-  // request(connId, reqId, type, payload): encodes on this thread (the
-  // value is only readable here) and hands the frame to the worker.
+  // request(connId, reqId, frame): hands a copy of the frame lib/encode.js
+  // wrote to the worker.
   Napi::Value Request(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     uint32_t conn = info[0].As<Napi::Number>().Uint32Value();
     uint32_t req = info[1].As<Napi::Number>().Uint32Value();
-    uint32_t type = info[2].As<Napi::Number>().Uint32Value();
-    msgpack_sbuffer sb;
-    if (!BuildFrame(env, &sb, type, info[3], 0)) return env.Undefined();
-    size_t len = sb.size;
-    if (!worker_ || nx_worker_send(worker_, conn, req, msgpack_sbuffer_release(&sb), len)) {
-      Napi::Error::New(env, "nexaclient: the worker is not running").ThrowAsJavaScriptException();
+    Napi::Uint8Array frame = info[2].As<Napi::Uint8Array>();
+    size_t len = frame.ByteLength();
+    char *copy = worker_ ? static_cast<char *>(malloc(len ? len : 1)) : nullptr;
+    if (copy) memcpy(copy, frame.Data(), len);
+    // The worker owns the copy from here, also when it cannot take it.
+    if (!copy || nx_worker_send(worker_, conn, req, copy, len)) {
+      Napi::Error::New(env, worker_ ? "nexaclient: the worker is not running or out of memory" : "nexaclient: the worker is not running").ThrowAsJavaScriptException();
     }
     return env.Undefined();
   }
@@ -195,54 +194,10 @@ class Addon : public Napi::Addon<Addon> {
     return env.Undefined();
   }
 
-  // max_levels: 0 the document rule, else a bound on the whole payload (PackPayload).
-  bool BuildFrame(Napi::Env env, msgpack_sbuffer *sb, uint32_t type, Napi::Value v, uint32_t max_levels) {
-    if (nx_frame_begin(sb)) {
-      msgpack_sbuffer_destroy(sb);
-      Napi::Error::New(env, "out of memory").ThrowAsJavaScriptException();
-      return false;
-    }
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    if (!PackPayload(env, &pk, v, max_levels) || nx_frame_finish(sb, (uint8_t)type)) {
-      msgpack_sbuffer_destroy(sb);
-      if (!env.IsExceptionPending()) Napi::Error::New(env, "could not encode the request").ThrowAsJavaScriptException();
-      return false;
-    }
-    return true;
-  }
-
   // An optional argument: the levels a payload may nest (0 or absent: the
   // document rule, as the client sends and reads).
   static uint32_t MaxLevels(const Napi::CallbackInfo &info, size_t i) {
     return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Uint32Value() : 0;
-  }
-
-  // encode(value, maxLevels?) -> Buffer holding the MessagePack of value.
-  Napi::Value Encode(const Napi::CallbackInfo &info) {
-    Napi::Env env = info.Env();
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    if (!PackPayload(env, &pk, info[0], MaxLevels(info, 1))) {
-      msgpack_sbuffer_destroy(&sb);
-      if (!env.IsExceptionPending()) Napi::Error::New(env, "out of memory").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    Napi::Buffer<char> out = Napi::Buffer<char>::Copy(env, sb.data ? sb.data : "", sb.size);
-    msgpack_sbuffer_destroy(&sb);
-    return out;
-  }
-
-  // frame(type, value, maxLevels?) -> Buffer holding a whole frame (header + payload).
-  Napi::Value Frame(const Napi::CallbackInfo &info) {
-    Napi::Env env = info.Env();
-    msgpack_sbuffer sb;
-    if (!BuildFrame(env, &sb, info[0].As<Napi::Number>().Uint32Value(), info[1], MaxLevels(info, 2))) return env.Undefined();
-    Napi::Buffer<char> out = Napi::Buffer<char>::Copy(env, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-    return out;
   }
 
   // decode(buffer, int64Mode = 0, maxLevels?) -> value; throws on anything

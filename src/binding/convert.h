@@ -1,4 +1,5 @@
-// Conversions between msgpack-c objects and JS values, on the main thread.
+// Answers (msgpack-c objects) to JS values, on the main thread. (JS values
+// to MessagePack: lib/encode.js.)
 #ifndef NX_CONVERT_H
 #define NX_CONVERT_H
 
@@ -22,12 +23,5 @@ struct Interned {
 // check allowed, on any thread's stack).
 napi_status ToJs(napi_env env, Interned *in, const msgpack_object &o, int mode, napi_value *out);
 
-// JS value -> MessagePack, the value being a whole payload. max_levels 0:
-// the document rule of the core's check (codec.h NX_MAX_DOC_DEPTH under
-// nx_doc_envelope), so the client sends no document it could not read back;
-// otherwise the levels of the whole payload are bounded by max_levels. Too
-// deep (or a cycle) is a TypeError. Its stack is its own, as ToJs's. Returns
-// false with a JS exception pending.
-bool PackPayload(napi_env env, msgpack_packer *pk, napi_value v, uint32_t max_levels);
 
 #endif

@@ -4,7 +4,8 @@
 // server for each test.
 
 const assert = require('assert');
-const { encode, constants } = require('../../lib/native');
+const { constants } = require('../../lib/native');
+const { encode } = require('../../lib/encode');
 const { startDevServer } = require('../../lib/dev-server');
 const { frameBytes } = require('../../lib/frame-reader');
 const { RawClient: BaseRawClient } = require('../fixtures/helpers');
