@@ -281,6 +281,52 @@ describe('relay: NexaDB into Redis Streams', function () {
     assert.ok(Date.now() - t < 1000, 'abort cut the blocking read');
   });
 
+  for (const how of ['close()', 'its AbortSignal']) {
+    it(`a consumer's loop ends at ${how} with messages read ahead: nothing more is handed out, the rest stay pending for the group`, async () => {
+      const stream = fresh('stream');
+      for (let k = 0; k < 50; k++) await redis.sendCommand(['XADD', stream, '*', 'event', JSON.stringify({ operationType: 'insert', fullDocument: { k } })]);
+      const ac = new AbortController();
+      const c = consume({ redis: redisServer.url, stream, group: 'g', consumer: 'first', from: '0', signal: ac.signal });
+      const handled = [];
+      let ended = 'done';
+      try {
+        for await (const change of c) {
+          handled.push(change.fullDocument.k);
+          if (how === 'close()') await c.close();
+          else ac.abort();
+        }
+      } catch (err) {
+        ended = err.name;
+      }
+      assert.deepStrictEqual(handled, [0], 'the loop ended after the message being handled');
+      assert.strictEqual(ended, how === 'close()' ? 'done' : 'AbortError');
+      const [pending] = await redis.sendCommand(['XPENDING', stream, 'g']);
+      assert.strictEqual(Number(pending), 50, 'what it read and did not acknowledge is pending: another consumer claims it');
+      const next = consume({ redis: redisServer.url, stream, group: 'g', consumer: 'second', claimIdleMs: 1 });
+      const again = [];
+      for await (const change of next) if (again.push(change.fullDocument.k) === 50) break;
+      assert.deepStrictEqual(again, Array.from({ length: 50 }, (_, k) => k), 'all 50, in order');
+    });
+  }
+
+  it('two healthy consumers with slow handlers and read-ahead: no message is claimed from under the other, none handled twice', async () => {
+    const stream = fresh('stream');
+    const N = 60;
+    for (let k = 0; k < N; k++) await redis.sendCommand(['XADD', stream, '*', 'event', JSON.stringify({ operationType: 'insert', fullDocument: { k } })]);
+    // 20 read ahead at 50 ms each is 1 s of work: past claimIdleMs for the last of them.
+    const cs = ['a', 'b'].map((name) => consume({ redis: redisServer.url, stream, group: 'g', consumer: name, from: '0', blockMs: 100, count: 20, claimIdleMs: 300 }));
+    const handled = [];
+    const loops = cs.map((c) => drain(c, async (change) => {
+      handled.push(change.fullDocument.k);
+      await sleep(50);
+    }));
+    await waitFor(() => new Set(handled).size === N, `all ${N} handled`, 30000);
+    await sleep(600); // a claim would come by now
+    await Promise.all(cs.map((c) => c.close()));
+    await Promise.all(loops);
+    assert.strictEqual(handled.length, N, `handled ${handled.length} times: ${handled.length - N} duplicates`);
+  });
+
   it('examples/relay-services.js runs: two groups on one relayed stream, a gap after a restart', () => {
     const run = spawnSync(process.execPath, [path.join(__dirname, '..', 'examples', 'relay-services.js'), '--redis', redisServer.url], { encoding: 'utf8', timeout: 30000 });
     assert.strictEqual(run.status, 0, run.stderr);

@@ -51,6 +51,7 @@ class Consumer {
     this.lastId = null;
     this._unacked = null; // the id to acknowledge when the loop asks for the next message
     this._buf = [];
+    this._bufReadAt = 0;
     this._cmd = null; // XACK, XAUTOCLAIM, XGROUP, XINFO
     this._blocking = null; // XREADGROUP BLOCK only
     this._opening = null;
@@ -111,7 +112,17 @@ class Consumer {
 
   /** @returns {Promise<IteratorResult<object>>} */
   async next() {
+    // Closed (or aborted): nothing more is handed out, not even what was read
+    // ahead; it stays pending, for this consumer's next start or another's claim.
+    if (this._closed) return this._finish();
     if (this._unacked !== null) this.ack();
+    if (this._buf.length > 0 && Date.now() - this._bufReadAt >= this._o.claimIdleMs / 2) {
+      // Read ahead a while ago: idle in the group since, so another consumer
+      // may claim them soon (or has). Read again what is still this
+      // consumer's own: that keeps it from being claimed, and drops what was.
+      this._buf = [];
+      this._readOwnPending = true;
+    }
     let delay = 100;
     while (this._buf.length === 0) {
       if (this._closed) return this._finish();
@@ -165,6 +176,7 @@ class Consumer {
       const block = Math.min(this._o.blockMs, Math.max(1, this._nextClaimAt - Date.now()));
       entries = entriesOf(await this._blockingRead(['XREADGROUP', 'GROUP', group, name, 'COUNT', count, 'BLOCK', String(block), 'STREAMS', stream, '>'], block));
     }
+    this._bufReadAt = Date.now();
     for (const e of entries) {
       if (!e) continue;
       if (e[1]) this._buf.push(e);
