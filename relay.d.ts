@@ -82,7 +82,7 @@ export interface RelayOptions {
   batchSize?: number;
   /** How often the relay records that it is alive. Default 1000. */
   heartbeatMs?: number;
-  /** After a gap, the documents changed during it follow as catch-up items. Default false. */
+  /** After a 'reconnect' gap, the documents changed during it follow as catch-up items. Default false. */
   catchUp?: boolean;
   /** Default: host name, pid and a random suffix. */
   relayId?: string;
@@ -175,6 +175,6 @@ export declare function consume<T = Record<string, unknown>>(options: ConsumeOpt
 
 /** The Redis Streams sink: the Sink's methods (merged from the interface below). */
 export declare class RedisSink {
-  constructor(options: { redis: RedisGiven; dedupWindowMs: number; maxLen?: number; retention?: number; stateKey: string });
+  constructor(options: { redis: RedisGiven; dedupWindowMs: number; maxLen?: number; retention?: number; stateKey: string; onError?: (err: Error) => void });
 }
 export interface RedisSink extends Sink {}
