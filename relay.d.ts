@@ -9,11 +9,12 @@ export { GapItem, CatchUpItem };
  * A gap entry: the client's gap items ('reconnect', 'dropOldest',
  * 'undecodable'), and the relay's own: 'restart' (no relay was running
  * between `since` and `until`) and 'relayStall' (Redis held the relay up
- * past maxStallMs; `count` changes were discarded).
+ * past maxStallMs; `count` changes were discarded); and, from a consumer,
+ * 'trimmed' (`count` entries trimmed from the stream before the group had them).
  */
 export type RelayGapItem =
   | GapItem
-  | { operationType: 'gap'; ns: { db: 'nexadb'; coll: string | null }; reason: 'restart' | 'relayStall'; since: number; until: number; count?: number };
+  | { operationType: 'gap'; ns: { db: 'nexadb'; coll: string | null }; reason: 'restart' | 'relayStall' | 'trimmed'; since: number; until: number; count?: number };
 
 /** What a relayed stream holds: changes, gaps and catch-up documents. */
 export type RelayedItem<T = Record<string, unknown>> = ChangeEvent<T> | RelayGapItem | CatchUpItem<T>;
@@ -149,6 +150,8 @@ export interface ConsumerStats {
   claimed: number;
   /** Entries without a relay's `event` field (written by something else): acknowledged and skipped. */
   skipped: number;
+  /** Entries trimmed before the group had them, reported by this consumer in 'trimmed' gap items. */
+  trimmed: number;
   redisErrors: number;
   /** The group's messages delivered and not acknowledged (null once closed). */
   pending: number | null;

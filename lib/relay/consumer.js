@@ -4,9 +4,12 @@
 // At-least-once: a message is acknowledged (XACK) when the loop asks for the
 // next one, so one that was being handled when its consumer died stays
 // pending, and another consumer of the group claims it after claimIdleMs.
+// What trimming took before the group had it comes as a 'trimmed' gap item
+// in its place (trimmed.js); gap items are handed out once, not acknowledged.
 const os = require('os');
 const { redisClient, closeClient, fieldPairs } = require('./redis-client');
 const { fromFields } = require('./entry');
+const { idSeconds, unreadTrimmed, trimmedGap } = require('./trimmed');
 const { NexaAbortError } = require('../errors');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -50,8 +53,9 @@ class Consumer {
     /** The stream id of the message last yielded. */
     this.lastId = null;
     this._unacked = null; // the id to acknowledge when the loop asks for the next message
-    this._buf = [];
+    this._buf = []; // [id, fields] read from the group, or [null, gap item] in its place
     this._bufReadAt = 0;
+    this._trimmedAfter = null; // the group position whose trimmed entries this consumer reported
     this._cmd = null; // XACK, XAUTOCLAIM, XGROUP, XINFO
     this._blocking = null; // XREADGROUP BLOCK only
     this._opening = null;
@@ -62,7 +66,7 @@ class Consumer {
     this._closed = false;
     this._closing = null;
     this._error = null;
-    this._stats = { delivered: 0, acknowledged: 0, claimed: 0, skipped: 0, redisErrors: 0 };
+    this._stats = { delivered: 0, acknowledged: 0, claimed: 0, skipped: 0, trimmed: 0, redisErrors: 0 };
     this._signal = o.signal || null;
     if (this._signal) {
       this._onAbort = () => {
@@ -120,7 +124,7 @@ class Consumer {
       // Read ahead a while ago: idle in the group since, so another consumer
       // may claim them soon (or has). Read again what is still this
       // consumer's own: that keeps it from being claimed, and drops what was.
-      this._buf = [];
+      this._buf = this._buf.filter(([id]) => id === null); // gap items stay, in their place
       this._readOwnPending = true;
     }
     let delay = 100;
@@ -143,6 +147,10 @@ class Consumer {
       }
     }
     const [id, flat] = this._buf.shift();
+    if (id === null) {
+      this._stats.delivered++;
+      return { value: flat, done: false }; // a gap item: nothing to acknowledge
+    }
     let item;
     try {
       item = fromFields(flat);
@@ -167,21 +175,53 @@ class Consumer {
       entries = entriesOf(await this._cmd.sendCommand(['XREADGROUP', 'GROUP', group, name, 'COUNT', count, 'STREAMS', stream, '0']));
       if (entries.length === 0) this._readOwnPending = false;
     } else if (Date.now() >= this._nextClaimAt) {
-      const [cursor, claimed] = await this._cmd.sendCommand(['XAUTOCLAIM', stream, group, name, String(this._o.claimIdleMs), this._claimCursor, 'COUNT', count]);
+      const [cursor, claimed, deleted] = await this._cmd.sendCommand(['XAUTOCLAIM', stream, group, name, String(this._o.claimIdleMs), this._claimCursor, 'COUNT', count]);
       this._claimCursor = String(cursor);
       if (this._claimCursor === '0-0') this._nextClaimAt = Date.now() + Math.max(100, this._o.claimIdleMs >> 1);
       entries = claimed || [];
+      // Trimmed away while pending: Redis took them off the list (7.0). They
+      // were delivered before what is claimed with them.
+      if (deleted && deleted.length > 0) this._gap(deleted.length, idSeconds(deleted[0]), idSeconds(deleted[deleted.length - 1]));
       this._stats.claimed += entries.filter((e) => e && e[1]).length;
     } else {
+      const trimmed = await this._unreadTrimmed(); // asked first: the hole comes before what the read brings
       const block = Math.min(this._o.blockMs, Math.max(1, this._nextClaimAt - Date.now()));
       entries = entriesOf(await this._blockingRead(['XREADGROUP', 'GROUP', group, name, 'COUNT', count, 'BLOCK', String(block), 'STREAMS', stream, '>'], block));
+      const first = entries.find((e) => e);
+      if (trimmed) this._gap(trimmed.count, idSeconds(trimmed.after), first ? idSeconds(first[0]) : Date.now() / 1000);
     }
     this._bufReadAt = Date.now();
+    let gone = []; // a run of entries trimmed away while pending: acknowledged, and told as one gap in their place
     for (const e of entries) {
       if (!e) continue;
-      if (e[1]) this._buf.push(e);
-      else this._ackId(e[0]); // trimmed away while pending: nothing to deliver
+      if (e[1]) {
+        if (gone.length > 0) this._gap(gone.length, gone[0], gone[gone.length - 1]);
+        gone = [];
+        this._buf.push(e);
+      } else {
+        this._ackId(e[0]);
+        gone.push(idSeconds(e[0]));
+      }
     }
+    if (gone.length > 0) this._gap(gone.length, gone[0], gone[gone.length - 1]);
+  }
+
+  /**
+   * Entries of the group trimmed before it read them, when this consumer is
+   * the first of the group to see that hole (one key in Redis per hole:
+   * every consumer asks, one tells).
+   */
+  async _unreadTrimmed() {
+    const t = await unreadTrimmed(this._cmd, this.stream, this.group);
+    if (t === null || t.after === this._trimmedAfter) return null;
+    this._trimmedAfter = t.after;
+    const first = await this._cmd.sendCommand(['SET', `${this.stream}:trimmed:${this.group}:${t.after}`, this.name, 'NX', 'PX', String(Math.max(60000, this._o.claimIdleMs * 2))]);
+    return first === null ? null : t;
+  }
+
+  _gap(count, since, until) {
+    this._stats.trimmed += count;
+    this._buf.push([null, trimmedGap(count, since, until)]);
   }
 
   /**
@@ -250,7 +290,7 @@ class Consumer {
   }
 
   /**
-   * @returns {Promise<{delivered: number, acknowledged: number, claimed: number, skipped: number,
+   * @returns {Promise<{delivered: number, acknowledged: number, claimed: number, skipped: number, trimmed: number,
    *   redisErrors: number, pending: number|null, lag: number|null}>} pending: the group's
    *   messages delivered and not acknowledged; lag: entries not yet delivered to the group
    */
