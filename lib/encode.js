@@ -14,7 +14,7 @@ const { maxDocDepth: MAX_DOC_DEPTH, docEnvelope: DOC_ENVELOPE, headerSize: HEADE
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
-/** What the scratch buffer goes back to after a payload larger than this. */
+/** A scratch buffer grown past this is let go once its write is done. */
 const KEEP_BYTES = 1 << 20;
 
 let buf = Buffer.allocUnsafe(8192);
