@@ -73,6 +73,32 @@ describe('stream pieces: overflow and reports', () => {
       assert.deepStrictEqual([o.reports, o.turns], [[2, 2], 3], 'nothing dropped: nothing reported, still acknowledged');
     });
 
+    it("'dropOldest' drops events only: a reconnect gap and catchUp items stay, in their place, and are not counted; each run of events dropped becomes a gap item where it was", async () => {
+      const o = bound('dropOldest', 2);
+      const reconnect = { operationType: 'gap', reason: 'reconnect', since: 2.5, until: 3.5 };
+      const caughtUp = [1, 2].map((k) => ({ operationType: 'catchUp', documentKey: { _id: `d${k}` } }));
+      o.buf.pushRun([ev(1), ev(2), reconnect, ...caughtUp, ev(4), ev(5), ev(6), ev(7)]);
+      o.overflow.turnSoon();
+      await turn();
+      const left = o.buf.items.slice(o.buf.head);
+      const show = (x) => (x.operationType === 'gap' ? `gap ${x.reason} ${x.count || ''}`.trim() : x.operationType === 'catchUp' ? x.documentKey._id : x.i);
+      assert.deepStrictEqual(left.map(show), ['gap dropOldest 2', 'gap reconnect', 'd1', 'd2', 'gap dropOldest 2', 6, 7]);
+      assert.deepStrictEqual([left[0].since, left[0].until, left[4].since, left[4].until], [1, 2, 4, 5], 'each gap spans its own run');
+      assert.deepStrictEqual([o.dropped, o.reports], [4, [4]], 'events only are counted');
+    });
+
+    it("'dropOldest' with a consumer that never reads: the buffer's array does not grow without bound", async () => {
+      const o = bound('dropOldest', 5);
+      for (let round = 0; round < 100; round++) {
+        o.buf.pushRun(Array.from({ length: 50 }, (_, i) => ev(i)));
+        o.overflow.turnSoon();
+        await turn();
+      }
+      assert.strictEqual(o.buf.length, 6, 'one gap item and the newest 5');
+      assert.ok(o.buf.items.length < 200, `the array holds ${o.buf.items.length} slots for ${o.buf.length} items`);
+      assert.strictEqual(o.dropped, 100 * 50 - 5);
+    });
+
     it("'dropOldest' without in-band gaps drops to highWaterMark with no item; a closed stream is not judged", async () => {
       const o = bound('dropOldest', 1, { inBand: false });
       o.buf.pushRun([ev(1), ev(2), ev(3)]);

@@ -51,19 +51,6 @@ describe('stream pieces', () => {
       assert.strictEqual(b.shift(), undefined);
       assert.strictEqual(b.length, 0);
     });
-
-    it('dropOldest keeps the newest `bound` and says what went; the array does not grow without bound', () => {
-      const b = new EventBuffer();
-      b.pushRun(Array.from({ length: 10 }, (_, i) => ev(i, 100 + i)));
-      assert.deepStrictEqual(b.dropOldest(3), { count: 7, since: 100, until: 106 });
-      assert.deepStrictEqual([b.shift(), b.shift(), b.shift()].map((e) => e.i), [7, 8, 9]);
-      for (let round = 0; round < 100; round++) {
-        b.pushRun(Array.from({ length: 50 }, (_, i) => ev(i)));
-        b.dropOldest(5);
-      }
-      assert.ok(b.items.length < 200, `the array holds ${b.items.length} slots for ${b.length} items`);
-      assert.strictEqual(b.newestTimestamp(-Infinity), 49);
-    });
   });
 
   describe('ReorderWindow', () => {

@@ -56,25 +56,9 @@ class EventBuffer {
     else this.items.unshift(item);
   }
 
-  /**
-   * Drops the oldest events until at most `bound` are left.
-   * @returns {{count: number, since: number, until: number}} how many, and
-   *   the oldest and newest `timestamp` among them (±Infinity when none had one)
-   */
-  dropOldest(bound) {
-    let count = 0;
-    let since = Infinity;
-    let until = -Infinity;
-    while (this.length > bound) {
-      const ev = this.items[this.head];
-      this.items[this.head++] = undefined;
-      count++;
-      if (ev.timestamp < since) since = ev.timestamp;
-      if (ev.timestamp > until) until = ev.timestamp;
-    }
-    // Without this a consumer that never reads would let the array grow without bound.
+  /** Lets go of the slots of items taken, once they are the larger part (after many taken at once). */
+  release() {
     if (this.head > 0 && this.head * 2 >= this.items.length) this.compact();
-    return { count, since, until };
   }
 
   compact() {
@@ -85,6 +69,13 @@ class EventBuffer {
   clear() {
     this.items = [];
     this.head = 0;
+  }
+
+  /** How many items `test` accepts. */
+  countWhere(test) {
+    let n = 0;
+    for (let i = this.head; i < this.items.length; i++) if (test(this.items[i])) n++;
+    return n;
   }
 
   /** The newest `timestamp` among the items and `t`. */

@@ -4,10 +4,18 @@
 // (acks.js); here those pauses are only counted and logged. 'error' and
 // 'dropOldest': arrivals are acknowledged every turn whether consumed or
 // not, so the buffer is judged once a turn, after the consumer has had its
-// own: 'error' ends the stream, 'dropOldest' drops the oldest events and
-// says where (a gap).
+// own: 'error' ends the stream, 'dropOldest' drops the oldest events (never
+// a gap or catchUp item) and says where (a gap).
 const { NexaOverflowError } = require('../errors');
 const { debug, streamName } = require('../diagnostics');
+
+/**
+ * Gap and catchUp items are the stream's own word on what it missed: the
+ * consumer gets every one, so 'dropOldest' drops events only.
+ */
+function isNotice(item) {
+  return item.operationType === 'gap' || item.operationType === 'catchUp';
+}
 
 class Overflow {
   // Private: a stream's JSON.stringify and inspect show its buffer and gap
@@ -79,18 +87,43 @@ class Overflow {
         `holds more than highWaterMark (${this.#hwm}) events: the consumer is too slow`, { collection: this.#collection, highWaterMark: this.#hwm }));
       return 0;
     }
-    // dropOldest: the gap item of an earlier drop, still at the head, is not dropped but grows.
+    // dropOldest: from the head, events are dropped until the buffer holds
+    // highWaterMark events; the notices met on the way stay, in their place
+    // (not counted), and each run of dropped events becomes a gap item where
+    // it was (the item of an earlier drop right before it grows instead).
     const buf = this.#buf;
-    const held = this.#gapTracker.isDropGap(buf.peek()) ? buf.shift() : null;
-    const { count, since, until } = buf.dropOldest(this.#hwm);
-    if (count === 0) {
-      if (held !== null) buf.unshift(held);
-      return 0;
+    let over = buf.countWhere((item) => !isNotice(item)) - this.#hwm;
+    const front = []; // what stays ahead of the events kept, in order
+    let run = null;
+    let total = 0;
+    const endRun = () => {
+      if (run === null) return;
+      this.#dropped(run.count);
+      const item = this.#gapTracker.dropped(run.count, run.since, run.until, run.held);
+      if (item !== null) front.push(item);
+      total += run.count;
+      run = null;
+    };
+    while (over > 0 && buf.length > 0) {
+      const item = buf.shift();
+      if (isNotice(item)) {
+        endRun();
+        front.push(item);
+        continue;
+      }
+      if (run === null) {
+        const held = front.length > 0 && this.#gapTracker.isDropGap(front[front.length - 1]) ? front.pop() : null;
+        run = { count: 0, since: Infinity, until: -Infinity, held };
+      }
+      run.count++;
+      over--;
+      if (item.timestamp < run.since) run.since = item.timestamp;
+      if (item.timestamp > run.until) run.until = item.timestamp;
     }
-    this.#dropped(count);
-    const item = this.#gapTracker.dropped(count, since, until, held);
-    if (item !== null) buf.unshift(item);
-    return count;
+    endRun();
+    for (let i = front.length - 1; i >= 0; i--) buf.unshift(front[i]);
+    buf.release(); // a consumer that never reads must not let the array grow without bound
+    return total;
   }
 
   /**
