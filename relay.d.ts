@@ -10,7 +10,7 @@ export { GapItem, CatchUpItem };
  * 'undecodable'), and the relay's own: 'restart' (no relay was running
  * between `since` and `until`) and 'relayStall' (Redis held the relay up
  * past maxStallMs; `count` changes were discarded); and, from a consumer,
- * 'trimmed' (`count` entries trimmed from the stream before the group had them).
+ * 'trimmed' (`count` pending messages trimmed from the stream before they were handled).
  */
 export type RelayGapItem =
   | GapItem
@@ -144,13 +144,14 @@ export interface ConsumeOptions {
 }
 
 export interface ConsumerStats {
+  /** Messages and 'trimmed' gap items handed out. */
   delivered: number;
   acknowledged: number;
   /** Messages claimed from other consumers of the group. */
   claimed: number;
   /** Entries without a relay's `event` field (written by something else): acknowledged and skipped. */
   skipped: number;
-  /** Entries trimmed before the group had them, reported by this consumer in 'trimmed' gap items. */
+  /** Pending messages trimmed before they were handled, reported by this consumer in 'trimmed' gap items. */
   trimmed: number;
   redisErrors: number;
   /** The group's messages delivered and not acknowledged (null once closed). */

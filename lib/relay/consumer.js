@@ -4,16 +4,27 @@
 // At-least-once: a message is acknowledged (XACK) when the loop asks for the
 // next one, so one that was being handled when its consumer died stays
 // pending, and another consumer of the group claims it after claimIdleMs.
-// What trimming took before the group had it comes as a 'trimmed' gap item
-// in its place (trimmed.js); gap items are handed out once, not acknowledged.
+// A pending message trimmed away (maxLen, retention) before it was handled
+// comes as a 'trimmed' gap item in its place: Redis hands it out with no
+// fields (own pending) or lists it as deleted (XAUTOCLAIM). Gap items are
+// handed out once, not acknowledged.
 const os = require('os');
 const { redisClient, closeClient, fieldPairs } = require('./redis-client');
 const { fromFields } = require('./entry');
-const { idSeconds, unreadTrimmed, trimmedGap } = require('./trimmed');
 const { NexaAbortError } = require('../errors');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const DONE = Object.freeze({ value: undefined, done: true });
+
+/** Seconds since the epoch of a stream id (its time part is epoch ms). */
+function idSeconds(id) {
+  return Number(String(id).split('-')[0]) / 1000;
+}
+
+/** The gap item for `count` pending messages trimmed away, between two times (seconds). */
+function trimmedGap(count, since, until) {
+  return { operationType: 'gap', ns: { db: 'nexadb', coll: null }, reason: 'trimmed', since, until, count };
+}
 
 function startId(from) {
   if (from instanceof Date) {
@@ -55,7 +66,6 @@ class Consumer {
     this._unacked = null; // the id to acknowledge when the loop asks for the next message
     this._buf = []; // [id, fields] read from the group, or [null, gap item] in its place
     this._bufReadAt = 0;
-    this._trimmedAfter = null; // the group position whose trimmed entries this consumer reported
     this._cmd = null; // XACK, XAUTOCLAIM, XGROUP, XINFO
     this._blocking = null; // XREADGROUP BLOCK only
     this._opening = null;
@@ -184,11 +194,8 @@ class Consumer {
       if (deleted && deleted.length > 0) this._gap(deleted.length, idSeconds(deleted[0]), idSeconds(deleted[deleted.length - 1]));
       this._stats.claimed += entries.filter((e) => e && e[1]).length;
     } else {
-      const trimmed = await this._unreadTrimmed(); // asked first: the hole comes before what the read brings
       const block = Math.min(this._o.blockMs, Math.max(1, this._nextClaimAt - Date.now()));
       entries = entriesOf(await this._blockingRead(['XREADGROUP', 'GROUP', group, name, 'COUNT', count, 'BLOCK', String(block), 'STREAMS', stream, '>'], block));
-      const first = entries.find((e) => e);
-      if (trimmed) this._gap(trimmed.count, idSeconds(trimmed.after), first ? idSeconds(first[0]) : Date.now() / 1000);
     }
     this._bufReadAt = Date.now();
     let gone = []; // a run of entries trimmed away while pending: acknowledged, and told as one gap in their place
@@ -204,19 +211,6 @@ class Consumer {
       }
     }
     if (gone.length > 0) this._gap(gone.length, gone[0], gone[gone.length - 1]);
-  }
-
-  /**
-   * Entries of the group trimmed before it read them, when this consumer is
-   * the first of the group to see that hole (one key in Redis per hole:
-   * every consumer asks, one tells).
-   */
-  async _unreadTrimmed() {
-    const t = await unreadTrimmed(this._cmd, this.stream, this.group);
-    if (t === null || t.after === this._trimmedAfter) return null;
-    this._trimmedAfter = t.after;
-    const first = await this._cmd.sendCommand(['SET', `${this.stream}:trimmed:${this.group}:${t.after}`, this.name, 'NX', 'PX', String(Math.max(60000, this._o.claimIdleMs * 2))]);
-    return first === null ? null : t;
   }
 
   _gap(count, since, until) {
