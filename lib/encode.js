@@ -7,10 +7,12 @@
 // The document rule is the core's (src/core/codec.h, via the addon): what the
 // client may send, it can read back.
 
-const { isDate } = require('util').types;
+const { isDate, isDataView } = require('util').types;
 const { constants } = require('./native');
 
-const { maxDocDepth: MAX_DOC_DEPTH, docEnvelope: DOC_ENVELOPE, headerSize: HEADER, magic: MAGIC, version: VERSION } = constants;
+const { writeHeader } = require('./frame-reader');
+
+const { maxDocDepth: MAX_DOC_DEPTH, docEnvelope: DOC_ENVELOPE, headerSize: HEADER } = constants;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
@@ -141,23 +143,40 @@ function putBigInt(b) {
   putInteger(b);
 }
 
+// A view's and a date's facts come from the built-in getters: a value's own
+// properties (or a subclass's) may say anything.
+const intrinsic = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
+const viewGetters = (proto) => ({ buffer: intrinsic(proto, 'buffer'), offset: intrinsic(proto, 'byteOffset'), length: intrinsic(proto, 'byteLength') });
+const TYPED_ARRAY = viewGetters(Object.getPrototypeOf(Uint8Array.prototype));
+const DATA_VIEW = viewGetters(DataView.prototype);
+const { getTime, getUTCFullYear, getUTCMonth, getUTCDate, getUTCHours, getUTCMinutes, getUTCSeconds, getUTCMilliseconds } = Date.prototype;
+
+/** A binary value: the bytes the view sees; none when its buffer was detached (or shrunk under it). */
 function putBinary(view) {
-  header(view.byteLength, 0, -1, 0xc4, 0xc5);
-  room(view.byteLength);
-  buf.set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), pos);
-  pos += view.byteLength;
+  const get = isDataView(view) ? DATA_VIEW : TYPED_ARRAY;
+  let length;
+  try {
+    length = get.length.call(view); // 0 for a typed array whose buffer is detached; a DataView's throws
+  } catch (_) {
+    length = 0;
+  }
+  header(length, 0, -1, 0xc4, 0xc5);
+  if (length === 0) return;
+  room(length);
+  buf.set(new Uint8Array(get.buffer.call(view), get.offset.call(view), length), pos);
+  pos += length;
 }
 
 const pad = (n, width) => String(n).padStart(width, '0');
 
 /** Date.prototype.toISOString's text, but years as four digits or more, never signed six. */
 function putDate(date) {
-  const ms = date.getTime();
+  const ms = getTime.call(date);
   if (!Number.isFinite(ms)) throw encodeError(TypeError, 'an invalid Date cannot be sent');
-  const y = date.getUTCFullYear();
+  const y = getUTCFullYear.call(date);
   const year = y < 0 ? `-${pad(-y, 3)}` : pad(y, 4);
-  putString(`${year}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}T${pad(date.getUTCHours(), 2)}:` +
-    `${pad(date.getUTCMinutes(), 2)}:${pad(date.getUTCSeconds(), 2)}.${pad(date.getUTCMilliseconds(), 3)}Z`);
+  putString(`${year}-${pad(getUTCMonth.call(date) + 1, 2)}-${pad(getUTCDate.call(date), 2)}T${pad(getUTCHours.call(date), 2)}:` +
+    `${pad(getUTCMinutes.call(date), 2)}:${pad(getUTCSeconds.call(date), 2)}.${pad(getUTCMilliseconds.call(date), 3)}Z`);
 }
 
 function tooDeep(docRule, limit) {
@@ -173,6 +192,7 @@ function tooDeep(docRule, limit) {
  * TypeError (RangeError for a BigInt past 64 bits), code NEXA_ENCODE.
  */
 function putValue(value, maxLevels) {
+  maxLevels = typeof maxLevels === 'number' ? maxLevels >>> 0 : 0; // a uint32, as the addon took it
   const docRule = maxLevels === 0;
   // The open containers, four slots each: the container, its keys (null
   // for an array), the index of its next element, the count its header gave
@@ -274,8 +294,8 @@ function encode(value, maxLevels = 0) {
 }
 
 /**
- * A whole frame: the header (src/core/frame.h's layout, from the addon's
- * constants), then the MessagePack of `value`.
+ * A whole frame: the header (frame-reader.js writes it), then the
+ * MessagePack of `value`.
  * @param {number} type message type
  * @param {*} value
  * @param {number} [maxLevels] as encode's
@@ -287,11 +307,7 @@ function frame(type, value, maxLevels = 0, own = true) {
   const bytes = written(HEADER, () => {
     putValue(value, maxLevels);
     if (pos - HEADER > 0xffffffff) throw encodeError(RangeError, 'a payload past 4 GiB cannot be sent');
-    buf.writeUInt32BE(MAGIC, 0);
-    buf[4] = VERSION;
-    buf[5] = type;
-    buf.writeUInt16BE(0, 6);
-    buf.writeUInt32BE(pos - HEADER, 8);
+    writeHeader(buf, type, pos - HEADER);
   });
   return own ? Buffer.from(bytes) : bytes;
 }

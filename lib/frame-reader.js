@@ -1,10 +1,10 @@
 'use strict';
 // The one JS reader and writer of NexaDB frames (12-byte header, then the
 // payload), for everything in JS that speaks the protocol itself: the dev
-// server (it reads here; what it sends, the addon's frame() encodes and
-// frames in one step), the tests' raw clients and fault proxy, the bench's
-// pure-JS consumers and source. (The client's own frames are read and written
-// by the C core, src/core/frame.c.)
+// server (it reads here; what it sends, encode.js writes, header included),
+// the client's requests (encode.js; the C core sends them), the tests' raw
+// clients and fault proxy, the bench's pure-JS consumers and source. (The
+// client reads frames in the C core, src/core/frame.c.)
 const { magic: MAGIC, version: VERSION, headerSize: HEADER } = require('./native').constants;
 
 const TRUE_HEADER = Object.freeze({});
@@ -18,15 +18,26 @@ const TRUE_HEADER = Object.freeze({});
  * @returns {Buffer}
  */
 function frameBytes(type, payload, header = TRUE_HEADER) {
-  const { magic = MAGIC, version = VERSION, flags = 0, length = payload.length } = header;
   const f = Buffer.allocUnsafe(HEADER + payload.length);
-  f.writeUInt32BE(magic, 0);
-  f[4] = version;
-  f[5] = type;
-  f.writeUInt16BE(flags, 6);
-  f.writeUInt32BE(length, 8);
+  writeHeader(f, type, payload.length, header);
   f.set(payload, HEADER);
   return f;
+}
+
+/**
+ * Writes a frame's header at the start of `target`.
+ * @param {Buffer} target
+ * @param {number} type message type
+ * @param {number} length the payload's bytes
+ * @param {{magic?: number, version?: number, flags?: number, length?: number}} [header] as frameBytes's
+ */
+function writeHeader(target, type, length, header = TRUE_HEADER) {
+  const { magic = MAGIC, version = VERSION, flags = 0 } = header;
+  target.writeUInt32BE(magic, 0);
+  target[4] = version;
+  target[5] = type;
+  target.writeUInt16BE(flags, 6);
+  target.writeUInt32BE(header.length === undefined ? length : header.length, 8);
 }
 
 /** Whether `bytes` begins with a header of this protocol's magic and version. */
@@ -108,4 +119,4 @@ class FrameReader {
   }
 }
 
-module.exports = { FrameReader, frameBytes, startsWithHeader };
+module.exports = { FrameReader, frameBytes, writeHeader, startsWithHeader };

@@ -6,7 +6,7 @@
 const assert = require('assert');
 
 const { encode, frame } = require('../lib/encode');
-const { decode, constants } = require('../lib/native');
+const { addon, decode, constants } = require('../lib/native');
 
 const { headerSize: HEADER, magic: MAGIC, version: VERSION, msg: MSG } = constants;
 
@@ -55,6 +55,30 @@ describe('lib/encode.js', () => {
     const small = frame(MSG.PING, {}, 0, false);
     assert.ok(big.equals(copy), 'the large frame was not written over');
     assert.deepStrictEqual(decode(small.subarray(HEADER)), {});
+  });
+
+  it("values read through the built-in getters: a view's bytes whatever its own properties say, a detached one as empty, a Date whatever its prototype", () => {
+    const own = new Uint8Array([1, 2, 3]);
+    Object.defineProperty(own, 'byteLength', { value: 1 });
+    Object.defineProperty(own, 'buffer', { value: new Uint8Array([9, 9, 9]).buffer });
+    const detached = new Uint8Array(new ArrayBuffer(4));
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    const view = new DataView(new ArrayBuffer(4));
+    structuredClone(view.buffer, { transfer: [view.buffer] });
+    const date = new Date(Date.UTC(2026, 11, 2, 19, 30));
+    Object.setPrototypeOf(date, null);
+    const back = decode(encode({ own, detached, view, date }));
+    assert.deepStrictEqual([[...back.own], [...back.detached], [...back.view], back.date], [[1, 2, 3], [], [], '2026-12-02T19:30:00.000Z']);
+  });
+
+  it('a Proxy of an array goes as an array (as reactive arrays of UI frameworks are)', () => {
+    assert.deepStrictEqual(decode(encode({ list: new Proxy([1, 2, 3], {}) })), { list: [1, 2, 3] });
+  });
+
+  it("the addon's request() takes a frame's bytes only: anything else is a TypeError, nothing sent", () => {
+    for (const bad of ['frame', { type: 1 }, new Uint16Array(4), undefined]) {
+      assert.throws(() => addon.request(1, 1, bad), (e) => e instanceof TypeError && /frame must be a Uint8Array/.test(e.message));
+    }
   });
 
   it('the document rule: a root key with a deeper envelope (documents, results, filters, updateDescription) allows that many levels more', () => {

@@ -15,9 +15,10 @@ const { FrameReader } = require('../frame-reader');
  * How deep a request may nest. The reference server stores documents of
  * any depth its MessagePack and JSON libraries take, far past the client's
  * MAX_DEPTH: so must the dev server, for the client's handling of them to
- * be testable. The addon's encoder and decoder keep their own stacks, so the
- * bound is a sanity limit, not the thread's stack: a worker_thread with a
- * 1 MB stack serves a request this deep (test/deep-worker.test.js).
+ * be testable. Its encoder (encode.js) and the addon's decoder keep their
+ * own stacks, so the bound is a sanity limit, not the thread's stack: a
+ * worker_thread with a 1 MB stack serves a request this deep
+ * (test/deep-worker.test.js).
  */
 const MAX_LEVELS = 4096;
 /**

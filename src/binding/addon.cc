@@ -166,6 +166,10 @@ class Addon : public Napi::Addon<Addon> {
     Napi::Env env = info.Env();
     uint32_t conn = info[0].As<Napi::Number>().Uint32Value();
     uint32_t req = info[1].As<Napi::Number>().Uint32Value();
+    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      Napi::TypeError::New(env, "request(connId, reqId, frame): frame must be a Uint8Array").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
     Napi::Uint8Array frame = info[2].As<Napi::Uint8Array>();
     size_t len = frame.ByteLength();
     char *copy = worker_ ? static_cast<char *>(malloc(len ? len : 1)) : nullptr;
