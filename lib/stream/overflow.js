@@ -4,17 +4,19 @@
 // (acks.js); here those pauses are only counted and logged. 'error' and
 // 'dropOldest': arrivals are acknowledged every turn whether consumed or
 // not, so the buffer is judged once a turn, after the consumer has had its
-// own: 'error' ends the stream, 'dropOldest' drops the oldest events (never
-// a gap or catchUp item) and says where (a gap).
+// own: 'error' ends the stream, 'dropOldest' drops the oldest events (and
+// catchUp items, never a gap item) and says where (a gap).
 const { NexaOverflowError } = require('../errors');
 const { debug, streamName } = require('../diagnostics');
 
 /**
- * Gap and catchUp items are the stream's own word on what it missed: the
- * consumer gets every one, so 'dropOldest' drops events only.
+ * A gap item is the stream's own word on what it missed: the consumer gets
+ * every one, so 'dropOldest' never drops it. catchUp items are dropped like
+ * events (a catch-up may bring 100,000 documents; the bound must hold), and
+ * counted in the gap that stands for them.
  */
-function isNotice(item) {
-  return item.operationType === 'gap' || item.operationType === 'catchUp';
+function isGap(item) {
+  return item.operationType === 'gap';
 }
 
 class Overflow {
@@ -88,11 +90,11 @@ class Overflow {
       return 0;
     }
     // dropOldest: from the head, events are dropped until the buffer holds
-    // highWaterMark events; the notices met on the way stay, in their place
-    // (not counted), and each run of dropped events becomes a gap item where
-    // it was (the item of an earlier drop right before it grows instead).
+    // highWaterMark of them; the gap items met on the way stay, in their
+    // place (not counted), and each run of dropped events becomes a gap item
+    // where it was (the item of an earlier drop right before it grows instead).
     const buf = this.#buf;
-    let over = buf.countWhere((item) => !isNotice(item)) - this.#hwm;
+    let over = buf.countWhere((item) => !isGap(item)) - this.#hwm;
     const front = []; // what stays ahead of the events kept, in order
     let run = null;
     let total = 0;
@@ -106,7 +108,7 @@ class Overflow {
     };
     while (over > 0 && buf.length > 0) {
       const item = buf.shift();
-      if (isNotice(item)) {
+      if (isGap(item)) {
         endRun();
         front.push(item);
         continue;
