@@ -8,7 +8,8 @@
 //   { since, seen, covered, streams }  (epoch ms)
 //   since    when its subscription was acknowledged
 //   seen     its last heartbeat
-//   covered  every change before this time is appended (or was a gap entry)
+//   covered  every change before this time is appended (or was a gap entry):
+//            see OwnCoverage, which keeps it from running ahead of the sink
 //   coverageSince  since when it has had no hole of its own (its start, or
 //            the end of its last reconnect or stall gap)
 //   streams  the streams it appended to (where gaps for every collection go)
@@ -88,4 +89,74 @@ async function coveredByPeer(sink, gap, { relayId, staleMs, pollMs, waitMs }) {
   }
 }
 
-module.exports = { startGap, coveredByPeer };
+/** The time of the oldest thing in an entry not appended yet (ms): its change's or its hole's, or when it was pulled. */
+function entryTime(entry) {
+  let t = entry.at;
+  if (entry.ts !== null) t = Math.min(t, entry.ts * 1000);
+  if (entry.gap) t = Math.min(t, entry.gap.since * 1000);
+  return t;
+}
+
+/**
+ * What this relay may say it covered: the time before which every change is
+ * appended (or inside a gap entry appended). Other relays drop their own
+ * gaps on its word, and a relay starting after it begins its restart gap
+ * there, so it must never run ahead of the sink:
+ *   - a lost connection holds it at the loss until the stream's gap for
+ *     that loss is appended (it comes back only once re-subscribed, and
+ *     with catchUp behind the catch-up);
+ *   - an entry not appended holds it at its change's time (not when it was
+ *     pulled: it may have waited in the stream's buffer);
+ *   - events the stream holds, not pulled yet, hold it at the newest pulled.
+ */
+class OwnCoverage {
+  /** @param {number} marginMs events in the socket, the core and the reorder window */
+  constructor(marginMs) {
+    this._margin = marginMs;
+    this._losses = []; // when each connection was lost whose gap entry is not appended yet (ms)
+    this._pulledTs = null; // the newest server timestamp pulled (s)
+    this._pulledAt = 0;
+  }
+
+  /** Subscribed at t0 (ms): nothing before it is this relay's to cover. */
+  begin(t0) {
+    this._pulledAt = t0;
+  }
+
+  /** The stream lost its connection. */
+  lost() {
+    this._losses.push(Date.now());
+  }
+
+  /** The gap entries of the oldest `n` losses are appended (or another relay covered them). */
+  settled(n) {
+    this._losses.splice(0, n);
+  }
+
+  /** The relay took `item` off the stream. */
+  pulled(item) {
+    this._pulledAt = Date.now();
+    if (typeof item.timestamp === 'number' && (this._pulledTs === null || item.timestamp > this._pulledTs)) this._pulledTs = item.timestamp;
+  }
+
+  _newestPulled() {
+    return this._pulledTs !== null ? Math.min(this._pulledTs * 1000, this._pulledAt) : this._pulledAt;
+  }
+
+  /**
+   * @param {{head: object|undefined, buffered: number, discardingSince: number|null}} state
+   *   the oldest entry not appended, the events the stream holds, and since
+   *   when (s) the relay discards (null: it does not)
+   * @returns {number} epoch ms
+   */
+  until({ head, buffered, discardingSince }) {
+    let t = Date.now();
+    if (this._losses.length > 0) t = Math.min(t, this._losses[0]);
+    if (discardingSince !== null) t = Math.min(t, discardingSince * 1000);
+    if (head) t = Math.min(t, entryTime(head));
+    else if (buffered > 0) t = Math.min(t, this._newestPulled());
+    return t - this._margin;
+  }
+}
+
+module.exports = { startGap, coveredByPeer, OwnCoverage };

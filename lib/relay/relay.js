@@ -15,7 +15,7 @@ const NexaClient = require('../index');
 const { relayOptions } = require('./options');
 const { RedisSink } = require('./redis-sink');
 const { toEntry } = require('./entry');
-const { startGap, coveredByPeer } = require('./coverage');
+const { startGap, coveredByPeer, OwnCoverage } = require('./coverage');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,7 +48,8 @@ class Relay extends EventEmitter {
     this._since = 0;
     this._coverageSince = 0;
     this._heartbeat = null;
-    this._lastPulledAt = 0;
+    // Events in the socket, the core and the reorder window: what `covered` stays behind now.
+    this._own = new OwnCoverage(o.reorderWindowMs + 250);
     this._stats = { appended: 0, duplicates: 0, gaps: 0, gapsCovered: 0, discarded: 0, redisErrors: 0, newestTimestamp: null };
     /** Resolves once subscribed, connected to the sink and past the restart check. */
     this.ready = this._start();
@@ -74,10 +75,12 @@ class Relay extends EventEmitter {
       if (o.operations) watchOptions.operations = o.operations;
       // Gap items (reconnect, dropOldest, undecodable) come in band, in order with the changes.
       this._stream = this._client.watch(o.collection, watchOptions);
+      this._stream.on('disconnect', () => this._own.lost());
       await this._stream.ready;
       const t0 = Date.now();
       this._since = t0;
       this._coverageSince = t0;
+      this._own.begin(t0);
       const { gap, streams, dead } = await startGap(this._sink, {
         relayId: this.id, t0, staleMs: Math.round(o.heartbeatMs * 2.5), pollMs: Math.max(50, o.heartbeatMs >> 2),
       });
@@ -99,7 +102,7 @@ class Relay extends EventEmitter {
   async _read() {
     try {
       for await (const item of this._stream) {
-        this._lastPulledAt = Date.now();
+        this._own.pulled(item);
         this._take(item);
         if (!this._discard && this._queue.length >= this._o.maxQueue) await this._waitForSpace();
       }
@@ -118,8 +121,9 @@ class Relay extends EventEmitter {
       return;
     }
     // This relay's own coverage starts again after a hole in it.
-    if (item.operationType === 'gap' && item.reason === 'reconnect') this._coverageSince = Math.max(this._coverageSince, item.until * 1000);
-    this._enqueue(item);
+    const reconnected = item.operationType === 'gap' && item.reason === 'reconnect';
+    if (reconnected) this._coverageSince = Math.max(this._coverageSince, item.until * 1000);
+    this._enqueue(item, reconnected ? 1 : 0);
   }
 
   /** The queue is full: wait until the writer makes room, at most maxStallMs, then discard. */
@@ -163,18 +167,29 @@ class Relay extends EventEmitter {
     });
   }
 
-  _enqueue(item) {
+  /**
+   * @param {object} item
+   * @param {number} [settles] connection losses whose gap this is: once its
+   *   entry is appended, this relay's coverage may pass them (OwnCoverage)
+   */
+  _enqueue(item, settles = 0) {
     const coll = item.ns && item.ns.coll;
+    const entries = [];
     if (!this._template) {
-      this._queue.push(toEntry(item, this._o.stream, this.id));
+      entries.push(toEntry(item, this._o.stream, this.id));
     } else if (coll) {
       const stream = this._o.stream.replace('{collection}', coll);
       this._streams.add(stream);
-      this._queue.push(toEntry(item, stream, this.id));
+      entries.push(toEntry(item, stream, this.id));
     } else {
       // A gap of every collection goes to every stream this relay knows.
-      for (const stream of this._streams) this._queue.push(toEntry(item, stream, this.id));
+      for (const stream of this._streams) entries.push(toEntry(item, stream, this.id));
     }
+    if (settles > 0) {
+      if (entries.length > 0) entries[entries.length - 1].settles = settles;
+      else this._own.settled(settles); // no stream to put it in: nothing of it can be appended
+    }
+    this._queue.push(...entries);
     this._wakeWriter();
   }
 
@@ -200,6 +215,7 @@ class Relay extends EventEmitter {
         if (await this._coveredByPeer(head.gap)) {
           this._queue.shift();
           this._stats.gapsCovered++;
+          if (head.settles) this._own.settled(head.settles);
           continue;
         }
       }
@@ -233,6 +249,7 @@ class Relay extends EventEmitter {
     this._stats.appended += appended;
     this._stats.duplicates += duplicates;
     for (const e of batch) {
+      if (e.settles) this._own.settled(e.settles);
       if (e.fields[1] === 'gap') this._stats.gaps++;
       if (e.ts !== null && (this._stats.newestTimestamp === null || e.ts > this._stats.newestTimestamp)) this._stats.newestTimestamp = e.ts;
     }
@@ -249,14 +266,11 @@ class Relay extends EventEmitter {
 
   // --- liveness -----------------------------------------------------------------
 
-  /** Every change before this time is appended (or discarded into a gap entry). */
+  /** Every change before this time is appended (or inside a gap entry appended). */
   _coveredUntil() {
-    const now = Date.now();
-    const margin = this._o.reorderWindowMs + 250; // events in the socket, the core and the reorder window
-    let t = now;
-    if (this._queue.length > 0) t = this._queue[0].at;
-    else if (this._stream && this._stream.buffered > 0) t = this._lastPulledAt;
-    return t - margin;
+    return this._own.until({
+      head: this._queue[0], buffered: this._stream ? this._stream.buffered : 0, discardingSince: this._discard ? this._discard.since : null,
+    });
   }
 
   _beat(stopped = false) {

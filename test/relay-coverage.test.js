@@ -1,0 +1,71 @@
+'use strict';
+// nexaclient/relay: what a relay says it covered (its record in Redis) never
+// runs ahead of what it appended, so that no hole goes without a gap entry:
+// relays cut off from NexaDB, a relay whose NexaDB stream failed for good, a
+// reconnect while the relay discards.
+const assert = require('assert');
+const NexaClient = require('..');
+const { startDevServer } = require('../lib/dev-server');
+const { startRedis } = require('./helpers/redis-server');
+const { startFaultProxy } = require('./helpers/fault-proxy');
+const { writeChanges, redisFor, readEntries, relayRig } = require('./helpers/relay-rig');
+
+// Everything a test opens is ended after it, also when it fails.
+const { live, relay } = relayRig();
+const { waitFor } = require('./fixtures/helpers');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** An entry as the tests compare them: a change's k, or "gap:<reason>". */
+const shown = (e) => (e.op === 'gap' ? `gap:${e.reason}` : e.event.fullDocument.k);
+const range = (from, to) => Array.from({ length: to - from }, (_, i) => from + i);
+
+describe('relay: coverage', function () {
+  this.timeout(60000);
+  afterEach(() => live.endAll());
+  let server;
+  let client;
+
+  before(async () => {
+    server = await startDevServer({ port: 0 });
+    client = new NexaClient({ host: server.host, port: server.port });
+    await client.connect();
+  });
+
+  after(async () => {
+    if (client) await client.disconnect();
+    if (server) await server.close();
+  });
+
+  it('two relays cut off from NexaDB at once: the one still reconnecting does not cover the other\'s hole, so the first back appends its gap', async () => {
+    const redisServer = live.add(await startRedis());
+    const proxyA = live.add(await startFaultProxy({ targetPort: server.port }));
+    const proxyB = live.add(await startFaultProxy({ targetPort: server.port }));
+    const coll = 'orders-both-cut';
+    const opts = { redis: redisServer.url, stream: 'both-cut', collection: coll, heartbeatMs: 200 };
+    const a = relay({ ...opts, nexadb: { host: '127.0.0.1', port: proxyA.port } });
+    const b = relay({ ...opts, nexadb: { host: '127.0.0.1', port: proxyB.port } });
+    await Promise.all([a.ready, b.ready]);
+    await sleep(1200); // both covered since well before the hole, with a second of slack for clocks
+    await writeChanges(client, coll, { docs: 100 });
+    const through = (r, n) => r.stats().appended + r.stats().duplicates === n;
+    await waitFor(() => through(a, 100) && through(b, 100), 'both relays through the first 100');
+
+    // NexaDB goes away for both (as a restart of it would): 50 changes are missed by both.
+    for (const p of [proxyA, proxyB]) { p.refuse(); p.cut(); }
+    await sleep(100);
+    await writeChanges(client, coll, { docs: 50, from: 100 });
+    // B is back; A is still reconnecting, and then closed before it ever is.
+    proxyB.accept();
+    await waitFor(() => b.stats().gaps + b.stats().gapsCovered === 1, 'B decided about its hole', 15000);
+    await a.close();
+    await writeChanges(client, coll, { docs: 10, from: 150 });
+    const redis = await redisFor(redisServer.url);
+    const entries = await waitFor(async () => {
+      const all = (await readEntries(redis, 'both-cut')).map(shown);
+      return all.includes(159) && all;
+    }, 'the last change appended', 10000);
+    await redis.close();
+    assert.strictEqual(b.stats().gapsCovered, 0, 'A, reconnecting, covered nothing of the hole');
+    assert.deepStrictEqual(entries, [...range(0, 100), 'gap:reconnect', ...range(150, 160)], 'the missed 50 are one gap entry, in their place');
+  });
+});
