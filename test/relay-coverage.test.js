@@ -59,13 +59,50 @@ describe('relay: coverage', function () {
     await waitFor(() => b.stats().gaps + b.stats().gapsCovered === 1, 'B decided about its hole', 15000);
     await a.close();
     await writeChanges(client, coll, { docs: 10, from: 150 });
-    const redis = await redisFor(redisServer.url);
+    const redis = live.add(await redisFor(redisServer.url));
     const entries = await waitFor(async () => {
       const all = (await readEntries(redis, 'both-cut')).map(shown);
       return all.includes(159) && all;
     }, 'the last change appended', 10000);
-    await redis.close();
     assert.strictEqual(b.stats().gapsCovered, 0, 'A, reconnecting, covered nothing of the hole');
     assert.deepStrictEqual(entries, [...range(0, 100), 'gap:reconnect', ...range(150, 160)], 'the missed 50 are one gap entry, in their place');
+  });
+
+  it("a relay whose NexaDB stream failed for good stops heartbeating: a relay started later records the changes since as a restart gap", async () => {
+    const redisServer = live.add(await startRedis());
+    const proxy = live.add(await startFaultProxy({ targetPort: server.port }));
+    const coll = 'orders-failed';
+    const opts = { redis: redisServer.url, stream: 'failed', collection: coll, heartbeatMs: 200 };
+    // A client of yours that gives up reconnecting.
+    const mine = new NexaClient({ host: '127.0.0.1', port: proxy.port, reconnectAttempts: 2 });
+    live.add({ close: () => mine.disconnect() });
+    await mine.connect();
+    const failing = relay({ ...opts, nexadb: mine });
+    const errors = [];
+    failing.on('error', (err) => errors.push(err));
+    await failing.ready;
+    await writeChanges(client, coll, { docs: 10 });
+    await waitFor(() => failing.stats().appended === 10, 'the first 10 appended');
+
+    proxy.refuse();
+    proxy.cut();
+    await failing.done;
+    assert.strictEqual(errors.length, 1, "'error': the stream ended for good");
+    const redis = live.add(await redisFor(redisServer.url));
+    const recordOf = async (id) => JSON.parse(await redis.sendCommand(['HGET', 'failed:relays', id]));
+    const last = await recordOf(failing.id);
+    assert.strictEqual(last.stopped, true, 'its last record says it stopped');
+    await writeChanges(client, coll, { docs: 20, from: 10 }); // nobody relays these
+    await sleep(600); // more than two of its heartbeats
+    assert.deepStrictEqual(await recordOf(failing.id), last, 'and it wrote no more');
+
+    const next = relay({ ...opts, nexadb: { host: server.host, port: server.port } });
+    await next.ready;
+    await writeChanges(client, coll, { docs: 5, from: 30 });
+    const entries = await waitFor(async () => {
+      const all = (await readEntries(redis, 'failed')).map(shown);
+      return all.includes(34) && all;
+    }, 'the last change appended', 10000);
+    assert.deepStrictEqual(entries, [...range(0, 10), 'gap:restart', ...range(30, 35)], 'the 20 nobody relayed are a restart gap, in their place');
   });
 });

@@ -107,13 +107,18 @@ function entryTime(entry) {
  *     with catchUp behind the catch-up);
  *   - an entry not appended holds it at its change's time (not when it was
  *     pulled: it may have waited in the stream's buffer);
- *   - events the stream holds, not pulled yet, hold it at the newest pulled.
+ *   - events the stream holds, not pulled yet, hold it at the newest pulled;
+ *   - once the stream stopped receiving it stays there (or at the newest
+ *     pulled, when the stream was behind: more may have waited unread in
+ *     the socket).
  */
 class OwnCoverage {
   /** @param {number} marginMs events in the socket, the core and the reorder window */
   constructor(marginMs) {
     this._margin = marginMs;
     this._losses = []; // when each connection was lost whose gap entry is not appended yet (ms)
+    this._stoppedAt = Infinity;
+    this._stoppedBehind = false;
     this._pulledTs = null; // the newest server timestamp pulled (s)
     this._pulledAt = 0;
   }
@@ -133,6 +138,13 @@ class OwnCoverage {
     this._losses.splice(0, n);
   }
 
+  /** The stream receives no more; `behind`: it held events not pulled yet. */
+  stopped(behind) {
+    if (this._stoppedAt !== Infinity) return;
+    this._stoppedAt = Date.now();
+    this._stoppedBehind = behind;
+  }
+
   /** The relay took `item` off the stream. */
   pulled(item) {
     this._pulledAt = Date.now();
@@ -150,7 +162,8 @@ class OwnCoverage {
    * @returns {number} epoch ms
    */
   until({ head, buffered, discardingSince }) {
-    let t = Date.now();
+    let t = Math.min(Date.now(), this._stoppedAt);
+    if (this._stoppedBehind) t = Math.min(t, this._newestPulled());
     if (this._losses.length > 0) t = Math.min(t, this._losses[0]);
     if (discardingSince !== null) t = Math.min(t, discardingSince * 1000);
     if (head) t = Math.min(t, entryTime(head));

@@ -48,14 +48,18 @@ class Relay extends EventEmitter {
     this._since = 0;
     this._coverageSince = 0;
     this._heartbeat = null;
+    this._beating = null; // the record being written
     // Events in the socket, the core and the reorder window: what `covered` stays behind now.
     this._own = new OwnCoverage(o.reorderWindowMs + 250);
     this._stats = { appended: 0, duplicates: 0, gaps: 0, gapsCovered: 0, discarded: 0, redisErrors: 0, newestTimestamp: null };
     /** Resolves once subscribed, connected to the sink and past the restart check. */
     this.ready = this._start();
     this.ready.catch(() => {});
-    /** Resolves once both loops have ended (close(), or the change stream failed for good). */
-    this.done = this.ready.then(() => Promise.all([this._reading, this._writing])).then(() => {}, () => {});
+    /**
+     * Resolves once both loops have ended and the relay's last record is
+     * written (close(), or the change stream failed for good).
+     */
+    this.done = this.ready.then(() => this._wound).then(() => {}, () => {});
   }
 
   async _start() {
@@ -76,6 +80,7 @@ class Relay extends EventEmitter {
       // Gap items (reconnect, dropOldest, undecodable) come in band, in order with the changes.
       this._stream = this._client.watch(o.collection, watchOptions);
       this._stream.on('disconnect', () => this._own.lost());
+      this._stream.once('close', () => this._own.stopped(this._stream.buffered > 0));
       await this._stream.ready;
       const t0 = Date.now();
       this._since = t0;
@@ -92,9 +97,23 @@ class Relay extends EventEmitter {
       await this._teardown();
       throw err;
     }
-    this._heartbeat = setInterval(() => this._beat().catch(() => {}), o.heartbeatMs);
+    this._heartbeat = setInterval(() => this._beatOnce(), o.heartbeatMs);
     this._reading = this._read();
     this._writing = this._write();
+    this._wound = this._windDown();
+  }
+
+  /**
+   * Once the change stream has ended (close(), or it failed for good) and
+   * the writer is done: no more heartbeats, whose fresh \`seen\` would tell a
+   * relay starting later that this one still covers, and a last record,
+   * stopped, that says what it did cover.
+   */
+  async _windDown() {
+    await Promise.all([this._reading, this._writing]);
+    clearInterval(this._heartbeat);
+    await this._beating; // a record still on its way must not land after the last one
+    await this._beat(true).catch(() => {});
   }
 
   // --- reader -------------------------------------------------------------------
@@ -273,6 +292,12 @@ class Relay extends EventEmitter {
     });
   }
 
+  /** A heartbeat, unless the last one is still on its way (a slow Redis would pile them up). */
+  _beatOnce() {
+    if (this._beating) return;
+    this._beating = this._beat().catch(() => {}).finally(() => { this._beating = null; });
+  }
+
   _beat(stopped = false) {
     const record = {
       since: this._since, coverageSince: this._coverageSince, seen: Date.now(), covered: this._coveredUntil(), streams: [...this._streams].slice(0, 1000),
@@ -313,12 +338,10 @@ class Relay extends EventEmitter {
     this._closing = (async () => {
       this._ending = true;
       try { await this.ready; } catch (_) { return; }
-      clearInterval(this._heartbeat);
       if (this._spaceWake) this._spaceWake();
       await this._stream.close();
       this._wakeWriter();
-      await Promise.all([this._reading, this._writing]);
-      await this._beat(true).catch(() => {});
+      await this._wound;
       await this._teardown();
     })();
     return this._closing;
