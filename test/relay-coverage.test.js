@@ -4,6 +4,7 @@
 // relays cut off from NexaDB, a relay whose NexaDB stream failed for good, a
 // reconnect while the relay discards.
 const assert = require('assert');
+const dc = require('diagnostics_channel');
 const NexaClient = require('..');
 const { startDevServer } = require('../lib/dev-server');
 const { startRedis } = require('./helpers/redis-server');
@@ -104,5 +105,57 @@ describe('relay: coverage', function () {
       return all.includes(34) && all;
     }, 'the last change appended', 10000);
     assert.deepStrictEqual(entries, [...range(0, 10), 'gap:restart', ...range(30, 35)], 'the 20 nobody relayed are a restart gap, in their place');
+  });
+
+  it('a reconnect while the relay discards (its sink down past maxStallMs): the reconnect gap is appended once the sink is back', async () => {
+    const appended = [];
+    let down = false;
+    const records = new Map();
+    const sink = {
+      async open() {},
+      async append(entries) {
+        if (down) throw new Error('sink down');
+        appended.push(...entries);
+        return { appended: entries.length, duplicates: 0 };
+      },
+      async putRecord(id, rec) { records.set(id, rec); },
+      async records() { return new Map(records); },
+      async removeRecords(ids) { for (const id of ids) records.delete(id); },
+      async close() {},
+    };
+    const itemOf = (e) => JSON.parse(e.fields[e.fields.indexOf('event') + 1]);
+    const shownItem = (e) => (e.fields[1] === 'gap' ? `gap:${itemOf(e).reason}` : itemOf(e).fullDocument.k);
+    const proxy = live.add(await startFaultProxy({ targetPort: server.port }));
+    const coll = 'orders-discarding';
+    const r = relay({ nexadb: { host: '127.0.0.1', port: proxy.port }, sink, stream: 's', collection: coll, maxQueue: 10, maxStallMs: 300, heartbeatMs: 200 });
+    const stalls = [];
+    r.on('stall', (e) => stalls.push(e));
+    const streamGaps = [];
+    const onGap = ({ gap }) => streamGaps.push(gap.reason);
+    dc.subscribe('nexaclient:stream:gap', onGap);
+    try {
+      await r.ready;
+      await writeChanges(client, coll, { docs: 5 });
+      await waitFor(() => appended.length === 5, 'the first 5 appended');
+      down = true;
+      await writeChanges(client, coll, { docs: 10, from: 5 }); // fills the queue
+      await waitFor(() => stalls.length === 1, 'the relay stalled, and discards from now on');
+
+      // Cut off from NexaDB meanwhile: the changes of the hole never reach the relay, so it discards none.
+      proxy.refuse();
+      proxy.cut();
+      await writeChanges(client, coll, { docs: 20, from: 15 });
+      proxy.accept();
+      await waitFor(() => streamGaps.includes('reconnect'), "the relay's stream back, with its reconnect gap", 15000);
+      down = false;
+      // Until its next retry succeeds the relay goes on discarding.
+      await waitFor(() => appended.length >= 15 && r.stats().queued === 0, 'the queue appended once the sink is back', 15000);
+      await writeChanges(client, coll, { docs: 5, from: 35 });
+      await waitFor(() => appended.some((e) => shownItem(e) === 39), 'the last change appended', 15000);
+    } finally {
+      dc.unsubscribe('nexaclient:stream:gap', onGap);
+    }
+    assert.strictEqual(r.stats().discarded, 0);
+    assert.deepStrictEqual(appended.map(shownItem), [...range(0, 15), 'gap:reconnect', ...range(35, 40)], 'the hole is a gap entry, in its place');
   });
 });

@@ -41,7 +41,7 @@ class Relay extends EventEmitter {
     this._queue = [];
     this._writerWake = null;
     this._spaceWake = null;
-    this._discard = null; // {since, until, count} while the reader discards
+    this._discard = null; // {since, until, count, holes} while the reader discards
     this._ending = false;
     this._giveUpAt = Infinity; // once ending: when the writer stops retrying what is queued
     this._closing = null;
@@ -151,7 +151,7 @@ class Relay extends EventEmitter {
       const timer = this._o.maxStallMs === Infinity ? null : setTimeout(() => {
         this._spaceWake = null;
         const last = this._queue[this._queue.length - 1];
-        this._discard = { since: (last && last.ts) || Date.now() / 1000, until: null, count: 0 };
+        this._discard = { since: (last && last.ts) || Date.now() / 1000, until: null, count: 0, holes: [] };
         this.emit('stall', { queued: this._queue.length, stalledMs: this._o.maxStallMs });
         resolve();
       }, this._o.maxStallMs);
@@ -165,8 +165,10 @@ class Relay extends EventEmitter {
 
   _discardOne(item) {
     const d = this._discard;
-    if (item.operationType === 'gap') { // a hole inside the one being recorded
-      d.since = Math.min(d.since, item.since);
+    if (item.operationType === 'gap') {
+      // The stream's own hole (a reconnect, say), inside the one being
+      // recorded: kept, as nothing else may be discarded to record it.
+      d.holes.push(item);
       return;
     }
     d.count++;
@@ -174,16 +176,26 @@ class Relay extends EventEmitter {
     d.until = typeof item.timestamp === 'number' ? item.timestamp : Date.now() / 1000;
   }
 
-  /** The sink takes entries again: what was discarded becomes one gap entry, in its place. */
+  /**
+   * The sink takes entries again: what was discarded becomes one gap entry,
+   * in its place, spanning the stream's own holes met meanwhile; with
+   * nothing discarded, those holes' gaps go in as they came.
+   */
   _endDiscard() {
     const d = this._discard;
     this._discard = null;
-    if (d.count === 0) return;
+    if (d.count === 0) {
+      for (const gap of d.holes) this._take(gap);
+      return;
+    }
     this._coverageSince = Date.now();
+    const reconnects = d.holes.filter((gap) => gap.reason === 'reconnect').length;
     this._enqueue({
       operationType: 'gap', ns: { db: 'nexadb', coll: this._o.collection }, reason: 'relayStall',
-      since: d.since, until: d.until, count: d.count,
-    });
+      since: Math.min(d.since, ...d.holes.map((gap) => gap.since)),
+      until: Math.max(d.until, ...d.holes.map((gap) => gap.until)),
+      count: d.count,
+    }, reconnects);
   }
 
   /**
