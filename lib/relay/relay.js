@@ -38,6 +38,9 @@ class Relay extends EventEmitter {
     this._client = null;
     this._ownsClient = false;
     this._stream = null;
+    // Aborting a ChangeStream ends it but keeps what it received, for the
+    // reader to append; its close() would drop that.
+    this._stopReceiving = new AbortController();
     this._queue = [];
     this._writerWake = null;
     this._spaceWake = null;
@@ -74,7 +77,7 @@ class Relay extends EventEmitter {
     }
     try {
       await this._sink.open();
-      const watchOptions = { gaps: true, reorderWindowMs: o.reorderWindowMs };
+      const watchOptions = { gaps: true, reorderWindowMs: o.reorderWindowMs, signal: this._stopReceiving.signal };
       if (o.catchUp) watchOptions.catchUp = true;
       if (o.operations) watchOptions.operations = o.operations;
       // Gap items (reconnect, dropOldest, undecodable) come in band, in order with the changes.
@@ -123,10 +126,11 @@ class Relay extends EventEmitter {
       for await (const item of this._stream) {
         this._own.pulled(item);
         this._take(item);
-        if (!this._discard && this._queue.length >= this._o.maxQueue) await this._waitForSpace();
+        // Once ending, what the stream still holds is taken in whole: it is all there is to append.
+        if (!this._discard && !this._ending && this._queue.length >= this._o.maxQueue) await this._waitForSpace();
       }
     } catch (err) {
-      if (!this._ending) this._fail(err);
+      if (!this._ending) this._fail(err); // not the abort of close()
     } finally {
       this._ending = true;
       this._giveUpAt = Math.min(this._giveUpAt, Date.now() + this._o.closeTimeoutMs);
@@ -340,18 +344,21 @@ class Relay extends EventEmitter {
   }
 
   /**
-   * Stops reading NexaDB, appends what is queued (giving up after
-   * closeTimeoutMs of failing appends), writes this relay's last record
-   * and ends. Idempotent.
+   * Stops receiving from NexaDB, appends what it had received (queued, or
+   * still in the change stream), giving up after closeTimeoutMs of failing
+   * appends, writes this relay's last record (stopped; covered: up to what
+   * was appended) and ends. Idempotent.
    * @returns {Promise<void>}
    */
   close() {
     if (this._closing) return this._closing;
     this._closing = (async () => {
       this._ending = true;
+      if (this._stream) this._own.stopped(this._stream.buffered > 0);
+      this._stopReceiving.abort();
       try { await this.ready; } catch (_) { return; }
+      this._giveUpAt = Math.min(this._giveUpAt, Date.now() + this._o.closeTimeoutMs);
       if (this._spaceWake) this._spaceWake();
-      await this._stream.close();
       this._wakeWriter();
       await this._wound;
       await this._teardown();
