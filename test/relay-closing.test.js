@@ -1,9 +1,11 @@
 'use strict';
-// nexaclient/relay's close(): what NexaDB already delivered is appended, and
-// the relay's last record says it stopped.
+// nexaclient/relay's close(): what NexaDB already delivered is appended, the
+// relay's last record says no more than what was, and close() settles in
+// time whatever its sink does.
 const assert = require('assert');
 const NexaClient = require('..');
 const { startDevServer } = require('../lib/dev-server');
+const { startRedis } = require('./helpers/redis-server');
 const { writeChanges, relayRig } = require('./helpers/relay-rig');
 
 // Everything a test opens is ended after it, also when it fails.
@@ -11,6 +13,8 @@ const { live, relay } = relayRig();
 const { waitFor } = require('./fixtures/helpers');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** 'settled', or 'pending' if `promise` has not settled within `ms` (for a message better than a test timeout). */
+const settles = (promise, ms) => Promise.race([promise.then(() => 'settled', () => 'settled'), sleep(ms).then(() => 'pending')]);
 const itemOf = (e) => JSON.parse(e.fields[e.fields.indexOf('event') + 1]);
 
 /** A sink that takes 50 ms an append, keeping what it got and the relays' records. */
@@ -79,5 +83,41 @@ describe('relay: closing', function () {
     const ks = sink.appended.map((e) => itemOf(e).fullDocument.k);
     assert.deepStrictEqual(ks, Array.from({ length: 500 }, (_, i) => i), 'all 500, in order');
     assert.strictEqual(sink.kept.get(r.id).stopped, true);
+  });
+
+  it("close() out of time (closeTimeoutMs): its last record's covered stops before the first change not appended, so the next relay's restart gap spans what was dropped", async () => {
+    const sink = slowSink();
+    const { r, delivered } = await relayBehind('orders-close-late', sink, { closeTimeoutMs: 300 });
+    await r.close();
+    const appended = new Set(sink.appended.map((e) => itemOf(e).fullDocument.k));
+    const dropped = delivered.filter((ev) => !appended.has(ev.fullDocument.k));
+    assert.ok(dropped.length > 0, 'some changes were not appended in time');
+    const firstDropped = Math.min(...dropped.map((ev) => ev.timestamp));
+    const last = sink.kept.get(r.id);
+    assert.strictEqual(last.stopped, true);
+    assert.ok(last.covered <= firstDropped * 1000, `covered (${last.covered}) must not pass the first change dropped (${firstDropped * 1000})`);
+
+    const next = relay({ nexadb: { host: server.host, port: server.port }, sink, stream: 's', collection: 'orders-close-late', heartbeatMs: 200 });
+    await next.ready;
+    await waitFor(() => next.stats().gaps === 1, 'the restart gap appended');
+    const gap = itemOf(sink.appended.find((e) => e.fields[1] === 'gap'));
+    assert.strictEqual(gap.reason, 'restart');
+    assert.deepStrictEqual(dropped.filter((ev) => ev.timestamp < gap.since || ev.timestamp > gap.until), [], 'every dropped change lies within the gap');
+  });
+
+  it('close() settles when Redis stopped answering (SIGSTOP: no reset, no reply), and so does relay.done', async () => {
+    const redisServer = await startRedis();
+    const coll = 'orders-redis-hung';
+    const r = relay({ nexadb: { host: server.host, port: server.port }, redis: redisServer.url, stream: 'hung', collection: coll, heartbeatMs: 200, closeTimeoutMs: 1000 });
+    // Ended before the relay (in reverse order): woken first, so that nothing waits on it.
+    live.add({ close: async () => { process.kill(redisServer.proc.pid, 'SIGCONT'); await redisServer.stop(); } });
+    await r.ready;
+    await writeChanges(client, coll, { docs: 20 });
+    await waitFor(() => r.stats().appended === 20, 'the first 20 appended');
+    process.kill(redisServer.proc.pid, 'SIGSTOP');
+    await writeChanges(client, coll, { docs: 20, from: 20 });
+    await waitFor(() => r.stats().queued === 20, 'the next 20 queued, their append hanging');
+    assert.strictEqual(await settles(r.close(), 10000), 'settled', 'close() settled');
+    assert.strictEqual(await settles(r.done, 1000), 'settled', 'relay.done settled');
   });
 });

@@ -13,6 +13,10 @@
 const crypto = require('crypto');
 const { redisClient, closeClient, fieldPairs } = require('./redis-client');
 const { APPEND_LUA } = require('./append-script');
+const { settlesBy, TIMED_OUT } = require('./time-bound');
+
+/** How long a close waits for the replies of commands sent before it. */
+const CLOSE_GRACE_MS = 500;
 
 const APPEND_SHA = crypto.createHash('sha1').update(APPEND_LUA).digest('hex');
 
@@ -90,9 +94,12 @@ class RedisSink {
     if (ids.length) await this._client.sendCommand(['HDEL', this._stateKey, ...ids]);
   }
 
+  /** Closes a connection of its own; one that Redis stopped answering is dropped after CLOSE_GRACE_MS. */
   async close() {
-    if (this._client && this._owned) await closeClient(this._client);
+    const client = this._client;
     this._client = null;
+    if (!client || !this._owned) return;
+    if (await settlesBy(closeClient(client), Date.now() + CLOSE_GRACE_MS) === TIMED_OUT) await closeClient(client, { now: true });
   }
 }
 

@@ -15,9 +15,13 @@ const NexaClient = require('../index');
 const { relayOptions } = require('./options');
 const { RedisSink } = require('./redis-sink');
 const { toEntry } = require('./entry');
+const { Discard } = require('./discard');
 const { startGap, coveredByPeer, OwnCoverage } = require('./coverage');
+const { settlesBy, TIMED_OUT, Deadline } = require('./time-bound');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Past closeTimeoutMs: what the last record, and then the goodbyes to Redis and NexaDB, may each take. */
+const FAREWELL_MS = 1000;
 
 class Relay extends EventEmitter {
   /** @param {object} options see relay() */
@@ -44,10 +48,13 @@ class Relay extends EventEmitter {
     this._queue = [];
     this._writerWake = null;
     this._spaceWake = null;
-    this._discard = null; // {since, until, count, holes} while the reader discards
+    this._discard = null; // a Discard while the reader discards
     this._ending = false;
-    this._giveUpAt = Infinity; // once ending: when the writer stops retrying what is queued
+    // Once ending: when the writer stops, in the middle of an append too (a
+    // Redis that stopped answering never settles one).
+    this._giveUp = new Deadline();
     this._closing = null;
+    this._tornDown = false; // by a close() that did not wait for the start to end
     this._since = 0;
     this._coverageSince = 0;
     this._heartbeat = null;
@@ -96,6 +103,7 @@ class Relay extends EventEmitter {
       if (gap) this._enqueue({ operationType: 'gap', ns: { db: 'nexadb', coll: o.collection }, reason: 'restart', ...gap });
       await this._sink.removeRecords(dead.filter((id) => id !== this.id));
       await this._beat();
+      if (this._tornDown) throw new Error('relay closed while starting');
     } catch (err) {
       await this._teardown();
       throw err;
@@ -108,15 +116,17 @@ class Relay extends EventEmitter {
 
   /**
    * Once the change stream has ended (close(), or it failed for good) and
-   * the writer is done: no more heartbeats, whose fresh \`seen\` would tell a
+   * the writer is done: no more heartbeats, whose fresh `seen` would tell a
    * relay starting later that this one still covers, and a last record,
    * stopped, that says what it did cover.
    */
   async _windDown() {
     await Promise.all([this._reading, this._writing]);
+    this._giveUp.clear();
     clearInterval(this._heartbeat);
-    await this._beating; // a record still on its way must not land after the last one
-    await this._beat(true).catch(() => {});
+    const by = Math.max(this._giveUp.at, Date.now()) + FAREWELL_MS;
+    await settlesBy(this._beating, by); // a record still on its way must not land after the last one
+    await settlesBy(this._beat(true), by);
   }
 
   // --- reader -------------------------------------------------------------------
@@ -133,14 +143,14 @@ class Relay extends EventEmitter {
       if (!this._ending) this._fail(err); // not the abort of close()
     } finally {
       this._ending = true;
-      this._giveUpAt = Math.min(this._giveUpAt, Date.now() + this._o.closeTimeoutMs);
+      this._giveUp.by(Date.now() + this._o.closeTimeoutMs);
       this._wakeWriter();
     }
   }
 
   _take(item) {
     if (this._discard) {
-      this._discardOne(item);
+      if (this._discard.take(item)) this._stats.discarded++;
       return;
     }
     // This relay's own coverage starts again after a hole in it.
@@ -155,7 +165,7 @@ class Relay extends EventEmitter {
       const timer = this._o.maxStallMs === Infinity ? null : setTimeout(() => {
         this._spaceWake = null;
         const last = this._queue[this._queue.length - 1];
-        this._discard = { since: (last && last.ts) || Date.now() / 1000, until: null, count: 0, holes: [] };
+        this._discard = new Discard((last && last.ts) || Date.now() / 1000);
         this.emit('stall', { queued: this._queue.length, stalledMs: this._o.maxStallMs });
         resolve();
       }, this._o.maxStallMs);
@@ -167,23 +177,10 @@ class Relay extends EventEmitter {
     });
   }
 
-  _discardOne(item) {
-    const d = this._discard;
-    if (item.operationType === 'gap') {
-      // The stream's own hole (a reconnect, say), inside the one being
-      // recorded: kept, as nothing else may be discarded to record it.
-      d.holes.push(item);
-      return;
-    }
-    d.count++;
-    this._stats.discarded++;
-    d.until = typeof item.timestamp === 'number' ? item.timestamp : Date.now() / 1000;
-  }
-
   /**
    * The sink takes entries again: what was discarded becomes one gap entry,
-   * in its place, spanning the stream's own holes met meanwhile; with
-   * nothing discarded, those holes' gaps go in as they came.
+   * in its place; with nothing discarded, the stream's holes met meanwhile
+   * go in as they came.
    */
   _endDiscard() {
     const d = this._discard;
@@ -193,13 +190,7 @@ class Relay extends EventEmitter {
       return;
     }
     this._coverageSince = Date.now();
-    const reconnects = d.holes.filter((gap) => gap.reason === 'reconnect').length;
-    this._enqueue({
-      operationType: 'gap', ns: { db: 'nexadb', coll: this._o.collection }, reason: 'relayStall',
-      since: Math.min(d.since, ...d.holes.map((gap) => gap.since)),
-      until: Math.max(d.until, ...d.holes.map((gap) => gap.until)),
-      count: d.count,
-    }, reconnects);
+    this._enqueue(d.gapItem(this._o.collection), d.reconnects);
   }
 
   /**
@@ -247,7 +238,9 @@ class Relay extends EventEmitter {
       const head = this._queue[0];
       if (head.gap && !head.peerChecked && (head.gap.reason === 'reconnect' || head.gap.reason === 'relayStall')) {
         head.peerChecked = true;
-        if (await this._coveredByPeer(head.gap)) {
+        const covered = await this._giveUp.race(this._coveredByPeer(head.gap));
+        if (covered === TIMED_OUT) break;
+        if (covered) {
           this._queue.shift();
           this._stats.gapsCovered++;
           if (head.settles) this._own.settled(head.settles);
@@ -257,16 +250,16 @@ class Relay extends EventEmitter {
       const end = this._queue.findIndex((e, i) => i > 0 && e.gap);
       const batch = this._queue.slice(0, Math.min(this._o.batchSize, end === -1 ? Infinity : end));
       try {
-        const { appended, duplicates } = await this._sink.append(batch);
+        const result = await this._giveUp.race(this._sink.append(batch));
+        if (result === TIMED_OUT) break; // appended or not: the last record assumes not
         this._queue.splice(0, batch.length);
-        this._account(batch, appended, duplicates);
+        this._account(batch, result.appended, result.duplicates);
         delay = 100;
         if (this._discard) this._endDiscard();
         if (this._spaceWake && this._queue.length < this._o.maxQueue) this._spaceWake();
       } catch (err) {
         this._sinkError(err);
-        if (Date.now() >= this._giveUpAt) break;
-        await sleep(delay / 2 + Math.random() * delay / 2);
+        if (await this._giveUp.race(sleep(delay / 2 + Math.random() * delay / 2)) === TIMED_OUT) break;
         delay = Math.min(delay * 2, 5000);
       }
     }
@@ -353,11 +346,17 @@ class Relay extends EventEmitter {
   close() {
     if (this._closing) return this._closing;
     this._closing = (async () => {
+      const deadline = Date.now() + this._o.closeTimeoutMs;
       this._ending = true;
       if (this._stream) this._own.stopped(this._stream.buffered > 0);
       this._stopReceiving.abort();
-      try { await this.ready; } catch (_) { return; }
-      this._giveUpAt = Math.min(this._giveUpAt, Date.now() + this._o.closeTimeoutMs);
+      // Not started yet (Redis may hang the restart check): it is given up, and torn down.
+      if (await settlesBy(this.ready.then(() => true), deadline) !== true) {
+        this._tornDown = true;
+        await this._teardown();
+        return;
+      }
+      this._giveUp.by(deadline);
       if (this._spaceWake) this._spaceWake();
       this._wakeWriter();
       await this._wound;
@@ -366,10 +365,13 @@ class Relay extends EventEmitter {
     return this._closing;
   }
 
+  /** Closes the stream, the sink and a client of the relay's own, waiting FAREWELL_MS for them at most. */
   async _teardown() {
-    if (this._stream) await this._stream.close().catch(() => {});
-    await this._sink.close().catch(() => {});
-    if (this._ownsClient) await this._client.disconnect().catch(() => {});
+    await settlesBy(Promise.all([
+      this._stream && this._stream.close(),
+      this._sink.close(),
+      this._ownsClient && this._client.disconnect(),
+    ].map((p) => Promise.resolve(p).catch(() => {}))), Date.now() + FAREWELL_MS);
   }
 }
 
