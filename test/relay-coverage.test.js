@@ -158,4 +158,26 @@ describe('relay: coverage', function () {
     assert.strictEqual(r.stats().discarded, 0);
     assert.deepStrictEqual(appended.map(shownItem), [...range(0, 15), 'gap:reconnect', ...range(35, 40)], 'the hole is a gap entry, in its place');
   });
+
+  it("'{collection}' streams, every collection: a reconnect gap also reaches the stream of a collection first written in the hole", async () => {
+    const redisServer = live.add(await startRedis());
+    const proxy = live.add(await startFaultProxy({ targetPort: server.port }));
+    const r = relay({ nexadb: { host: '127.0.0.1', port: proxy.port }, redis: redisServer.url, stream: 'per:{collection}', collection: null, heartbeatMs: 200 });
+    await r.ready;
+    await writeChanges(client, 'known', { docs: 2 });
+    await waitFor(() => r.stats().appended === 2, 'the first 2 appended');
+    proxy.refuse();
+    proxy.cut();
+    await writeChanges(client, 'known', { docs: 3, from: 2 }); // missed
+    await writeChanges(client, 'fresh', { docs: 3 }); // missed, in a collection the relay has not seen
+    proxy.accept();
+    await waitFor(() => r.stats().gaps >= 1, 'the relay back, its gap appended', 15000);
+    await writeChanges(client, 'known', { docs: 1, from: 5 });
+    await writeChanges(client, 'fresh', { docs: 1, from: 3 });
+    const redis = live.add(await redisFor(redisServer.url));
+    const entriesOf = async (coll) => (await readEntries(redis, `per:${coll}`)).map(shown);
+    await waitFor(async () => (await entriesOf('known')).includes(5) && (await entriesOf('fresh')).includes(3), 'the changes after the hole appended', 15000);
+    assert.deepStrictEqual(await entriesOf('known'), [0, 1, 'gap:reconnect', 5]);
+    assert.deepStrictEqual(await entriesOf('fresh'), ['gap:reconnect', 3]);
+  });
 });

@@ -100,6 +100,7 @@ class Relay extends EventEmitter {
         relayId: this.id, t0, staleMs: Math.round(o.heartbeatMs * 2.5), pollMs: Math.max(50, o.heartbeatMs >> 2),
       });
       for (const s of streams) if (this._template) this._streams.add(s);
+      if (gap && o.collection === null) await this._learnStreams();
       if (gap) this._enqueue({ operationType: 'gap', ns: { db: 'nexadb', coll: o.collection }, reason: 'restart', ...gap });
       await this._sink.removeRecords(dead.filter((id) => id !== this.id));
       await this._beat();
@@ -135,6 +136,7 @@ class Relay extends EventEmitter {
     try {
       for await (const item of this._stream) {
         this._own.pulled(item);
+        if (item.operationType === 'gap' && !(item.ns && item.ns.coll)) await this._learnStreams();
         this._take(item);
         // Once ending, what the stream still holds is taken in whole: it is all there is to append.
         if (!this._discard && !this._ending && this._queue.length >= this._o.maxQueue) await this._waitForSpace();
@@ -191,6 +193,18 @@ class Relay extends EventEmitter {
     }
     this._coverageSince = Date.now();
     this._enqueue(d.gapItem(this._o.collection), d.reconnects);
+  }
+
+  /**
+   * A gap of every collection goes to every collection's stream: those this
+   * relay knows, and those of the collections the server has now (one first
+   * written in the hole has no stream yet, and its readers must see the gap).
+   */
+  async _learnStreams() {
+    if (!this._template || typeof this._client.listCollections !== 'function') return;
+    try {
+      for (const coll of await this._client.listCollections()) this._streams.add(this._o.stream.replace('{collection}', coll));
+    } catch (_) { /* NexaDB away again: the streams known get it */ }
   }
 
   /**
@@ -294,13 +308,6 @@ class Relay extends EventEmitter {
 
   // --- liveness -----------------------------------------------------------------
 
-  /** Every change before this time is appended (or inside a gap entry appended). */
-  _coveredUntil() {
-    return this._own.until({
-      head: this._queue[0], buffered: this._stream ? this._stream.buffered : 0, discardingSince: this._discard ? this._discard.since : null,
-    });
-  }
-
   /** A heartbeat, unless the last one is still on its way (a slow Redis would pile them up). */
   _beatOnce() {
     if (this._beating) return;
@@ -308,9 +315,11 @@ class Relay extends EventEmitter {
   }
 
   _beat(stopped = false) {
-    const record = {
-      since: this._since, coverageSince: this._coverageSince, seen: Date.now(), covered: this._coveredUntil(), streams: [...this._streams].slice(0, 1000),
-    };
+    // covered: every change before it is appended (or inside a gap entry appended).
+    const covered = this._own.until({
+      head: this._queue[0], buffered: this._stream ? this._stream.buffered : 0, discardingSince: this._discard ? this._discard.since : null,
+    });
+    const record = { since: this._since, coverageSince: this._coverageSince, seen: Date.now(), covered, streams: [...this._streams].slice(0, 1000) };
     if (stopped) record.stopped = true;
     return this._sink.putRecord(this.id, record);
   }
