@@ -66,7 +66,33 @@ describe('relay: coverage', function () {
       return all.includes(159) && all;
     }, 'the last change appended', 10000);
     assert.strictEqual(b.stats().gapsCovered, 0, 'A, reconnecting, covered nothing of the hole');
-    assert.deepStrictEqual(entries, [...range(0, 100), 'gap:reconnect', ...range(150, 160)], 'the missed 50 are one gap entry, in their place');
+    // B's gap, then A's, written as it closed still cut off (see the next test).
+    assert.deepStrictEqual(entries, [...range(0, 100), 'gap:reconnect', 'gap:reconnect', ...range(150, 160)], 'the missed 50 are gap entries, in their place');
+  });
+
+  it('a relay closed while cut off from NexaDB writes the gap its stream never reported, though a relay started meanwhile took it for running', async () => {
+    const redisServer = live.add(await startRedis());
+    const proxy = live.add(await startFaultProxy({ targetPort: server.port }));
+    const coll = 'orders-closed-cut-off';
+    const opts = { redis: redisServer.url, stream: 'closed-cut-off', collection: coll, heartbeatMs: 200 };
+    const cutOff = relay({ ...opts, nexadb: { host: '127.0.0.1', port: proxy.port } });
+    await cutOff.ready;
+    await writeChanges(client, coll, { docs: 10 });
+    await waitFor(() => cutOff.stats().appended === 10, 'the first 10 appended');
+    proxy.refuse();
+    proxy.cut();
+    await writeChanges(client, coll, { docs: 20, from: 10 }); // missed
+    // Started now, it sees the cut-off relay heartbeat after its start: no restart gap of its own.
+    const next = relay({ ...opts, nexadb: { host: server.host, port: server.port } });
+    await next.ready;
+    await cutOff.close();
+    await writeChanges(client, coll, { docs: 5, from: 30 });
+    const redis = live.add(await redisFor(redisServer.url));
+    const entries = await waitFor(async () => {
+      const all = (await readEntries(redis, 'closed-cut-off')).map(shown);
+      return all.includes(34) && all;
+    }, 'the last change appended', 10000);
+    assert.deepStrictEqual(entries, [...range(0, 10), 'gap:reconnect', ...range(30, 35)], 'the missed 20 are a gap entry, in their place');
   });
 
   it("a relay whose NexaDB stream failed for good stops heartbeating: a relay started later records the changes since as a restart gap", async () => {
@@ -104,7 +130,8 @@ describe('relay: coverage', function () {
       const all = (await readEntries(redis, 'failed')).map(shown);
       return all.includes(34) && all;
     }, 'the last change appended', 10000);
-    assert.deepStrictEqual(entries, [...range(0, 10), 'gap:restart', ...range(30, 35)], 'the 20 nobody relayed are a restart gap, in their place');
+    // Its own gap (cut off until it gave up), then the next relay's (from then to its start).
+    assert.deepStrictEqual(entries, [...range(0, 10), 'gap:reconnect', 'gap:restart', ...range(30, 35)], 'the 20 nobody relayed are within gap entries, in their place');
   });
 
   it('a reconnect while the relay discards (its sink down past maxStallMs): the reconnect gap is appended once the sink is back', async () => {

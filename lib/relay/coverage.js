@@ -116,7 +116,7 @@ class OwnCoverage {
   /** @param {number} marginMs events in the socket, the core and the reorder window */
   constructor(marginMs) {
     this._margin = marginMs;
-    this._losses = []; // when each connection was lost whose gap entry is not appended yet (ms)
+    this._losses = []; // {at: ms, since: s} of each connection lost whose gap entry is not appended yet
     this._stoppedAt = Infinity;
     this._stoppedBehind = false;
     this._pulledTs = null; // the newest server timestamp pulled (s)
@@ -130,7 +130,8 @@ class OwnCoverage {
 
   /** The stream lost its connection. */
   lost() {
-    this._losses.push(Date.now());
+    const now = Date.now();
+    this._losses.push({ at: now, since: Math.min(this._pulledTs ?? Infinity, now / 1000) });
   }
 
   /** The gap entries of the oldest `n` losses are appended (or another relay covered them). */
@@ -143,6 +144,16 @@ class OwnCoverage {
     if (this._stoppedAt !== Infinity) return;
     this._stoppedAt = Date.now();
     this._stoppedBehind = behind;
+  }
+
+  /**
+   * The gap item for the losses whose gap the stream never reported (it
+   * ended before re-subscribing), from the oldest to now; null: none.
+   * @param {string|null} collection
+   */
+  unreportedGap(collection) {
+    if (this._losses.length === 0) return null;
+    return { operationType: 'gap', ns: { db: 'nexadb', coll: collection }, reason: 'reconnect', since: this._losses[0].since, until: Date.now() / 1000 };
   }
 
   /** The relay took `item` off the stream. */
@@ -164,7 +175,7 @@ class OwnCoverage {
   until({ head, buffered, discardingSince }) {
     let t = Math.min(Date.now(), this._stoppedAt);
     if (this._stoppedBehind) t = Math.min(t, this._newestPulled());
-    if (this._losses.length > 0) t = Math.min(t, this._losses[0]);
+    if (this._losses.length > 0) t = Math.min(t, this._losses[0].at);
     if (discardingSince !== null) t = Math.min(t, discardingSince * 1000);
     if (head) t = Math.min(t, entryTime(head));
     else if (buffered > 0) t = Math.min(t, this._newestPulled());

@@ -144,6 +144,9 @@ class Relay extends EventEmitter {
     } catch (err) {
       if (!this._ending) this._fail(err); // not the abort of close()
     } finally {
+      // Ended while reconnecting: the stream's gap for that will never come.
+      const unreported = this._own.unreportedGap(this._o.collection);
+      if (unreported) this._take(unreported);
       this._ending = true;
       this._giveUp.by(Date.now() + this._o.closeTimeoutMs);
       this._wakeWriter();
