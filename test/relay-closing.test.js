@@ -1,7 +1,7 @@
 'use strict';
 // nexaclient/relay's close(): what NexaDB already delivered is appended, the
 // relay's last record says no more than what was, and close() settles in
-// time whatever its sink does.
+// time whatever its sink does. And what it holds while its sink is down.
 const assert = require('assert');
 const NexaClient = require('..');
 const { startDevServer } = require('../lib/dev-server');
@@ -119,5 +119,35 @@ describe('relay: closing', function () {
     await waitFor(() => r.stats().queued === 20, 'the next 20 queued, their append hanging');
     assert.strictEqual(await settles(r.close(), 10000), 'settled', 'close() settled');
     assert.strictEqual(await settles(r.done, 1000), 'settled', 'relay.done settled');
+  });
+
+  it('while the sink is down, the queue holds at most maxQueueBytes of entries (big documents), and nothing is lost once it is back', async () => {
+    let down = true;
+    const appended = [];
+    const kept = new Map();
+    const sink = {
+      async open() {},
+      async append(entries) {
+        if (down) throw new Error('sink down');
+        appended.push(...entries);
+        return { appended: entries.length, duplicates: 0 };
+      },
+      async putRecord(id, rec) { kept.set(id, rec); },
+      async records() { return new Map(kept); },
+      async removeRecords(ids) { for (const id of ids) kept.delete(id); },
+      async close() {},
+    };
+    const coll = 'orders-big';
+    const r = relay({ nexadb: { host: server.host, port: server.port }, sink, stream: 's', collection: coll, heartbeatMs: 200, maxQueueBytes: 20000, maxStallMs: Infinity });
+    await r.ready;
+    // 100 changes of about 1 KB each: far below maxQueue (10,000), far above 20,000 bytes.
+    await client.batchWrite(coll, Array.from({ length: 100 }, (_, k) => ({ k, pad: 'x'.repeat(1000) })));
+    await waitFor(() => r.stats().queued > 0, 'entries queued');
+    await sleep(300); // the reader would go on queueing if it could
+    const queued = r.stats().queued;
+    assert.ok(queued <= 21, `${queued} entries of about 1 KB queued: 20,000 bytes, and the one that crossed the bound`);
+    down = false;
+    await waitFor(() => appended.length === 100, 'all 100 appended once the sink is back', 15000);
+    assert.deepStrictEqual(appended.map((e) => itemOf(e).fullDocument.k), Array.from({ length: 100 }, (_, i) => i));
   });
 });

@@ -73,6 +73,7 @@ describe('relay: NexaDB into Redis Streams', function () {
     assert.throws(() => relay({ ...base, redis: undefined }), { name: 'TypeError', message: /redis/ });
     assert.throws(() => relay({ ...base, maxLen: 10, retention: 1000 }), { name: 'TypeError', message: /maxLen or retention/ });
     assert.throws(() => relay({ ...base, maxQueue: 0 }), { name: 'TypeError', message: /maxQueue/ });
+    assert.throws(() => relay({ ...base, maxQueueBytes: 1.5 }), { name: 'TypeError', message: /maxQueueBytes/ });
     assert.throws(() => relay({ ...base, reorderWindowMs: -1 }), { name: 'TypeError', message: /reorderWindowMs/ });
     // As watch() refuses them: before connecting anywhere.
     assert.throws(() => relay({ ...base, operations: ['insert', 'upsert'] }), { name: 'TypeError', message: /^unknown operation "upsert": expected one of insert, update, delete, dropCollection$/ });

@@ -33,7 +33,8 @@ function digest(text) {
  * @param {object} item
  * @param {string} stream the stream it goes to
  * @param {string} relayId
- * @returns {{stream: string, key: string, fields: string[], ts: number|null, at: number, gap?: object}}
+ * @returns {{stream: string, key: string, fields: string[], ts: number|null, at: number, bytes: number, gap?: object}}
+ *   bytes: about what its fields take (their length)
  */
 function toEntry(item, stream, relayId) {
   const op = String(item.operationType);
@@ -52,7 +53,9 @@ function toEntry(item, stream, relayId) {
     fields.push('since', String(item.since), 'until', String(item.until), 'reason', String(item.reason), 'relay', relayId);
     if (item.reason === 'restart') content = `gap restart ${coll} ${item.since}`;
   }
-  const entry = { stream, key: `${stream}:dedup:${digest(`${stream}\n${content}`)}`, fields, ts, at: Date.now() };
+  let bytes = 0;
+  for (const f of fields) bytes += f.length;
+  const entry = { stream, key: `${stream}:dedup:${digest(`${stream}\n${content}`)}`, fields, ts, at: Date.now(), bytes };
   if (op === 'gap') entry.gap = { reason: item.reason, since: item.since, until: item.until };
   return entry;
 }

@@ -3,6 +3,7 @@
 const os = require('os');
 const crypto = require('crypto');
 const { parseOperations } = require('../arguments');
+const NexaClient = require('../index');
 
 const WHOLE_MS = (v) => Number.isInteger(v) && v >= 0 && v <= 0x7fffffff;
 
@@ -13,6 +14,7 @@ const DEFAULTS = Object.freeze({
   reorderWindowMs: 50,
   dedupWindowMs: 60000,
   maxQueue: 10000,
+  maxQueueBytes: 64 * 1024 * 1024,
   maxStallMs: 10000,
   batchSize: 256,
   heartbeatMs: 1000,
@@ -38,7 +40,7 @@ function relayOptions(given) {
   }
   if (o.dedupWindowMs < 1) throw new TypeError('dedupWindowMs must be at least 1');
   if (o.heartbeatMs < 50) throw new TypeError('heartbeatMs must be at least 50');
-  for (const k of ['maxQueue', 'batchSize']) {
+  for (const k of ['maxQueue', 'maxQueueBytes', 'batchSize']) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new TypeError(`${k} must be a positive integer`);
   }
   if (o.maxLen !== undefined && o.retention !== undefined) throw new TypeError('give maxLen or retention, not both');
@@ -50,4 +52,17 @@ function relayOptions(given) {
   return o;
 }
 
-module.exports = { relayOptions };
+/**
+ * The client the `nexadb` option names: a NexaClient used as it is, or one
+ * of the relay's own (reconnecting for ever) from its options or a URL.
+ * @returns {{client: object, owned: boolean}}
+ */
+function nexadbClient(nexadb) {
+  if (typeof nexadb === 'object' && typeof nexadb.watch === 'function') return { client: nexadb, owned: false };
+  const client = typeof nexadb === 'string'
+    ? new NexaClient(nexadb, { reconnectAttempts: Infinity })
+    : new NexaClient({ reconnectAttempts: Infinity, ...nexadb });
+  return { client, owned: true };
+}
+
+module.exports = { relayOptions, nexadbClient };

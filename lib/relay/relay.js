@@ -11,8 +11,7 @@
 // reads instead, into one gap entry appended once the sink takes entries
 // again.
 const { EventEmitter } = require('events');
-const NexaClient = require('../index');
-const { relayOptions } = require('./options');
+const { relayOptions, nexadbClient } = require('./options');
 const { RedisSink } = require('./redis-sink');
 const { toEntry } = require('./entry');
 const { Discard } = require('./discard');
@@ -46,6 +45,7 @@ class Relay extends EventEmitter {
     // reader to append; its close() would drop that.
     this._stopReceiving = new AbortController();
     this._queue = [];
+    this._queuedBytes = 0; // what the queue's entries take: bounded as their number is (maxQueueBytes)
     this._writerWake = null;
     this._spaceWake = null;
     this._discard = null; // a Discard while the reader discards
@@ -74,14 +74,7 @@ class Relay extends EventEmitter {
 
   async _start() {
     const o = this._o;
-    if (typeof o.nexadb === 'object' && typeof o.nexadb.watch === 'function') {
-      this._client = o.nexadb;
-    } else {
-      this._client = typeof o.nexadb === 'string'
-        ? new NexaClient(o.nexadb, { reconnectAttempts: Infinity })
-        : new NexaClient({ reconnectAttempts: Infinity, ...o.nexadb });
-      this._ownsClient = true;
-    }
+    ({ client: this._client, owned: this._ownsClient } = nexadbClient(o.nexadb));
     try {
       await this._sink.open();
       const watchOptions = { gaps: true, reorderWindowMs: o.reorderWindowMs, signal: this._stopReceiving.signal };
@@ -139,7 +132,7 @@ class Relay extends EventEmitter {
         if (item.operationType === 'gap' && !(item.ns && item.ns.coll)) await this._learnStreams();
         this._take(item);
         // Once ending, what the stream still holds is taken in whole: it is all there is to append.
-        if (!this._discard && !this._ending && this._queue.length >= this._o.maxQueue) await this._waitForSpace();
+        if (!this._discard && !this._ending && this._queueFull()) await this._waitForSpace();
       }
     } catch (err) {
       if (!this._ending) this._fail(err); // not the abort of close()
@@ -162,6 +155,10 @@ class Relay extends EventEmitter {
     const reconnected = item.operationType === 'gap' && item.reason === 'reconnect';
     if (reconnected) this._coverageSince = Math.max(this._coverageSince, item.until * 1000);
     this._enqueue(item, reconnected ? 1 : 0);
+  }
+
+  _queueFull() {
+    return this._queue.length >= this._o.maxQueue || this._queuedBytes >= this._o.maxQueueBytes;
   }
 
   /** The queue is full: wait until the writer makes room, at most maxStallMs, then discard. */
@@ -232,6 +229,7 @@ class Relay extends EventEmitter {
       if (entries.length > 0) entries[entries.length - 1].settles = settles;
       else this._own.settled(settles); // no stream to put it in: nothing of it can be appended
     }
+    for (const e of entries) this._queuedBytes += e.bytes;
     this._queue.push(...entries);
     this._wakeWriter();
   }
@@ -259,6 +257,7 @@ class Relay extends EventEmitter {
         if (covered === TIMED_OUT) break;
         if (covered) {
           this._queue.shift();
+          this._queuedBytes -= head.bytes;
           this._stats.gapsCovered++;
           if (head.settles) this._own.settled(head.settles);
           continue;
@@ -273,7 +272,7 @@ class Relay extends EventEmitter {
         this._account(batch, result.appended, result.duplicates);
         delay = 100;
         if (this._discard) this._endDiscard();
-        if (this._spaceWake && this._queue.length < this._o.maxQueue) this._spaceWake();
+        if (this._spaceWake && !this._queueFull()) this._spaceWake();
       } catch (err) {
         this._sinkError(err);
         if (await this._giveUp.race(sleep(delay / 2 + Math.random() * delay / 2)) === TIMED_OUT) break;
@@ -294,6 +293,7 @@ class Relay extends EventEmitter {
     this._stats.appended += appended;
     this._stats.duplicates += duplicates;
     for (const e of batch) {
+      this._queuedBytes -= e.bytes;
       if (e.settles) this._own.settled(e.settles);
       if (e.fields[1] === 'gap') this._stats.gaps++;
       if (e.ts !== null && (this._stats.newestTimestamp === null || e.ts > this._stats.newestTimestamp)) this._stats.newestTimestamp = e.ts;
