@@ -41,8 +41,7 @@ class Relay extends EventEmitter {
     this._client = null;
     this._ownsClient = false;
     this._stream = null;
-    // Aborting a ChangeStream ends it but keeps what it received, for the
-    // reader to append; its close() would drop that.
+    // Aborting a ChangeStream ends it but keeps what it received, for the reader (close() drops it).
     this._stopReceiving = new AbortController();
     this._queue = [];
     this._queuedBytes = 0; // what the queue's entries take: bounded as their number is (maxQueueBytes)
@@ -350,9 +349,10 @@ class Relay extends EventEmitter {
 
   /**
    * Stops receiving from NexaDB, appends what it had received (queued, or
-   * still in the change stream), giving up after closeTimeoutMs of failing
-   * appends, writes this relay's last record (stopped; covered: up to what
-   * was appended) and ends. Idempotent.
+   * still in the change stream) for at most closeTimeoutMs, however Redis
+   * fails, is slow or hangs, writes this relay's last record (stopped;
+   * covered: up to what was appended) and ends. Settles within
+   * closeTimeoutMs plus 2 × FAREWELL_MS. Idempotent.
    * @returns {Promise<void>}
    */
   close() {
