@@ -31,6 +31,8 @@ export interface SinkEntry {
   ts: number | null;
   /** When the relay read it (epoch ms). */
   at: number;
+  /** About what its fields take (their lengths summed), counted against maxQueueBytes. */
+  bytes: number;
 }
 
 /** A relay's liveness record, kept in the sink (epoch ms). */
@@ -39,20 +41,22 @@ export interface RelayRecord {
   /** Since when it has had no hole of its own. */
   coverageSince: number;
   seen: number;
+  /** Every change before it is appended or inside an appended gap entry: held at a lost connection until its gap is appended, and at the oldest entry not appended. */
   covered: number;
   streams: string[];
-  /** Written by close(). */
+  /** Written once the relay has ended: close(), or its change stream failed for good. */
   stopped?: true;
 }
 
 /** Where a relay appends: Redis Streams by default; any object with these methods. */
 export interface Sink {
   open(): Promise<void>;
-  /** Appends in order, each key at most once within the de-duplication window; rejects when nothing may be assumed written. */
+  /** Appends in order, each key at most once within the de-duplication window; rejects when nothing may be assumed written. A closing relay stops waiting at closeTimeoutMs (the outcome is then ignored and assumed not written). */
   append(entries: SinkEntry[]): Promise<{ appended: number; duplicates: number }>;
   putRecord(relayId: string, record: RelayRecord): Promise<void>;
   records(): Promise<Map<string, RelayRecord>>;
   removeRecords(relayIds: string[]): Promise<void>;
+  /** A closing relay waits for it 1 s at most. */
   close(): Promise<void>;
 }
 
@@ -77,6 +81,8 @@ export interface RelayOptions {
   retention?: number;
   /** Entries waiting for the sink at most. Default 10000. */
   maxQueue?: number;
+  /** Bytes (about: the entries' field lengths) waiting for the sink at most. Default 67108864 (64 MiB). */
+  maxQueueBytes?: number;
   /** How long a full queue may hold up reading NexaDB before the relay discards into a gap entry. Default 10000; Infinity: never. */
   maxStallMs?: number;
   /** Entries per append. Default 256. */
@@ -87,7 +93,7 @@ export interface RelayOptions {
   catchUp?: boolean;
   /** Default: host name, pid and a random suffix. */
   relayId?: string;
-  /** close(): how long to keep retrying what is queued. Default 10000. */
+  /** close(): how long it appends what it had received, whatever the sink does; close() settles within this plus about 2 s. Default 10000. */
   closeTimeoutMs?: number;
 }
 
@@ -113,10 +119,10 @@ export declare class Relay extends EventEmitter {
   readonly stream: string;
   /** Resolves once subscribed, connected to the sink and past the restart check. */
   readonly ready: Promise<void>;
-  /** Resolves once the relay has ended (close(), or the change stream failed for good). */
+  /** Resolves once the relay has ended and written its last record (close(), or the change stream failed for good). */
   readonly done: Promise<void>;
   stats(): RelayStats;
-  /** Stops reading NexaDB, appends what is queued, ends. */
+  /** Stops receiving from NexaDB, appends what it had received (for at most closeTimeoutMs), records that it stopped, ends. */
   close(): Promise<void>;
   on(event: 'error', listener: (err: Error) => void): this;
   on(event: 'sinkError', listener: (err: Error) => void): this;
