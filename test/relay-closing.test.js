@@ -3,10 +3,8 @@
 // relay's last record says no more than what was, and close() settles in
 // time whatever its sink does. And what it holds while its sink is down.
 const assert = require('assert');
-const NexaClient = require('..');
-const { startDevServer } = require('../lib/dev-server');
 const { startRedis } = require('./helpers/redis-server');
-const { writeChanges, relayRig } = require('./helpers/relay-rig');
+const { writeChanges, relayRig, nexadbForSuite } = require('./helpers/relay-rig');
 
 // Everything a test opens is ended after it, also when it fails.
 const { live, relay } = relayRig();
@@ -39,19 +37,10 @@ function slowSink() {
 describe('relay: closing', function () {
   this.timeout(60000);
   afterEach(() => live.endAll());
+  const nexadb = nexadbForSuite();
   let server;
   let client;
-
-  before(async () => {
-    server = await startDevServer({ port: 0 });
-    client = new NexaClient({ host: server.host, port: server.port });
-    await client.connect();
-  });
-
-  after(async () => {
-    if (client) await client.disconnect();
-    if (server) await server.close();
-  });
+  before(() => ({ server, client } = nexadb));
 
   /**
    * A relay behind a slow sink, 500 changes delivered to it (a watcher of

@@ -6,10 +6,9 @@
 const assert = require('assert');
 const dc = require('diagnostics_channel');
 const NexaClient = require('..');
-const { startDevServer } = require('../lib/dev-server');
 const { startRedis } = require('./helpers/redis-server');
 const { startFaultProxy } = require('./helpers/fault-proxy');
-const { writeChanges, redisFor, readEntries, relayRig } = require('./helpers/relay-rig');
+const { writeChanges, redisFor, readEntries, relayRig, nexadbForSuite } = require('./helpers/relay-rig');
 
 // Everything a test opens is ended after it, also when it fails.
 const { live, relay } = relayRig();
@@ -23,19 +22,10 @@ const range = (from, to) => Array.from({ length: to - from }, (_, i) => from + i
 describe('relay: coverage', function () {
   this.timeout(60000);
   afterEach(() => live.endAll());
+  const nexadb = nexadbForSuite();
   let server;
   let client;
-
-  before(async () => {
-    server = await startDevServer({ port: 0 });
-    client = new NexaClient({ host: server.host, port: server.port });
-    await client.connect();
-  });
-
-  after(async () => {
-    if (client) await client.disconnect();
-    if (server) await server.close();
-  });
+  before(() => ({ server, client } = nexadb));
 
   it('two relays cut off from NexaDB at once: the one still reconnecting does not cover the other\'s hole, so the first back appends its gap', async () => {
     const redisServer = live.add(await startRedis());

@@ -10,7 +10,7 @@ const NexaClient = require('..');
 const { startDevServer } = require('../lib/dev-server');
 const { startRedis } = require('./helpers/redis-server');
 const { startFaultProxy } = require('./helpers/fault-proxy');
-const { writeChanges, redisFor, readEntries, keyOf, relayRig } = require('./helpers/relay-rig');
+const { writeChanges, redisFor, readEntries, keyOf, relayRig, nexadbForSuite } = require('./helpers/relay-rig');
 
 // Everything a test opens is ended after it, also when it fails.
 const { live, relay, consume, Child } = relayRig();
@@ -22,19 +22,10 @@ const lastStats = (child) => JSON.parse([...child.lines].reverse().find((l) => l
 describe('relay: faults', function () {
   this.timeout(60000);
   afterEach(() => live.endAll());
+  const nexadb = nexadbForSuite();
   let server;
   let client;
-
-  before(async () => {
-    server = await startDevServer({ port: 0 });
-    client = new NexaClient({ host: server.host, port: server.port });
-    await client.connect();
-  });
-
-  after(async () => {
-    if (client) await client.disconnect();
-    if (server) await server.close();
-  });
+  before(() => ({ server, client } = nexadb));
 
   describe('relays side by side, killed and restarted', () => {
     let redisServer;

@@ -111,4 +111,25 @@ function relayRig() {
   };
 }
 
-module.exports = { writeChanges, redisFor, readEntries, keyOf, Child, Live, relayRig };
+/**
+ * A dev server and a connected client (the tests' writer) for a suite:
+ * started before its first test, ended after its last.
+ * @returns {{server: object|null, client: object|null}} filled in by then
+ */
+function nexadbForSuite() {
+  const NexaClient = require('../..');
+  const { startDevServer } = require('../../lib/dev-server');
+  const nexadb = { server: null, client: null };
+  before(async () => {
+    nexadb.server = await startDevServer({ port: 0 });
+    nexadb.client = new NexaClient({ host: nexadb.server.host, port: nexadb.server.port });
+    await nexadb.client.connect();
+  });
+  after(async () => {
+    if (nexadb.client) await nexadb.client.disconnect();
+    if (nexadb.server) await nexadb.server.close();
+  });
+  return nexadb;
+}
+
+module.exports = { writeChanges, redisFor, readEntries, keyOf, Child, Live, relayRig, nexadbForSuite };
