@@ -4,7 +4,7 @@
 // time whatever its sink does. And what it holds while its sink is down.
 const assert = require('assert');
 const { startRedis } = require('./helpers/redis-server');
-const { writeChanges, relayRig, nexadbForSuite } = require('./helpers/relay-rig');
+const { writeChanges, relayRig, nexadbForSuite, memorySink } = require('./helpers/relay-rig');
 
 // Everything a test opens is ended after it, also when it fails.
 const { live, relay } = relayRig();
@@ -14,25 +14,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** 'settled', or 'pending' if `promise` has not settled within `ms` (for a message better than a test timeout). */
 const settles = (promise, ms) => Promise.race([promise.then(() => 'settled', () => 'settled'), sleep(ms).then(() => 'pending')]);
 const itemOf = (e) => JSON.parse(e.fields[e.fields.indexOf('event') + 1]);
-
-/** A sink that takes 50 ms an append, keeping what it got and the relays' records. */
-function slowSink() {
-  const sink = {
-    appended: [],
-    kept: new Map(), // relay id -> its record
-    async open() {},
-    async append(entries) {
-      await sleep(50);
-      sink.appended.push(...entries);
-      return { appended: entries.length, duplicates: 0 };
-    },
-    async putRecord(id, rec) { sink.kept.set(id, rec); },
-    async records() { return new Map(sink.kept); },
-    async removeRecords(ids) { for (const id of ids) sink.kept.delete(id); },
-    async close() {},
-  };
-  return sink;
-}
 
 describe('relay: closing', function () {
   this.timeout(60000);
@@ -66,7 +47,7 @@ describe('relay: closing', function () {
   }
 
   it('close() appends what NexaDB had delivered before it, though not appended yet', async () => {
-    const sink = slowSink();
+    const sink = memorySink({ appendMs: 50 });
     const { r } = await relayBehind('orders-close-drains', sink);
     await r.close();
     const ks = sink.appended.map((e) => itemOf(e).fullDocument.k);
@@ -75,7 +56,7 @@ describe('relay: closing', function () {
   });
 
   it("close() out of time (closeTimeoutMs): its last record's covered stops before the first change not appended, so the next relay's restart gap spans what was dropped", async () => {
-    const sink = slowSink();
+    const sink = memorySink({ appendMs: 50 });
     const { r, delivered } = await relayBehind('orders-close-late', sink, { closeTimeoutMs: 300 });
     await r.close();
     const appended = new Set(sink.appended.map((e) => itemOf(e).fullDocument.k));
@@ -111,21 +92,9 @@ describe('relay: closing', function () {
   });
 
   it('while the sink is down, the queue holds at most maxQueueBytes of entries (big documents), and nothing is lost once it is back', async () => {
-    let down = true;
-    const appended = [];
-    const kept = new Map();
-    const sink = {
-      async open() {},
-      async append(entries) {
-        if (down) throw new Error('sink down');
-        appended.push(...entries);
-        return { appended: entries.length, duplicates: 0 };
-      },
-      async putRecord(id, rec) { kept.set(id, rec); },
-      async records() { return new Map(kept); },
-      async removeRecords(ids) { for (const id of ids) kept.delete(id); },
-      async close() {},
-    };
+    const sink = memorySink();
+    sink.down = true;
+    const { appended } = sink;
     const coll = 'orders-big';
     const r = relay({ nexadb: { host: server.host, port: server.port }, sink, stream: 's', collection: coll, heartbeatMs: 200, maxQueueBytes: 20000, maxStallMs: Infinity });
     await r.ready;
@@ -135,7 +104,7 @@ describe('relay: closing', function () {
     await sleep(300); // the reader would go on queueing if it could
     const queued = r.stats().queued;
     assert.ok(queued <= 21, `${queued} entries of about 1 KB queued: 20,000 bytes, and the one that crossed the bound`);
-    down = false;
+    sink.down = false;
     await waitFor(() => appended.length === 100, 'all 100 appended once the sink is back', 15000);
     assert.deepStrictEqual(appended.map((e) => itemOf(e).fullDocument.k), Array.from({ length: 100 }, (_, i) => i));
   });

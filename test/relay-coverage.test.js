@@ -8,7 +8,7 @@ const dc = require('diagnostics_channel');
 const NexaClient = require('..');
 const { startRedis } = require('./helpers/redis-server');
 const { startFaultProxy } = require('./helpers/fault-proxy');
-const { writeChanges, redisFor, readEntries, relayRig, nexadbForSuite } = require('./helpers/relay-rig');
+const { writeChanges, redisFor, readEntries, relayRig, nexadbForSuite, memorySink } = require('./helpers/relay-rig');
 
 // Everything a test opens is ended after it, also when it fails.
 const { live, relay } = relayRig();
@@ -125,21 +125,8 @@ describe('relay: coverage', function () {
   });
 
   it('a reconnect while the relay discards (its sink down past maxStallMs): the reconnect gap is appended once the sink is back', async () => {
-    const appended = [];
-    let down = false;
-    const records = new Map();
-    const sink = {
-      async open() {},
-      async append(entries) {
-        if (down) throw new Error('sink down');
-        appended.push(...entries);
-        return { appended: entries.length, duplicates: 0 };
-      },
-      async putRecord(id, rec) { records.set(id, rec); },
-      async records() { return new Map(records); },
-      async removeRecords(ids) { for (const id of ids) records.delete(id); },
-      async close() {},
-    };
+    const sink = memorySink();
+    const { appended } = sink;
     const itemOf = (e) => JSON.parse(e.fields[e.fields.indexOf('event') + 1]);
     const shownItem = (e) => (e.fields[1] === 'gap' ? `gap:${itemOf(e).reason}` : itemOf(e).fullDocument.k);
     const proxy = live.add(await startFaultProxy({ targetPort: server.port }));
@@ -154,7 +141,7 @@ describe('relay: coverage', function () {
       await r.ready;
       await writeChanges(client, coll, { docs: 5 });
       await waitFor(() => appended.length === 5, 'the first 5 appended');
-      down = true;
+      sink.down = true;
       await writeChanges(client, coll, { docs: 10, from: 5 }); // fills the queue
       await waitFor(() => stalls.length === 1, 'the relay stalled, and discards from now on');
 
@@ -164,7 +151,7 @@ describe('relay: coverage', function () {
       await writeChanges(client, coll, { docs: 20, from: 15 });
       proxy.accept();
       await waitFor(() => streamGaps.includes('reconnect'), "the relay's stream back, with its reconnect gap", 15000);
-      down = false;
+      sink.down = false;
       // Until its next retry succeeds the relay goes on discarding.
       await waitFor(() => appended.length >= 15 && r.stats().queued === 0, 'the queue appended once the sink is back', 15000);
       await writeChanges(client, coll, { docs: 5, from: 35 });

@@ -10,7 +10,7 @@ const NexaClient = require('..');
 const { startDevServer } = require('../lib/dev-server');
 const { startRedis } = require('./helpers/redis-server');
 const { startFaultProxy } = require('./helpers/fault-proxy');
-const { writeChanges, redisFor, readEntries, keyOf, relayRig, nexadbForSuite } = require('./helpers/relay-rig');
+const { writeChanges, redisFor, readEntries, keyOf, relayRig, nexadbForSuite, memorySink } = require('./helpers/relay-rig');
 
 // Everything a test opens is ended after it, also when it fails.
 const { live, relay, consume, Child } = relayRig();
@@ -245,22 +245,9 @@ describe('relay: faults', function () {
   });
 
   it('a sink down for longer than maxStallMs: the relay stops waiting and records what it discards as one gap entry, in its place', async () => {
-    // Any object with these methods is a sink (a NATS JetStream one would be).
-    const appended = [];
-    let down = false;
-    const records = new Map();
-    const sink = {
-      async open() {},
-      async append(entries) {
-        if (down) throw new Error('sink down');
-        appended.push(...entries);
-        return { appended: entries.length, duplicates: 0 };
-      },
-      async putRecord(id, rec) { records.set(id, rec); },
-      async records() { return new Map(records); },
-      async removeRecords(ids) { for (const id of ids) records.delete(id); },
-      async close() {},
-    };
+    // Any object with the Sink methods is a sink (a NATS JetStream one would be): this one is in memory.
+    const sink = memorySink();
+    const { appended } = sink;
     const coll = 'orders-stall';
     const r = relay({ nexadb: { host: server.host, port: server.port }, sink, stream: 's', collection: coll, maxQueue: 100, maxStallMs: 300, reorderWindowMs: 0 });
     const stalls = [];
@@ -268,11 +255,11 @@ describe('relay: faults', function () {
     await r.ready;
     await writeChanges(client, coll, { docs: 100 });
     await waitFor(() => appended.length === 100, 'the first 100 appended');
-    down = true;
+    sink.down = true;
     await writeChanges(client, coll, { docs: 1000, from: 100 });
     await waitFor(() => r.stats().discarded > 0, 'the relay discarding', 10000);
     await waitFor(() => r.stats().queued + r.stats().discarded === 1000, 'every change queued or discarded', 10000);
-    down = false;
+    sink.down = false;
     // Until its next retry succeeds the relay goes on discarding; then the gap is appended.
     await waitFor(() => r.stats().gaps === 1, 'the gap entry appended', 10000);
     await writeChanges(client, coll, { docs: 10, from: 1100 });

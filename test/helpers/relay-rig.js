@@ -132,4 +132,29 @@ function nexadbForSuite() {
   return nexadb;
 }
 
-module.exports = { writeChanges, redisFor, readEntries, keyOf, Child, Live, relayRig, nexadbForSuite };
+/**
+ * A sink in memory (any object with the Sink methods is one): `appended`
+ * holds what it took, `kept` the relays' records; while `down`, appends
+ * fail; each append takes `appendMs`.
+ */
+function memorySink({ appendMs = 0 } = {}) {
+  const sink = {
+    down: false,
+    appended: [],
+    kept: new Map(), // relay id -> its record
+    async open() {},
+    async append(entries) {
+      if (appendMs > 0) await new Promise((r) => setTimeout(r, appendMs));
+      if (sink.down) throw new Error('sink down');
+      sink.appended.push(...entries);
+      return { appended: entries.length, duplicates: 0 };
+    },
+    async putRecord(id, rec) { sink.kept.set(id, rec); },
+    async records() { return new Map(sink.kept); },
+    async removeRecords(ids) { for (const id of ids) sink.kept.delete(id); },
+    async close() {},
+  };
+  return sink;
+}
+
+module.exports = { writeChanges, redisFor, readEntries, keyOf, Child, Live, relayRig, nexadbForSuite, memorySink };
