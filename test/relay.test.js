@@ -282,6 +282,20 @@ describe('relay: NexaDB into Redis Streams', function () {
     assert.ok(Date.now() - t < 1000, 'abort cut the blocking read');
   });
 
+  it('a consumer whose Redis went away ends at close() at once, its retry backoff cut short', async () => {
+    const own = await startRedis();
+    const stream = fresh('stream');
+    const c = consume({ redis: own.url, stream, group: 'g', blockMs: 100 });
+    const loop = drain(c, () => {});
+    await sleep(300); // reading
+    await own.stop();
+    await sleep(3500); // retrying, with a backoff grown past a second
+    const t = Date.now();
+    await c.close();
+    await loop;
+    assert.ok(Date.now() - t < 1000, `the loop ended ${Date.now() - t} ms after close()`);
+  });
+
   for (const how of ['close()', 'its AbortSignal']) {
     it(`a consumer's loop ends at ${how} with messages read ahead: nothing more is handed out, the rest stay pending for the group`, async () => {
       const stream = fresh('stream');

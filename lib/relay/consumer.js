@@ -13,7 +13,6 @@ const { redisClient, closeClient, fieldPairs } = require('./redis-client');
 const { fromFields } = require('./entry');
 const { NexaAbortError } = require('../errors');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const DONE = Object.freeze({ value: undefined, done: true });
 
 /** Seconds since the epoch of a stream id (its time part is epoch ms). */
@@ -75,6 +74,7 @@ class Consumer {
     this._acks = new Set();
     this._closed = false;
     this._closing = null;
+    this._wake = null; // ends a retry backoff at close()
     this._error = null;
     this._stats = { delivered: 0, acknowledged: 0, claimed: 0, skipped: 0, trimmed: 0, redisErrors: 0 };
     this._signal = o.signal || null;
@@ -152,7 +152,7 @@ class Consumer {
           await this._createGroup('0').catch(() => {});
           continue;
         }
-        await sleep(delay / 2 + Math.random() * delay / 2);
+        await this._backoff(delay / 2 + Math.random() * delay / 2);
         delay = Math.min(delay * 2, 5000);
       }
     }
@@ -313,6 +313,7 @@ class Consumer {
   close() {
     if (this._closing) return this._closing;
     this._closed = true;
+    if (this._wake) this._wake();
     if (this._signal) this._signal.removeEventListener('abort', this._onAbort);
     this._closing = (async () => {
       if (this._blocking) await closeClient(this._blocking, { now: true });
@@ -321,6 +322,17 @@ class Consumer {
       await this._closeClients();
     })();
     return this._closing;
+  }
+
+  /** Waits `ms` before trying Redis again, or until close(). */
+  _backoff(ms) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this._wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).finally(() => { this._wake = null; });
   }
 
   async _closeClients() {
