@@ -101,6 +101,7 @@ export interface RelayStats {
   appended: number;
   /** Appends skipped because another relay (or a retry) had appended the change. */
   duplicates: number;
+  /** Gap entries this relay offered: appended by it or (a restart gap) already by another relay. */
   gaps: number;
   /** This relay's holes another running relay had covered: not appended as gaps. */
   gapsCovered: number;

@@ -329,7 +329,7 @@ class Relay extends EventEmitter {
   // --- the public side ----------------------------------------------------------
 
   /**
-   * @returns {{appended: number, duplicates: number, gaps: number, discarded: number,
+   * @returns {{appended: number, duplicates: number, gaps: number, gapsCovered: number, discarded: number,
    *   redisErrors: number, queued: number, lagMs: number|null, newestTimestamp: number|null}}
    */
   stats() {
