@@ -18,7 +18,6 @@ const { Discard } = require('./discard');
 const { startGap, coveredByPeer, OwnCoverage } = require('./coverage');
 const { settlesBy, TIMED_OUT, Deadline } = require('./time-bound');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Past closeTimeoutMs: what the last record, and then the goodbyes to Redis and NexaDB, may each take. */
 const FAREWELL_MS = 1000;
 
@@ -274,7 +273,7 @@ class Relay extends EventEmitter {
         if (this._spaceWake && !this._queueFull()) this._spaceWake();
       } catch (err) {
         this._sinkError(err);
-        if (await this._giveUp.race(sleep(delay / 2 + Math.random() * delay / 2)) === TIMED_OUT) break;
+        if (await this._giveUp.sleep(delay / 2 + Math.random() * delay / 2) === TIMED_OUT) break;
         delay = Math.min(delay * 2, 5000);
       }
     }

@@ -22,6 +22,8 @@ function settlesBy(promise, at) {
 /**
  * A deadline that can only be brought forward, and what waits on it: race()
  * resolves TIMED_OUT once it passes, in the middle of whatever it waits on.
+ * Each race waits on a promise of its own, let go when it settles: the
+ * writer races once per append for the relay's whole life.
  */
 class Deadline {
   constructor() {
@@ -29,7 +31,13 @@ class Deadline {
     this.at = Infinity;
     this._timer = null;
     this._done = false;
-    this._passed = new Promise((resolve) => { this._pass = () => resolve(TIMED_OUT); });
+    this._passed = false;
+    this._waiting = new Set(); // wake-ups of the races under way
+    this._pass = () => {
+      this._passed = true;
+      for (const wake of this._waiting) wake();
+      this._waiting.clear();
+    };
   }
 
   /** Passes at `at` (epoch ms) at the latest. */
@@ -44,7 +52,22 @@ class Deadline {
 
   /** What `promise` resolves with (a rejection is thrown), or TIMED_OUT once the deadline passes. */
   race(promise) {
-    return Promise.race([promise, this._passed]);
+    if (this._passed) return Promise.race([promise, TIMED_OUT]);
+    let wake;
+    const passed = new Promise((resolve) => { wake = () => resolve(TIMED_OUT); });
+    this._waiting.add(wake);
+    return Promise.race([promise, passed]).finally(() => this._waiting.delete(wake));
+  }
+
+  /** Waits `ms`, or until the deadline passes (TIMED_OUT); no timer is left behind either way. */
+  async sleep(ms) {
+    let timer;
+    const slept = new Promise((resolve) => { timer = setTimeout(resolve, ms); });
+    try {
+      return await this.race(slept);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Nothing waits on it any more: no timer left behind, now or later. */
