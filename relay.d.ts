@@ -44,7 +44,7 @@ export interface RelayRecord {
   /** Every change before it is appended or inside an appended gap entry: held at a lost connection until its gap is appended, and at the oldest entry not appended. */
   covered: number;
   streams: string[];
-  /** Written once the relay has ended: close(), or its change stream failed for good. */
+  /** Written from the moment the relay stops receiving (close(), or its change stream failed for good), while it drains too. */
   stopped?: true;
 }
 

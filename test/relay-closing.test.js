@@ -91,6 +91,35 @@ describe('relay: closing', function () {
     assert.strictEqual(await settles(r.done, 1000), 'settled', 'relay.done settled');
   });
 
+  it('a rolling restart: a relay started while the old one still drains its queue takes it for stopped, and records the changes no relay received as a restart gap', async () => {
+    const sink = memorySink({ appendMs: 200 });
+    const coll = 'rolling';
+    const watcher = client.watch(coll);
+    await watcher.ready;
+    const delivered = [];
+    const watching = (async () => { for await (const ev of watcher) delivered.push(ev); })();
+    const base = { nexadb: { host: server.host, port: server.port }, sink, stream: 's', collection: coll, heartbeatMs: 200, batchSize: 5 };
+    const old = relay({ ...base, relayId: 'old' });
+    await old.ready;
+    await writeChanges(client, coll, { docs: 40 }); // 8 appends of 200 ms to drain
+    await waitFor(() => delivered.length === 40, '40 delivered');
+    const closing = old.close();
+    await sleep(50);
+    await writeChanges(client, coll, { docs: 3, from: 100 }); // while no relay receives
+    await waitFor(() => delivered.length === 43, '43 delivered');
+    const next = relay({ ...base, relayId: 'next' });
+    await next.ready;
+    await closing;
+    await waitFor(() => next.stats().gaps === 1, 'the restart gap appended', 10000);
+    await watcher.close();
+    await watching;
+    const ks = new Set(sink.appended.filter((e) => e.fields[1] !== 'gap').map((e) => itemOf(e).fullDocument.k));
+    const gaps = sink.appended.filter((e) => e.fields[1] === 'gap').map(itemOf);
+    const lost = delivered.filter((ev) => !ks.has(ev.fullDocument.k) && !gaps.some((g) => ev.timestamp >= g.since && ev.timestamp <= g.until));
+    assert.deepStrictEqual(lost.map((ev) => ev.fullDocument.k), [], 'every change appended or inside a gap entry');
+    assert.deepStrictEqual(gaps.map((g) => g.reason), ['restart']);
+  });
+
   it('while the sink is down, the queue holds at most maxQueueBytes of entries (big documents), and nothing is lost once it is back', async () => {
     const sink = memorySink();
     sink.down = true;

@@ -321,7 +321,8 @@ class Relay extends EventEmitter {
       head: this._queue[0], buffered: this._stream ? this._stream.buffered : 0, discardingSince: this._discard ? this._discard.since : null,
     });
     const record = { since: this._since, coverageSince: this._coverageSince, seen: Date.now(), covered, streams: [...this._streams].slice(0, 1000) };
-    if (stopped) record.stopped = true;
+    // Receiving no more (closing, or failed): not running, though draining: a relay starting now records a restart gap.
+    if (stopped || this._ending) record.stopped = true;
     return this._sink.putRecord(this.id, record);
   }
 
