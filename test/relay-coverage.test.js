@@ -184,4 +184,28 @@ describe('relay: coverage', function () {
     assert.deepStrictEqual(await entriesOf('known'), [0, 1, 'gap:reconnect', 5]);
     assert.deepStrictEqual(await entriesOf('fresh'), ['gap:reconnect', 3]);
   });
+  it('a relay whose full queue held only a gap another relay covered reads on, instead of discarding with its sink healthy', async () => {
+    const sink = memorySink();
+    const coll = 'covered-head';
+    const proxy = live.add(await startFaultProxy({ targetPort: server.port }));
+    const base = { sink, stream: 's', collection: coll, heartbeatMs: 200 };
+    const steady = relay({ ...base, nexadb: { host: server.host, port: server.port }, relayId: 'steady' });
+    await steady.ready;
+    await sleep(1200);
+    const small = relay({ ...base, nexadb: { host: '127.0.0.1', port: proxy.port }, relayId: 'small', maxQueue: 1, maxStallMs: 300 });
+    await small.ready;
+    await sleep(1200); // the steady relay has had no hole for over a second before the small one's
+    await writeChanges(client, coll, { docs: 2 });
+    await sleep(500);
+    proxy.refuse();
+    proxy.cut();
+    await sleep(300);
+    await writeChanges(client, coll, { docs: 2, from: 2 }); // the small relay misses these; the steady one appends them
+    proxy.accept();
+    await waitFor(() => small.stats().gapsCovered === 1, 'its gap covered by the steady relay', 15000);
+    const before = small.stats().appended;
+    await writeChanges(client, coll, { docs: 3, from: 4 });
+    await waitFor(() => small.stats().appended === before + 3, 'the small relay appends what comes next', 10000);
+    assert.strictEqual(small.stats().discarded, 0, 'nothing discarded: its sink was healthy');
+  });
 });

@@ -138,6 +138,7 @@ class Relay extends EventEmitter {
       // Ended while reconnecting: the stream's gap for that will never come.
       const unreported = this._own.unreportedGap(this._o.collection);
       if (unreported) this._take(unreported);
+      if (this._discard) this._endDiscard(); // what it discarded gets its gap, appended with the rest
       this._ending = true;
       this._giveUp.by(Date.now() + this._o.closeTimeoutMs);
       this._wakeWriter();
@@ -182,6 +183,12 @@ class Relay extends EventEmitter {
    * in its place; with nothing discarded, the stream's holes met meanwhile
    * go in as they came.
    */
+  /** The queue moved on: a discard ends (its gap queued), a reader waiting for space reads on. */
+  _progressed() {
+    if (this._discard) this._endDiscard();
+    if (this._spaceWake && !this._queueFull()) this._spaceWake();
+  }
+
   _endDiscard() {
     const d = this._discard;
     this._discard = null;
@@ -258,6 +265,7 @@ class Relay extends EventEmitter {
           this._queuedBytes -= head.bytes;
           this._stats.gapsCovered++;
           if (head.settles) this._own.settled(head.settles);
+          this._progressed();
           continue;
         }
       }
@@ -269,8 +277,7 @@ class Relay extends EventEmitter {
         this._queue.splice(0, batch.length);
         this._account(batch, result.appended, result.duplicates);
         delay = 100;
-        if (this._discard) this._endDiscard();
-        if (this._spaceWake && !this._queueFull()) this._spaceWake();
+        this._progressed();
       } catch (err) {
         this._sinkError(err);
         if (await this._giveUp.sleep(delay / 2 + Math.random() * delay / 2) === TIMED_OUT) break;
