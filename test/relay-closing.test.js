@@ -9,6 +9,8 @@ const { writeChanges, relayRig, nexadbForSuite, memorySink } = require('./helper
 // Everything a test opens is ended after it, also when it fails.
 const { live, relay } = relayRig();
 const { waitFor } = require('./fixtures/helpers');
+const { startFaultProxy } = require('./helpers/fault-proxy');
+const { MSG } = require('../lib/connection');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** 'settled', or 'pending' if `promise` has not settled within `ms` (for a message better than a test timeout). */
@@ -118,6 +120,18 @@ describe('relay: closing', function () {
     const lost = delivered.filter((ev) => !ks.has(ev.fullDocument.k) && !gaps.some((g) => ev.timestamp >= g.since && ev.timestamp <= g.until));
     assert.deepStrictEqual(lost.map((ev) => ev.fullDocument.k), [], 'every change appended or inside a gap entry');
     assert.deepStrictEqual(gaps.map((g) => g.reason), ['restart']);
+  });
+
+  it("close() is not held by a NexaDB that stops answering the request for every collection's streams", async () => {
+    const proxy = live.add(await startFaultProxy({ targetPort: server.port }));
+    const r = relay({ nexadb: { host: '127.0.0.1', port: proxy.port, requestTimeout: 20000 }, sink: memorySink(), stream: 'per:{collection}', collection: null, heartbeatMs: 100, closeTimeoutMs: 1000 });
+    await r.ready;
+    await writeChanges(client, 'closing-list', { docs: 1 });
+    await waitFor(() => r.stats().appended === 1, 'the first change appended');
+    proxy.swallow(MSG.LIST_COLLECTIONS); // a hung handler, say
+    proxy.cut(); // the reconnect gap concerns every collection: the relay asks which there are
+    await sleep(1500);
+    assert.strictEqual(await settles(r.close(), 5000), 'settled', 'close() within closeTimeoutMs and its margin, not requestTimeout');
   });
 
   it('while the sink is down, the queue holds at most maxQueueBytes of entries (big documents), and nothing is lost once it is back', async () => {

@@ -208,7 +208,8 @@ class Relay extends EventEmitter {
   async _learnStreams() {
     if (!this._template || typeof this._client.listCollections !== 'function') return;
     try {
-      for (const coll of await this._client.listCollections()) this._streams.add(this._o.stream.replace('{collection}', coll));
+      const colls = await this._giveUp.race(this._client.listCollections()); // close() does not wait past its time
+      if (colls !== TIMED_OUT) for (const coll of colls) this._streams.add(this._o.stream.replace('{collection}', coll));
     } catch (_) { /* NexaDB away again: the streams known get it */ }
   }
 
