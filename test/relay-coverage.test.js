@@ -16,6 +16,7 @@ const { waitFor } = require('./fixtures/helpers');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** An entry as the tests compare them: a change's k, or "gap:<reason>". */
+const itemOf = (e) => JSON.parse(e.fields[e.fields.indexOf('event') + 1]);
 const shown = (e) => (e.op === 'gap' ? `gap:${e.reason}` : e.event.fullDocument.k);
 const range = (from, to) => Array.from({ length: to - from }, (_, i) => from + i);
 
@@ -127,7 +128,6 @@ describe('relay: coverage', function () {
   it('a reconnect while the relay discards (its sink down past maxStallMs): the reconnect gap is appended once the sink is back', async () => {
     const sink = memorySink();
     const { appended } = sink;
-    const itemOf = (e) => JSON.parse(e.fields[e.fields.indexOf('event') + 1]);
     const shownItem = (e) => (e.fields[1] === 'gap' ? `gap:${itemOf(e).reason}` : itemOf(e).fullDocument.k);
     const proxy = live.add(await startFaultProxy({ targetPort: server.port }));
     const coll = 'orders-discarding';
@@ -207,5 +207,22 @@ describe('relay: coverage', function () {
     await writeChanges(client, coll, { docs: 3, from: 4 });
     await waitFor(() => small.stats().appended === before + 3, 'the small relay appends what comes next', 10000);
     assert.strictEqual(small.stats().discarded, 0, 'nothing discarded: its sink was healthy');
+  });
+  it("'{collection}' streams, every collection: changes discarded in a stall get the relayStall gap in their own stream, a collection new in the stall too, and the gap spans them", async () => {
+    const sink = memorySink();
+    const r = relay({ nexadb: { host: server.host, port: server.port }, sink, stream: 'stall:{collection}', collection: null, heartbeatMs: 100, maxQueue: 1, maxStallMs: 300 });
+    await r.ready;
+    await writeChanges(client, 'stall-known', { docs: 1 });
+    await waitFor(() => r.stats().appended === 1, 'the first change appended');
+    sink.down = true;
+    await writeChanges(client, 'stall-known', { docs: 2, from: 1 });
+    await waitFor(() => r.stats().discarded >= 1, 'discarding', 5000);
+    await writeChanges(client, 'stall-fresh', { docs: 3 }); // a collection the relay never saw: discarded
+    await waitFor(() => r.stats().discarded === 4, 'all four discarded', 5000);
+    sink.down = false;
+    await waitFor(() => sink.appended.some((e) => e.stream === 'stall:stall-fresh'), 'the gap in the new collection\'s stream', 10000);
+    const gap = itemOf(sink.appended.find((e) => e.stream === 'stall:stall-fresh'));
+    assert.deepStrictEqual([gap.operationType, gap.reason, gap.count], ['gap', 'relayStall', 4]);
+    assert.ok(gap.since <= gap.until, `since ${gap.since} is not after until ${gap.until}`);
   });
 });

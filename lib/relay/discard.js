@@ -8,9 +8,12 @@ class Discard {
   /** @param {number} since where the hole begins: the newest change queued before it (epoch s) */
   constructor(since) {
     this.since = since;
+    this._from = Infinity; // the oldest change discarded (s): it may be older than `since`
     this._until = null;
     /** Changes discarded. */
     this.count = 0;
+    /** Their collections: with '{collection}' streams, the gap goes to each one's stream. */
+    this.collections = new Set();
     /** The stream's gap items met while discarding, in order. */
     this.holes = [];
   }
@@ -26,6 +29,8 @@ class Discard {
     }
     this.count++;
     this._until = typeof item.timestamp === 'number' ? item.timestamp : Date.now() / 1000;
+    this._from = Math.min(this._from, this._until);
+    if (item.ns && item.ns.coll) this.collections.add(item.ns.coll);
     return true;
   }
 
@@ -36,7 +41,7 @@ class Discard {
   gapItem(collection) {
     return {
       operationType: 'gap', ns: { db: 'nexadb', coll: collection }, reason: 'relayStall',
-      since: Math.min(this.since, ...this.holes.map((gap) => gap.since)),
+      since: Math.min(this.since, this._from, ...this.holes.map((gap) => gap.since)),
       until: Math.max(this._until, ...this.holes.map((gap) => gap.until)),
       count: this.count,
     };

@@ -197,6 +197,7 @@ class Relay extends EventEmitter {
       return;
     }
     this._coverageSince = Date.now();
+    if (this._template) for (const coll of d.collections) this._streams.add(this._o.stream.replace('{collection}', coll));
     this._enqueue(d.gapItem(this._o.collection), d.reconnects);
   }
 
