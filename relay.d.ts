@@ -33,6 +33,8 @@ export interface SinkEntry {
   at: number;
   /** About what its fields take (their lengths summed), counted against maxQueueBytes. */
   bytes: number;
+  /** For a gap entry: its reason and time span (s). */
+  gap?: { reason: string; since: number; until: number };
 }
 
 /** A relay's liveness record, kept in the sink (epoch ms). */
