@@ -12,6 +12,8 @@ const os = require('os');
 const { redisClient, closeClient, fieldPairs } = require('./redis-client');
 const { fromFields } = require('./entry');
 const { NexaAbortError } = require('../errors');
+const { gapItem } = require('../stream/gaps');
+const { Deadline } = require('./time-bound');
 
 const DONE = Object.freeze({ value: undefined, done: true });
 
@@ -22,7 +24,7 @@ function idSeconds(id) {
 
 /** The gap item for `count` pending messages trimmed away, between two times (seconds). */
 function trimmedGap(count, since, until) {
-  return { operationType: 'gap', ns: { db: 'nexadb', coll: null }, reason: 'trimmed', since, until, count };
+  return gapItem(null, 'trimmed', since, until, { count });
 }
 
 function startId(from) {
@@ -74,7 +76,7 @@ class Consumer {
     this._acks = new Set();
     this._closed = false;
     this._closing = null;
-    this._wake = null; // ends a retry backoff at close()
+    this._closedBy = new Deadline(); // passes at close(): a retry backoff ends there
     this._error = null;
     this._stats = { delivered: 0, acknowledged: 0, claimed: 0, skipped: 0, trimmed: 0, redisErrors: 0 };
     this._signal = o.signal || null;
@@ -152,7 +154,7 @@ class Consumer {
           await this._createGroup('0').catch(() => {});
           continue;
         }
-        await this._backoff(delay / 2 + Math.random() * delay / 2);
+        await this._closedBy.sleep(delay / 2 + Math.random() * delay / 2);
         delay = Math.min(delay * 2, 5000);
       }
     }
@@ -313,7 +315,7 @@ class Consumer {
   close() {
     if (this._closing) return this._closing;
     this._closed = true;
-    if (this._wake) this._wake();
+    this._closedBy.by(Date.now());
     if (this._signal) this._signal.removeEventListener('abort', this._onAbort);
     this._closing = (async () => {
       if (this._blocking) await closeClient(this._blocking, { now: true });
@@ -322,17 +324,6 @@ class Consumer {
       await this._closeClients();
     })();
     return this._closing;
-  }
-
-  /** Waits `ms` before trying Redis again, or until close(). */
-  _backoff(ms) {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this._wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    }).finally(() => { this._wake = null; });
   }
 
   async _closeClients() {

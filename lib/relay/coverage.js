@@ -24,6 +24,8 @@
 // Two relays starting together both record the gap; its key is (reason,
 // since), the same for both, so the stream gets one entry.
 
+const { gapItem } = require('../stream/gaps');
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -153,7 +155,7 @@ class OwnCoverage {
    */
   unreportedGap(collection) {
     if (this._losses.length === 0) return null;
-    return { operationType: 'gap', ns: { db: 'nexadb', coll: collection }, reason: 'reconnect', since: this._losses[0].since, until: Date.now() / 1000 };
+    return gapItem(collection, 'reconnect', this._losses[0].since, Date.now() / 1000);
   }
 
   /** The relay took `item` off the stream. */

@@ -3,6 +3,7 @@
 // maxStallMs, until the sink takes entries again: then one gap entry stands
 // in its place. The stream's own holes met meanwhile (a reconnect, say) are
 // kept too: nothing else may be discarded to record them.
+const { gapItem } = require('../stream/gaps');
 
 class Discard {
   /** @param {number} since where the hole begins: the newest change queued before it (epoch s) */
@@ -39,12 +40,10 @@ class Discard {
    * @param {string|null} collection
    */
   gapItem(collection) {
-    return {
-      operationType: 'gap', ns: { db: 'nexadb', coll: collection }, reason: 'relayStall',
-      since: Math.min(this.since, this._from, ...this.holes.map((gap) => gap.since)),
-      until: Math.max(this._until, ...this.holes.map((gap) => gap.until)),
-      count: this.count,
-    };
+    return gapItem(collection, 'relayStall',
+      Math.min(this.since, this._from, ...this.holes.map((gap) => gap.since)),
+      Math.max(this._until, ...this.holes.map((gap) => gap.until)),
+      { count: this.count });
   }
 
   /** The connection losses among the holes: the relayStall gap is their gap too. */

@@ -14,7 +14,9 @@ const { EventEmitter } = require('events');
 const { relayOptions, nexadbClient } = require('./options');
 const { RedisSink } = require('./redis-sink');
 const { toEntry } = require('./entry');
+const { gapItem } = require('../stream/gaps');
 const { Discard } = require('./discard');
+const { StreamNames } = require('./stream-names');
 const { startGap, coveredByPeer, OwnCoverage } = require('./coverage');
 const { settlesBy, TIMED_OUT, Deadline } = require('./time-bound');
 
@@ -31,8 +33,7 @@ class Relay extends EventEmitter {
     this.id = o.relayId;
     /** The stream it appends to (a name template when it holds '{collection}'). */
     this.stream = o.stream;
-    this._template = o.stream.includes('{collection}');
-    this._streams = new Set(this._template ? [] : [o.stream]);
+    this._names = new StreamNames(o.stream);
     this._sink = o.sink || new RedisSink({
       redis: o.redis, dedupWindowMs: o.dedupWindowMs, maxLen: o.maxLen, retention: o.retention,
       stateKey: `${o.stream}:relays`, onError: (err) => this._sinkError(err),
@@ -90,9 +91,9 @@ class Relay extends EventEmitter {
       const { gap, streams, dead } = await startGap(this._sink, {
         relayId: this.id, t0, staleMs: Math.round(o.heartbeatMs * 2.5), pollMs: Math.max(50, o.heartbeatMs >> 2),
       });
-      for (const s of streams) if (this._template) this._streams.add(s);
+      this._names.adopt(streams);
       if (gap && o.collection === null) await this._learnStreams();
-      if (gap) this._enqueue({ operationType: 'gap', ns: { db: 'nexadb', coll: o.collection }, reason: 'restart', ...gap });
+      if (gap) this._enqueue(gapItem(o.collection, 'restart', gap.since, gap.until));
       await this._sink.removeRecords(dead.filter((id) => id !== this.id));
       await this._beat();
       if (this._tornDown) throw new Error('relay closed while starting');
@@ -118,7 +119,7 @@ class Relay extends EventEmitter {
     clearInterval(this._heartbeat);
     const by = Math.max(this._giveUp.at, Date.now()) + FAREWELL_MS;
     await settlesBy(this._beating, by); // a record still on its way must not land after the last one
-    await settlesBy(this._beat(true), by);
+    await settlesBy(this._beat(), by); // stopped: the reader has ended
   }
 
   // --- reader -------------------------------------------------------------------
@@ -178,17 +179,17 @@ class Relay extends EventEmitter {
     });
   }
 
-  /**
-   * The sink takes entries again: what was discarded becomes one gap entry,
-   * in its place; with nothing discarded, the stream's holes met meanwhile
-   * go in as they came.
-   */
   /** The queue moved on: a discard ends (its gap queued), a reader waiting for space reads on. */
   _progressed() {
     if (this._discard) this._endDiscard();
     if (this._spaceWake && !this._queueFull()) this._spaceWake();
   }
 
+  /**
+   * The sink takes entries again (or the relay stops receiving): what was
+   * discarded becomes one gap entry, in its place; with nothing discarded,
+   * the stream's holes met meanwhile go in as they came.
+   */
   _endDiscard() {
     const d = this._discard;
     this._discard = null;
@@ -197,7 +198,7 @@ class Relay extends EventEmitter {
       return;
     }
     this._coverageSince = Date.now();
-    if (this._template) for (const coll of d.collections) this._streams.add(this._o.stream.replace('{collection}', coll));
+    this._names.meet(d.collections);
     this._enqueue(d.gapItem(this._o.collection), d.reconnects);
   }
 
@@ -207,10 +208,10 @@ class Relay extends EventEmitter {
    * written in the hole has no stream yet, and its readers must see the gap).
    */
   async _learnStreams() {
-    if (!this._template || typeof this._client.listCollections !== 'function') return;
+    if (!this._names.template || typeof this._client.listCollections !== 'function') return;
     try {
       const colls = await this._giveUp.race(this._client.listCollections()); // close() does not wait past its time
-      if (colls !== TIMED_OUT) for (const coll of colls) this._streams.add(this._o.stream.replace('{collection}', coll));
+      if (colls !== TIMED_OUT) this._names.meet(colls);
     } catch (_) { /* NexaDB away again: the streams known get it */ }
   }
 
@@ -221,17 +222,9 @@ class Relay extends EventEmitter {
    */
   _enqueue(item, settles = 0) {
     const coll = item.ns && item.ns.coll;
-    const entries = [];
-    if (!this._template) {
-      entries.push(toEntry(item, this._o.stream, this.id));
-    } else if (coll) {
-      const stream = this._o.stream.replace('{collection}', coll);
-      this._streams.add(stream);
-      entries.push(toEntry(item, stream, this.id));
-    } else {
-      // A gap of every collection goes to every stream this relay knows.
-      for (const stream of this._streams) entries.push(toEntry(item, stream, this.id));
-    }
+    // A gap of every collection goes to every stream this relay knows.
+    const streams = coll || !this._names.template ? [this._names.of(coll)] : this._names.all();
+    const entries = streams.map((stream) => toEntry(item, stream, this.id));
     if (settles > 0) {
       if (entries.length > 0) entries[entries.length - 1].settles = settles;
       else this._own.settled(settles); // no stream to put it in: nothing of it can be appended
@@ -324,14 +317,14 @@ class Relay extends EventEmitter {
     this._beating = this._beat().catch(() => {}).finally(() => { this._beating = null; });
   }
 
-  _beat(stopped = false) {
+  _beat() {
     // covered: every change before it is appended (or inside a gap entry appended).
     const covered = this._own.until({
       head: this._queue[0], buffered: this._stream ? this._stream.buffered : 0, discardingSince: this._discard ? this._discard.since : null,
     });
-    const record = { since: this._since, coverageSince: this._coverageSince, seen: Date.now(), covered, streams: [...this._streams].slice(0, 1000) };
+    const record = { since: this._since, coverageSince: this._coverageSince, seen: Date.now(), covered, streams: this._names.all().slice(0, 1000) };
     // Receiving no more (closing, or failed): not running, though draining: a relay starting now records a restart gap.
-    if (stopped || this._ending) record.stopped = true;
+    if (this._ending) record.stopped = true;
     return this._sink.putRecord(this.id, record);
   }
 

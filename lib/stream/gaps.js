@@ -14,10 +14,10 @@ function nowSeconds() {
 /**
  * A gap item.
  * @param {string|null} coll
- * @param {'reconnect'|'dropOldest'|'undecodable'} reason
+ * @param {'reconnect'|'dropOldest'|'undecodable'|'restart'|'relayStall'|'trimmed'} reason (the last three: the relay's)
  * @param {number} since epoch seconds
  * @param {number} until epoch seconds
- * @param {object} [extra] count (dropOldest), message (undecodable), catchUp (reconnect, with catchUp)
+ * @param {object} [extra] count (dropOldest, relayStall, trimmed), message (undecodable), catchUp (reconnect, with catchUp)
  */
 function gapItem(coll, reason, since, until, extra) {
   return { operationType: 'gap', ns: { db: NS_DB, coll }, reason, since, until, ...extra };
