@@ -42,8 +42,10 @@ export interface RelayRecord {
   since: number;
   /** Since when it has had no hole of its own. */
   coverageSince: number;
+  /** From when every change up to `covered` is in the stream or inside a gap entry: its start, or the start of a restart gap it appended. Absent in an older relay's record: `since` is taken. */
+  coveredFrom?: number;
   seen: number;
-  /** Every change before it is appended or inside an appended gap entry: held at a lost connection until its gap is appended, and at the oldest entry not appended. */
+  /** Every change before it is appended or inside an appended gap entry: held at a lost connection until its gap is appended, at a gone relay's hole until its gap is appended, and at the oldest entry not appended. */
   covered: number;
   streams: string[];
   /** Written from the moment the relay stops receiving (close(), or its change stream failed for good), while it drains too. */

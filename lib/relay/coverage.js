@@ -12,6 +12,9 @@
 //            see OwnCoverage, which keeps it from running ahead of the sink
 //   coverageSince  since when it has had no hole of its own (its start, or
 //            the end of its last reconnect or stall gap)
+//   coveredFrom  from when every change to `covered` is appended or inside
+//            a gap entry (its start, or the start of the restart gap it
+//            appended then): where a hole of a relay gone ends (holes())
 //   streams  the streams it appended to (where gaps for every collection go)
 //   stopped  set by close(): nothing to wait for
 // A starting relay, subscribed already (so nothing after t0 is missed),
@@ -19,10 +22,14 @@
 //   - none at all: the first relay on this stream; nothing was missed;
 //   - one heartbeats after t0: a relay is running, and it recorded any hole
 //     before its own start when it started: no gap;
-//   - none does within `staleMs`: the gap runs from the newest `covered` of
-//     them all to t0.
-// Two relays starting together both record the gap; its key is (reason,
-// since), the same for both, so the stream gets one entry.
+//   - none does within `staleMs`: a gap for each hole (see holes()) between
+//     where the relays that are gone stopped covering and t0.
+// A running relay then looks again every heartbeat: a relay it took for
+// running may die without a last record (SIGKILL, a host lost), leaving
+// what it had not appended, or a hole it was cut off in, to nobody. Once
+// its record is stale, the running relay appends the holes it left.
+// Relays that find the same hole give it the same key, (reason, since), so
+// the stream gets one entry.
 
 const { gapItem } = require('../stream/gaps');
 
@@ -35,11 +42,12 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * @param {number} how.t0 when this relay's subscription was acknowledged (ms)
  * @param {number} how.staleMs a record not refreshed for this long is a dead relay's
  * @param {number} how.pollMs
+ * @param {number} how.marginMs how far a relay's covered stays behind (see holes())
  * @param {() => boolean} [how.cancelled]
- * @returns {Promise<{gap: {since: number, until: number}|null, streams: string[], dead: string[]}>}
+ * @returns {Promise<{gaps: Array<{since: number, until: number}>, streams: string[], dead: string[]}>}
  *   since/until in seconds since the epoch
  */
-async function startGap(sink, { relayId, t0, staleMs, pollMs, cancelled = () => false }) {
+async function startGap(sink, { relayId, t0, staleMs, pollMs, marginMs, cancelled = () => false }) {
   for (;;) {
     const records = await sink.records();
     const others = [...records].filter(([id]) => id !== relayId);
@@ -47,17 +55,79 @@ async function startGap(sink, { relayId, t0, staleMs, pollMs, cancelled = () => 
     for (const [, r] of records) for (const s of r.streams || []) streams.add(s);
     const gone = (id, r) => id === relayId || r.stopped || r.seen < t0 - staleMs;
     const dead = [...records].filter(([id, r]) => gone(id, r)).map(([id]) => id);
-    if (records.size === 0) return { gap: null, streams: [], dead };
-    if (others.some(([, r]) => !r.stopped && r.seen > t0)) return { gap: null, streams: [...streams], dead: [] };
+    if (records.size === 0) return { gaps: [], streams: [], dead };
+    if (others.some(([, r]) => !r.stopped && r.seen > t0)) return { gaps: [], streams: [...streams], dead: [] };
     const undecided = others.some(([id, r]) => !gone(id, r));
     if (!undecided || Date.now() >= t0 + staleMs || cancelled()) {
-      let since = 0;
-      for (const [, r] of records) since = Math.max(since, r.covered || 0);
-      since = Math.min(since, t0);
-      return { gap: { since: since / 1000, until: t0 / 1000 }, streams: [...streams], dead: [...records.keys()] };
+      const spans = [{ from: t0, to: Infinity }, ...[...records.values()].map(spanOf)];
+      const gaps = holes(spans, [...records.values()].map(endOf), marginMs).map(inSeconds);
+      return { gaps, streams: [...streams], dead: [...records.keys()] };
     }
     await sleep(pollMs);
   }
+}
+
+/**
+ * What a running relay finds in the others' records once a heartbeat: the
+ * relays that are gone (their record not refreshed for staleMs, last record
+ * or not) and the holes they left that no relay covers. Finds nothing while
+ * a stopped relay still appends what it had received (its record still
+ * refreshed): its `covered` is not final yet.
+ * @param {Map<string, object>} records
+ * @param {{relayId: string, coveredFrom: number, now: number, staleMs: number, marginMs: number}} self
+ *   this relay, running: every change since coveredFrom (ms) it has
+ *   appended, or will, or it appends the gap
+ * @returns {{gone: string[], gaps: Array<{since: number, until: number}>, streams: string[]}}
+ *   since/until in seconds since the epoch
+ */
+function goneRelays(records, { relayId, coveredFrom, now, staleMs, marginMs }) {
+  const others = [...records].filter(([id]) => id !== relayId).map(([id, r]) => ({ id, r, fresh: r.seen >= now - staleMs }));
+  const gone = others.filter((o) => !o.fresh);
+  if (gone.length === 0 || others.some((o) => o.fresh && o.r.stopped)) return { gone: [], gaps: [], streams: [] };
+  const spans = [{ from: coveredFrom, to: Infinity }, ...others.map((o) => (o.fresh ? { from: startOf(o.r), to: Infinity } : spanOf(o.r)))];
+  const gaps = holes(spans, gone.map((o) => endOf(o.r)), marginMs).map(inSeconds);
+  const streams = new Set();
+  for (const o of gone) for (const s of o.r.streams || []) streams.add(s);
+  return { gone: gone.map((o) => o.id), gaps, streams: [...streams] };
+}
+
+/** The span a gone relay's record says it covered, changes or gap entries (ms). */
+const startOf = (r) => r.coveredFrom ?? r.since;
+const spanOf = (r) => ({ from: startOf(r), to: endOf(r) });
+const endOf = (r) => r.covered ?? startOf(r);
+const inSeconds = (h) => ({ since: h.since / 1000, until: h.until / 1000 });
+
+/**
+ * The holes in the relays' spans after each of `ends` (where a gone relay
+ * stopped covering), as [since, until] in ms. From an end, the spans are
+ * followed while one began by then and reaches further; where none did, a
+ * hole runs to where the next span begins. A span that began within
+ * `marginMs` after an end overlapped it: `covered` stays that far behind
+ * for events still on their way, so a relay started by then received
+ * what the gone one might not have.
+ * @param {Array<{from: number, to: number}>} spans one a running relay's, to: Infinity
+ * @param {number[]} ends
+ * @param {number} marginMs
+ * @returns {Array<{since: number, until: number}>} oldest first, no two alike
+ */
+function holes(spans, ends, marginMs) {
+  const found = new Map(); // since -> until
+  for (let x of ends) {
+    for (;;) {
+      let reach = x;
+      for (const s of spans) if (s.from <= x + marginMs && s.to > reach) reach = s.to;
+      if (reach === Infinity) break;
+      if (reach > x) {
+        x = reach;
+        continue;
+      }
+      const next = Math.min(...spans.filter((s) => s.to > x).map((s) => s.from));
+      if (next === Infinity) break; // no running relay (not for a caller that runs)
+      found.set(x, next);
+      x = next;
+    }
+  }
+  return [...found].sort((a, b) => a[0] - b[0]).map(([since, until]) => ({ since, until }));
 }
 
 /**
@@ -106,7 +176,7 @@ function entryTime(entry) {
  * there, so it must never run ahead of the sink:
  *   - a lost connection holds it at the loss until the stream's gap for
  *     that loss is appended (it comes back only once re-subscribed, and
- *     with catchUp behind the catch-up);
+ *     with catchUp behind the catch-up); so does a gone relay's hole;
  *   - an entry not appended holds it at its change's time (not when it was
  *     pulled: it may have waited in the stream's buffer);
  *   - events the stream holds, not pulled yet, hold it at the newest pulled;
@@ -119,6 +189,7 @@ class OwnCoverage {
   constructor(marginMs) {
     this._margin = marginMs;
     this._losses = []; // {at: ms, since: s} of each connection lost whose gap entry is not appended yet
+    this._held = new Set(); // {at: ms} of each gone relay's hole whose gap entry is not appended yet
     this._stoppedAt = Infinity;
     this._stoppedBehind = false;
     this._pulledTs = null; // the newest server timestamp pulled (s)
@@ -139,6 +210,21 @@ class OwnCoverage {
   /** The gap entries of the oldest `n` losses are appended (or another relay covered them). */
   settled(n) {
     this._losses.splice(0, n);
+  }
+
+  /**
+   * A hole a gone relay left, from `sinceMs`, is to be appended: coverage
+   * stays there until `release(token)`.
+   * @returns {object} token
+   */
+  hold(sinceMs) {
+    const token = { at: sinceMs };
+    this._held.add(token);
+    return token;
+  }
+
+  release(token) {
+    this._held.delete(token);
   }
 
   /** The stream receives no more; `behind`: it held events not pulled yet. */
@@ -178,6 +264,7 @@ class OwnCoverage {
     let t = Math.min(Date.now(), this._stoppedAt);
     if (this._stoppedBehind) t = Math.min(t, this._newestPulled());
     if (this._losses.length > 0) t = Math.min(t, this._losses[0].at);
+    for (const h of this._held) t = Math.min(t, h.at);
     if (discardingSince !== null) t = Math.min(t, discardingSince * 1000);
     if (head) t = Math.min(t, entryTime(head));
     else if (buffered > 0) t = Math.min(t, this._newestPulled());
@@ -185,4 +272,4 @@ class OwnCoverage {
   }
 }
 
-module.exports = { startGap, coveredByPeer, OwnCoverage };
+module.exports = { startGap, goneRelays, holes, coveredByPeer, OwnCoverage };

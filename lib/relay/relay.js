@@ -17,7 +17,8 @@ const { toEntry } = require('./entry');
 const { gapItem } = require('../stream/gaps');
 const { Discard } = require('./discard');
 const { StreamNames } = require('./stream-names');
-const { startGap, coveredByPeer, OwnCoverage } = require('./coverage');
+const { OwnCoverage } = require('./coverage');
+const { Liveness } = require('./liveness');
 const { settlesBy, TIMED_OUT, Deadline } = require('./time-bound');
 
 /** Past closeTimeoutMs: what the last record, and then the goodbyes to Redis and NexaDB, may each take. */
@@ -54,12 +55,20 @@ class Relay extends EventEmitter {
     this._giveUp = new Deadline();
     this._closing = null;
     this._tornDown = false; // by a close() that did not wait for the start to end
-    this._since = 0;
-    this._coverageSince = 0;
-    this._heartbeat = null;
-    this._beating = null; // the record being written
     // Events in the socket, the core and the reorder window: what `covered` stays behind now.
-    this._own = new OwnCoverage(o.reorderWindowMs + 250);
+    const marginMs = o.reorderWindowMs + 250;
+    this._own = new OwnCoverage(marginMs);
+    this._liveness = new Liveness({
+      sink: this._sink, relayId: this.id, heartbeatMs: o.heartbeatMs, marginMs, reorderWindowMs: o.reorderWindowMs,
+      relay: {
+        covered: () => this._own.until({
+          head: this._queue[0], buffered: this._stream ? this._stream.buffered : 0, discardingSince: this._discard ? this._discard.since : null,
+        }),
+        streams: () => this._names.all(),
+        stopped: () => this._ending,
+        queueGaps: (gaps, streams, held) => this._queueRestartGaps(gaps, streams, held),
+      },
+    });
     this._stats = { appended: 0, duplicates: 0, gaps: 0, gapsCovered: 0, discarded: 0, redisErrors: 0, newestTimestamp: null };
     /** Resolves once subscribed, connected to the sink and past the restart check. */
     this.ready = this._start();
@@ -85,23 +94,14 @@ class Relay extends EventEmitter {
       this._stream.once('close', () => this._own.stopped(this._stream.buffered > 0));
       await this._stream.ready;
       const t0 = Date.now();
-      this._since = t0;
-      this._coverageSince = t0;
       this._own.begin(t0);
-      const { gap, streams, dead } = await startGap(this._sink, {
-        relayId: this.id, t0, staleMs: Math.round(o.heartbeatMs * 2.5), pollMs: Math.max(50, o.heartbeatMs >> 2),
-      });
-      this._names.adopt(streams);
-      if (gap && o.collection === null) await this._learnStreams();
-      if (gap) this._enqueue(gapItem(o.collection, 'restart', gap.since, gap.until));
-      await this._sink.removeRecords(dead.filter((id) => id !== this.id));
-      await this._beat();
+      await this._liveness.begin(t0);
       if (this._tornDown) throw new Error('relay closed while starting');
     } catch (err) {
       await this._teardown();
       throw err;
     }
-    this._heartbeat = setInterval(() => this._beatOnce(), o.heartbeatMs);
+    this._liveness.beat();
     this._reading = this._read();
     this._writing = this._write();
     this._wound = this._windDown();
@@ -109,17 +109,12 @@ class Relay extends EventEmitter {
 
   /**
    * Once the change stream has ended (close(), or it failed for good) and
-   * the writer is done: no more heartbeats, whose fresh `seen` would tell a
-   * relay starting later that this one still covers, and a last record,
-   * stopped, that says what it did cover.
+   * the writer is done: the last record, stopped, that says what it did cover.
    */
   async _windDown() {
     await Promise.all([this._reading, this._writing]);
     this._giveUp.clear();
-    clearInterval(this._heartbeat);
-    const by = Math.max(this._giveUp.at, Date.now()) + FAREWELL_MS;
-    await settlesBy(this._beating, by); // a record still on its way must not land after the last one
-    await settlesBy(this._beat(), by); // stopped: the reader has ended
+    await this._liveness.end(Math.max(this._giveUp.at, Date.now()) + FAREWELL_MS);
   }
 
   // --- reader -------------------------------------------------------------------
@@ -153,7 +148,7 @@ class Relay extends EventEmitter {
     }
     // This relay's own coverage starts again after a hole in it.
     const reconnected = item.operationType === 'gap' && item.reason === 'reconnect';
-    if (reconnected) this._coverageSince = Math.max(this._coverageSince, item.until * 1000);
+    if (reconnected) this._liveness.ownHoleEnded(item.until * 1000);
     this._enqueue(item, reconnected ? 1 : 0);
   }
 
@@ -197,7 +192,7 @@ class Relay extends EventEmitter {
       for (const gap of d.holes) this._take(gap);
       return;
     }
-    this._coverageSince = Date.now();
+    this._liveness.ownHoleEnded(Date.now());
     this._names.meet(d.collections);
     this._enqueue(d.gapItem(this._o.collection), d.reconnects);
   }
@@ -219,8 +214,9 @@ class Relay extends EventEmitter {
    * @param {object} item
    * @param {number} [settles] connection losses whose gap this is: once its
    *   entry is appended, this relay's coverage may pass them (OwnCoverage)
+   * @param {object} [held] the same for a gone relay's hole (OwnCoverage.hold)
    */
-  _enqueue(item, settles = 0) {
+  _enqueue(item, settles = 0, held = null) {
     const coll = item.ns && item.ns.coll;
     // A gap of every collection goes to every stream this relay knows.
     const streams = coll || !this._names.template ? [this._names.of(coll)] : this._names.all();
@@ -228,6 +224,10 @@ class Relay extends EventEmitter {
     if (settles > 0) {
       if (entries.length > 0) entries[entries.length - 1].settles = settles;
       else this._own.settled(settles); // no stream to put it in: nothing of it can be appended
+    }
+    if (held) {
+      if (entries.length > 0) entries[entries.length - 1].held = held;
+      else this._own.release(held);
     }
     for (const e of entries) this._queuedBytes += e.bytes;
     this._queue.push(...entries);
@@ -253,7 +253,7 @@ class Relay extends EventEmitter {
       const head = this._queue[0];
       if (head.gap && !head.peerChecked && (head.gap.reason === 'reconnect' || head.gap.reason === 'relayStall')) {
         head.peerChecked = true;
-        const covered = await this._giveUp.race(this._coveredByPeer(head.gap));
+        const covered = await this._giveUp.race(this._liveness.coveredByPeer(head.gap));
         if (covered === TIMED_OUT) break;
         if (covered) {
           this._queue.shift();
@@ -281,20 +281,13 @@ class Relay extends EventEmitter {
     }
   }
 
-  /** Whether another relay appended what this relay's hole `gap` missed (see coverage.js). */
-  _coveredByPeer(gap) {
-    const hb = this._o.heartbeatMs;
-    return coveredByPeer(this._sink, gap, {
-      relayId: this.id, staleMs: Math.round(hb * 2.5), pollMs: Math.max(50, hb >> 2), waitMs: 3 * hb + this._o.reorderWindowMs + 500,
-    });
-  }
-
   _account(batch, appended, duplicates) {
     this._stats.appended += appended;
     this._stats.duplicates += duplicates;
     for (const e of batch) {
       this._queuedBytes -= e.bytes;
       if (e.settles) this._own.settled(e.settles);
+      if (e.held) this._own.release(e.held);
       if (e.fields[1] === 'gap') this._stats.gaps++;
       if (e.ts !== null && (this._stats.newestTimestamp === null || e.ts > this._stats.newestTimestamp)) this._stats.newestTimestamp = e.ts;
     }
@@ -309,23 +302,13 @@ class Relay extends EventEmitter {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
-  // --- liveness -----------------------------------------------------------------
-
-  /** A heartbeat, unless the last one is still on its way (a slow Redis would pile them up). */
-  _beatOnce() {
-    if (this._beating) return;
-    this._beating = this._beat().catch(() => {}).finally(() => { this._beating = null; });
-  }
-
-  _beat() {
-    // covered: every change before it is appended (or inside a gap entry appended).
-    const covered = this._own.until({
-      head: this._queue[0], buffered: this._stream ? this._stream.buffered : 0, discardingSince: this._discard ? this._discard.since : null,
-    });
-    const record = { since: this._since, coverageSince: this._coverageSince, seen: Date.now(), covered, streams: this._names.all().slice(0, 1000) };
-    // Receiving no more (closing, or failed): not running, though draining: a relay starting now records a restart gap.
-    if (this._ending) record.stopped = true;
-    return this._sink.putRecord(this.id, record);
+  /** Holes no relay covered (Liveness): their restart gaps queued; `held`: this relay's coverage waits for them. */
+  async _queueRestartGaps(gaps, streams, held) {
+    this._names.adopt(streams);
+    if (gaps.length > 0 && this._o.collection === null) await this._learnStreams();
+    for (const gap of gaps) {
+      this._enqueue(gapItem(this._o.collection, 'restart', gap.since, gap.until), 0, held ? this._own.hold(gap.since * 1000) : null);
+    }
   }
 
   // --- the public side ----------------------------------------------------------

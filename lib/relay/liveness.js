@@ -1,0 +1,138 @@
+'use strict';
+// This relay's record in the sink, and what it reads in the others' records
+// (coverage.js says what they mean): the restart check at start; every
+// heartbeat, the record refreshed and a look for relays gone without a
+// word; whether a peer covered a hole of this relay's; the last record.
+const { startGap, goneRelays, coveredByPeer } = require('./coverage');
+const { settlesBy } = require('./time-bound');
+
+class Liveness {
+  /**
+   * @param {object} how
+   * @param {object} how.sink
+   * @param {string} how.relayId
+   * @param {number} how.heartbeatMs
+   * @param {number} how.marginMs how far `covered` stays behind now (OwnCoverage)
+   * @param {number} how.reorderWindowMs
+   * @param {object} how.relay what the relay says and does: covered() (epoch ms),
+   *   streams(), stopped() (it receives no more), and queueGaps(gaps,
+   *   streams, held) for the holes found, resolving once their gap entries
+   *   are queued (held: its coverage waits for them to be appended)
+   */
+  constructor({ sink, relayId, heartbeatMs, marginMs, reorderWindowMs, relay }) {
+    this._sink = sink;
+    this._id = relayId;
+    this._heartbeatMs = heartbeatMs;
+    this._marginMs = marginMs;
+    this._reorderWindowMs = reorderWindowMs;
+    this._relay = relay;
+    this._since = 0; // when its subscription was acknowledged
+    this._coverageSince = 0; // since when it has had no hole of its own
+    this._coveredFrom = 0; // from when every change is in the stream or inside a gap entry
+    this._timer = null;
+    this._beating = null; // the record being written
+    this._looking = null; // the look for relays gone without a word
+  }
+
+  /** A record not refreshed for this long is a dead relay's. */
+  get staleMs() {
+    return Math.round(this._heartbeatMs * 2.5);
+  }
+
+  get _pollMs() {
+    return Math.max(50, this._heartbeatMs >> 2);
+  }
+
+  /**
+   * Subscribed at t0 (ms): the holes no relay covered before it are queued
+   * as restart gaps, the records of relays gone are removed, and the first
+   * record is written.
+   */
+  async begin(t0) {
+    this._since = t0;
+    this._coverageSince = t0;
+    this._coveredFrom = t0;
+    const { gaps, streams, dead } = await startGap(this._sink, {
+      relayId: this._id, t0, staleMs: this.staleMs, pollMs: this._pollMs, marginMs: this._marginMs,
+    });
+    this._found(gaps);
+    await this._relay.queueGaps(gaps, streams, false);
+    await this._sink.removeRecords(dead.filter((id) => id !== this._id));
+    await this._beat();
+  }
+
+  /** Heartbeats from now on: the record refreshed, and a look for relays gone. */
+  beat() {
+    this._timer = setInterval(() => {
+      this._beatOnce();
+      this._lookForGone();
+    }, this._heartbeatMs);
+  }
+
+  /**
+   * No more heartbeats, whose fresh `seen` would tell a relay starting later
+   * that this one still covers; then the last record (stopped), written by
+   * `by` (epoch ms) or given up.
+   */
+  async end(by) {
+    clearInterval(this._timer);
+    await settlesBy(this._beating, by); // a record still on its way must not land after the last one
+    await settlesBy(this._beat(), by);
+  }
+
+  /** A hole of this relay's own ended at untilMs (its gap follows): its coverage starts again there. */
+  ownHoleEnded(untilMs) {
+    this._coverageSince = Math.max(this._coverageSince, untilMs);
+  }
+
+  /** Whether another relay appended what this relay's hole `gap` missed (see coverage.js). */
+  coveredByPeer(gap) {
+    return coveredByPeer(this._sink, gap, {
+      relayId: this._id, staleMs: this.staleMs, pollMs: this._pollMs, waitMs: 3 * this._heartbeatMs + this._reorderWindowMs + 500,
+    });
+  }
+
+  /** A heartbeat, unless the last one is still on its way (a slow Redis would pile them up). */
+  _beatOnce() {
+    if (this._beating) return;
+    this._beating = this._beat().catch(() => {}).finally(() => { this._beating = null; });
+  }
+
+  _beat() {
+    const record = {
+      since: this._since, coverageSince: this._coverageSince, coveredFrom: this._coveredFrom, seen: Date.now(),
+      covered: this._relay.covered(), streams: this._relay.streams().slice(0, 1000),
+    };
+    // Receiving no more (closing, or failed): not running, though draining: a relay starting now records a restart gap.
+    if (this._relay.stopped()) record.stopped = true;
+    return this._sink.putRecord(this._id, record);
+  }
+
+  /**
+   * A relay gone without a last record (killed) may have left a hole nobody
+   * covers: its gap is queued, and the records of relays gone are removed.
+   */
+  _lookForGone() {
+    if (this._looking || this._relay.stopped()) return;
+    this._looking = (async () => {
+      const { gone, gaps, streams } = goneRelays(await this._sink.records(), {
+        relayId: this._id, coveredFrom: this._coveredFrom, now: Date.now(), staleMs: this.staleMs, marginMs: this._marginMs,
+      });
+      if (gone.length === 0) return;
+      this._found(gaps);
+      await this._relay.queueGaps(gaps, streams, true);
+      await this._sink.removeRecords(gone);
+    })().catch(() => {}).finally(() => { this._looking = null; });
+  }
+
+  /**
+   * Holes no relay covered, their gaps queued. From the start of each on,
+   * every change is in the stream or inside a gap entry (holes() follows
+   * the spans from there to this relay's own): coveredFrom moves back to it.
+   */
+  _found(gaps) {
+    for (const gap of gaps) this._coveredFrom = Math.min(this._coveredFrom, gap.since * 1000);
+  }
+}
+
+module.exports = { Liveness };
