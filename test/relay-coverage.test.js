@@ -163,6 +163,39 @@ describe('relay: coverage', function () {
     assert.deepStrictEqual(appended.map(shownItem), [...range(0, 15), 'gap:reconnect', ...range(35, 40)], 'the hole is a gap entry, in its place');
   });
 
+  it("catchUp: while the catch-up's documents wait in the queue, covered stays before the live changes queued behind them", async () => {
+    const sink = memorySink({ appendMs: 100 });
+    const proxy = live.add(await startFaultProxy({ targetPort: server.port }));
+    const coll = 'orders-catch-up-covered';
+    const watcher = client.watch(coll);
+    await watcher.ready;
+    const delivered = [];
+    const watching = (async () => { for await (const ev of watcher) delivered.push(ev); })();
+    const r = relay({ nexadb: { host: '127.0.0.1', port: proxy.port }, sink, stream: 's', collection: coll, catchUp: true, heartbeatMs: 100, maxQueue: 3, batchSize: 1 });
+    await r.ready;
+    const ids = await writeChanges(client, coll, { docs: 10 });
+    await waitFor(() => sink.appended.length === 10, 'the first 10 appended');
+    proxy.refuse();
+    proxy.cut();
+    await Promise.all(ids.map((id) => client.update(coll, id, { v: 1 }))); // the catch-up reads these 10 again
+    proxy.accept();
+    await waitFor(() => r.stats().queued > 0, 'the gap and the catch-up queued', 15000);
+    await writeChanges(client, coll, { docs: 10, from: 10 }); // live, behind the catch-up in the queue
+    // Appended one at a time, 100 ms each: the catch-up's documents are pulled late, after the live changes were made.
+    const ran = [];
+    while (sink.appended.length < 10 + 1 + 10 + 10) {
+      const record = sink.kept.get(r.id);
+      const appended = new Set(sink.appended.filter((e) => e.fields[1] === 'insert').map((e) => itemOf(e).fullDocument.k));
+      const waiting = delivered.filter((ev) => ev.fullDocument.k >= 10 && !appended.has(ev.fullDocument.k));
+      if (record && waiting.length > 0) ran.push(record.covered - Math.min(...waiting.map((ev) => ev.timestamp * 1000)));
+      await sleep(20);
+    }
+    await watcher.close();
+    await watching;
+    assert.ok(ran.length > 10, 'looked while live changes waited');
+    assert.ok(ran.every((ahead) => ahead <= 0), `covered ran ahead of a live change not appended, by up to ${Math.max(...ran)} ms`);
+  });
+
   it("'{collection}' streams, every collection: a reconnect gap also reaches the stream of a collection first written in the hole", async () => {
     const redisServer = live.add(await startRedis());
     const proxy = live.add(await startFaultProxy({ targetPort: server.port }));

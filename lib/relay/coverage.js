@@ -161,7 +161,7 @@ async function coveredByPeer(sink, gap, { relayId, staleMs, pollMs, waitMs }) {
   }
 }
 
-/** The time of the oldest thing in an entry not appended yet (ms): its change's or its hole's, or when it was pulled. */
+/** The time of the oldest thing in an entry not appended yet (ms): its change's or its hole's, or when it was pulled (a catch-up's document: when the stream re-subscribed). */
 function entryTime(entry) {
   let t = entry.at;
   if (entry.ts !== null) t = Math.min(t, entry.ts * 1000);
@@ -178,7 +178,8 @@ function entryTime(entry) {
  *     that loss is appended (it comes back only once re-subscribed, and
  *     with catchUp behind the catch-up); so does a gone relay's hole;
  *   - an entry not appended holds it at its change's time (not when it was
- *     pulled: it may have waited in the stream's buffer);
+ *     pulled: it may have waited in the stream's buffer); a catch-up's
+ *     document at the re-subscription (live changes wait behind it);
  *   - events the stream holds, not pulled yet, hold it at the newest pulled;
  *   - once the stream stopped receiving it stays there (or at the newest
  *     pulled, when the stream was behind: more may have waited unread in

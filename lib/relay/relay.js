@@ -49,6 +49,7 @@ class Relay extends EventEmitter {
     this._writerWake = null;
     this._spaceWake = null;
     this._discard = null; // a Discard while the reader discards
+    this._resubscribedAt = 0; // when the stream's last reconnect gap ended (ms)
     this._ending = false;
     // Once ending: when the writer stops, in the middle of an append too (a
     // Redis that stopped answering never settles one).
@@ -146,10 +147,15 @@ class Relay extends EventEmitter {
       if (this._discard.take(item)) this._stats.discarded++;
       return;
     }
-    // This relay's own coverage starts again after a hole in it.
     const reconnected = item.operationType === 'gap' && item.reason === 'reconnect';
-    if (reconnected) this._liveness.ownHoleEnded(item.until * 1000);
-    this._enqueue(item, reconnected ? 1 : 0);
+    if (reconnected) {
+      this._liveness.ownHoleEnded(item.until * 1000); // its own coverage starts again after a hole in it
+      this._resubscribedAt = item.until * 1000;
+    }
+    // A catch-up's document stands for changes made before the re-subscription,
+    // and the live changes queued behind it were made after: it counts as of then (OwnCoverage).
+    const at = item.operationType === 'catchUp' ? this._resubscribedAt : undefined;
+    this._enqueue(item, { settles: reconnected ? 1 : 0, at });
   }
 
   _queueFull() {
@@ -194,7 +200,7 @@ class Relay extends EventEmitter {
     }
     this._liveness.ownHoleEnded(Date.now());
     this._names.meet(d.collections);
-    this._enqueue(d.gapItem(this._o.collection), d.reconnects);
+    this._enqueue(d.gapItem(this._o.collection), { settles: d.reconnects });
   }
 
   /**
@@ -212,15 +218,18 @@ class Relay extends EventEmitter {
 
   /**
    * @param {object} item
-   * @param {number} [settles] connection losses whose gap this is: once its
-   *   entry is appended, this relay's coverage may pass them (OwnCoverage)
-   * @param {object} [held] the same for a gone relay's hole (OwnCoverage.hold)
+   * @param {object} [how]
+   * @param {number} [how.settles] connection losses whose gap this is: once
+   *   its entry is appended, this relay's coverage may pass them (OwnCoverage)
+   * @param {object} [how.held] the same for a gone relay's hole (OwnCoverage.hold)
+   * @param {number} [how.at] the time (ms) it counts as of, when not its pulling's
    */
-  _enqueue(item, settles = 0, held = null) {
+  _enqueue(item, { settles = 0, held = null, at } = {}) {
     const coll = item.ns && item.ns.coll;
     // A gap of every collection goes to every stream this relay knows.
     const streams = coll || !this._names.template ? [this._names.of(coll)] : this._names.all();
     const entries = streams.map((stream) => toEntry(item, stream, this.id));
+    if (at !== undefined) for (const e of entries) e.at = Math.min(e.at, at);
     if (settles > 0) {
       if (entries.length > 0) entries[entries.length - 1].settles = settles;
       else this._own.settled(settles); // no stream to put it in: nothing of it can be appended
@@ -307,7 +316,7 @@ class Relay extends EventEmitter {
     this._names.adopt(streams);
     if (gaps.length > 0 && this._o.collection === null) await this._learnStreams();
     for (const gap of gaps) {
-      this._enqueue(gapItem(this._o.collection, 'restart', gap.since, gap.until), 0, held ? this._own.hold(gap.since * 1000) : null);
+      this._enqueue(gapItem(this._o.collection, 'restart', gap.since, gap.until), { held: held ? this._own.hold(gap.since * 1000) : null });
     }
   }
 
