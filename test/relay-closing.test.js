@@ -77,6 +77,27 @@ describe('relay: closing', function () {
     assert.deepStrictEqual(dropped.filter((ev) => ev.timestamp < gap.since || ev.timestamp > gap.until), [], 'every dropped change lies within the gap');
   });
 
+  it("close() while the stream's reconnect gap is still queued appends that gap once, not a second for a loss the stream had reported", async () => {
+    const sink = memorySink();
+    const proxy = live.add(await startFaultProxy({ targetPort: server.port }));
+    const coll = 'orders-close-gap-queued';
+    const r = relay({ nexadb: { host: '127.0.0.1', port: proxy.port }, sink, stream: 's', collection: coll, heartbeatMs: 200 });
+    await r.ready;
+    await writeChanges(client, coll, { docs: 5 });
+    await waitFor(() => sink.appended.length === 5, 'the first 5 appended');
+    sink.down = true;
+    proxy.refuse();
+    proxy.cut();
+    await writeChanges(client, coll, { docs: 5, from: 5 }); // missed
+    proxy.accept();
+    await waitFor(() => r.stats().queued === 1, "the stream's reconnect gap queued", 15000);
+    const closing = r.close();
+    sink.down = false;
+    await closing;
+    assert.deepStrictEqual(sink.appended.map((e) => (e.fields[1] === 'gap' ? `gap:${itemOf(e).reason}` : itemOf(e).fullDocument.k)),
+      [0, 1, 2, 3, 4, 'gap:reconnect']);
+  });
+
   it('close() settles when Redis stopped answering (SIGSTOP: no reset, no reply), and so does relay.done', async () => {
     const redisServer = await startRedis();
     const coll = 'orders-redis-hung';

@@ -189,7 +189,7 @@ class OwnCoverage {
   /** @param {number} marginMs events in the socket, the core and the reorder window */
   constructor(marginMs) {
     this._margin = marginMs;
-    this._losses = []; // {at: ms, since: s} of each connection lost whose gap entry is not appended yet
+    this._losses = []; // {at: ms, since: s, reported} of each connection lost whose gap entry is not appended yet
     this._held = new Set(); // {at: ms} of each gone relay's hole whose gap entry is not appended yet
     this._stoppedAt = Infinity;
     this._stoppedBehind = false;
@@ -205,7 +205,7 @@ class OwnCoverage {
   /** The stream lost its connection. */
   lost() {
     const now = Date.now();
-    this._losses.push({ at: now, since: Math.min(this._pulledTs ?? Infinity, now / 1000) });
+    this._losses.push({ at: now, since: Math.min(this._pulledTs ?? Infinity, now / 1000), reported: false });
   }
 
   /** The gap entries of the oldest `n` losses are appended (or another relay covered them). */
@@ -241,12 +241,17 @@ class OwnCoverage {
    * @param {string|null} collection
    */
   unreportedGap(collection) {
-    if (this._losses.length === 0) return null;
-    return gapItem(collection, 'reconnect', this._losses[0].since, Date.now() / 1000);
+    const oldest = this._losses.find((loss) => !loss.reported);
+    if (oldest === undefined) return null;
+    return gapItem(collection, 'reconnect', oldest.since, Date.now() / 1000);
   }
 
-  /** The relay took `item` off the stream. */
+  /** The relay took `item` off the stream (a reconnect gap: the oldest loss is reported, its entry queued). */
   pulled(item) {
+    if (item.operationType === 'gap' && item.reason === 'reconnect') {
+      const oldest = this._losses.find((loss) => !loss.reported);
+      if (oldest !== undefined) oldest.reported = true;
+    }
     this._pulledAt = Date.now();
     if (typeof item.timestamp === 'number' && (this._pulledTs === null || item.timestamp > this._pulledTs)) this._pulledTs = item.timestamp;
   }
