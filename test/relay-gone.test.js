@@ -151,5 +151,29 @@ describe('relay: holes of relays gone without a word', function () {
       assert.deepStrictEqual(gaps.map((g) => g.reason), ['restart']);
       assert.deepStrictEqual([...shared.kept.keys()], ['running'], "the killed relay's record is gone");
     });
+
+    it('a relay of other changes on the same stream covers nothing: a relay of `users` started while one of `orders` runs still records the hole since the last `users` relay stopped', async () => {
+      const sink = memorySink();
+      const base = { nexadb: { host: server.host, port: server.port }, sink, stream: 'shared', heartbeatMs: 200 };
+      const users1 = relay({ ...base, collection: 'users-mixed', relayId: 'users-1' });
+      await users1.ready;
+      await writeChanges(client, 'users-mixed', { docs: 3 });
+      await waitFor(() => users1.stats().appended === 3, 'the first 3 users appended');
+      await users1.close();
+      const orders = relay({ ...base, collection: 'orders-mixed', relayId: 'orders' });
+      await orders.ready;
+      const missedFrom = Date.now() / 1000;
+      await writeChanges(client, 'users-mixed', { docs: 4, from: 3 }); // no relay of users runs
+      const missedTo = Date.now() / 1000;
+      const users2 = relay({ ...base, collection: 'users-mixed', relayId: 'users-2', operations: ['update', 'insert', 'delete'] });
+      await users2.ready;
+      await waitFor(() => users2.stats().gaps === 1, "the users relay's restart gap appended");
+      const gap = itemOf(sink.appended.find((e) => e.fields[1] === 'gap'));
+      assert.strictEqual(gap.reason, 'restart');
+      assert.strictEqual(gap.ns.coll, 'users-mixed');
+      assert.ok(gap.since <= missedFrom && gap.until >= missedTo, `the gap [${gap.since}, ${gap.until}] spans the missed changes [${missedFrom}, ${missedTo}]`);
+      assert.strictEqual(orders.stats().gaps, 0, 'the orders relay found no hole of its own');
+      assert.deepStrictEqual(sink.kept.get('users-2').relaying, { collection: 'users-mixed', operations: ['delete', 'insert', 'update'] });
+    });
   });
 });

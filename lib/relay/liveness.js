@@ -3,6 +3,8 @@
 // (coverage.js says what they mean): the restart check at start; every
 // heartbeat, the record refreshed and a look for relays gone without a
 // word; whether a peer covered a hole of this relay's; the last record.
+// Only the records of relays that relay the same changes (collection and
+// operations) count: a relay of `orders` covers nothing for one of `users`.
 const { startGap, goneRelays, coveredByPeer } = require('./coverage');
 const { settlesBy } = require('./time-bound');
 
@@ -14,13 +16,17 @@ class Liveness {
    * @param {number} how.heartbeatMs
    * @param {number} how.marginMs how far `covered` stays behind now (OwnCoverage)
    * @param {number} how.reorderWindowMs
+   * @param {{collection: string|null, operations: string[]}} how.relaying what this relay relays
    * @param {object} how.relay what the relay says and does: covered() (epoch ms),
    *   streams(), stopped() (it receives no more), and queueGaps(gaps,
    *   streams, held) for the holes found, resolving once their gap entries
    *   are queued (held: its coverage waits for them to be appended)
    */
-  constructor({ sink, relayId, heartbeatMs, marginMs, reorderWindowMs, relay }) {
+  constructor({ sink, relayId, heartbeatMs, marginMs, reorderWindowMs, relaying, relay }) {
     this._sink = sink;
+    this._relaying = { collection: relaying.collection, operations: [...new Set(relaying.operations)].sort() };
+    // The sink as the coverage rules read it: the records of relays of the same changes.
+    this._same = { records: async () => this._sameChanges(await sink.records()) };
     this._id = relayId;
     this._heartbeatMs = heartbeatMs;
     this._marginMs = marginMs;
@@ -52,7 +58,7 @@ class Liveness {
     this._since = t0;
     this._coverageSince = t0;
     this._coveredFrom = t0;
-    const { gaps, streams, dead } = await startGap(this._sink, {
+    const { gaps, streams, dead } = await startGap(this._same, {
       relayId: this._id, t0, staleMs: this.staleMs, pollMs: this._pollMs, marginMs: this._marginMs,
     });
     this._found(gaps);
@@ -87,7 +93,7 @@ class Liveness {
 
   /** Whether another relay appended what this relay's hole `gap` missed (see coverage.js). */
   coveredByPeer(gap) {
-    return coveredByPeer(this._sink, gap, {
+    return coveredByPeer(this._same, gap, {
       relayId: this._id, staleMs: this.staleMs, pollMs: this._pollMs, waitMs: 3 * this._heartbeatMs + this._reorderWindowMs + 500,
     });
   }
@@ -101,7 +107,7 @@ class Liveness {
   _beat() {
     const record = {
       since: this._since, coverageSince: this._coverageSince, coveredFrom: this._coveredFrom, seen: Date.now(),
-      covered: this._relay.covered(), streams: this._relay.streams().slice(0, 1000),
+      covered: this._relay.covered(), streams: this._relay.streams().slice(0, 1000), relaying: this._relaying,
     };
     // Receiving no more (closing, or failed): not running, though draining: a relay starting now records a restart gap.
     if (this._relay.stopped()) record.stopped = true;
@@ -115,7 +121,7 @@ class Liveness {
   _lookForGone() {
     if (this._looking || this._relay.stopped()) return;
     this._looking = (async () => {
-      const { gone, gaps, streams } = goneRelays(await this._sink.records(), {
+      const { gone, gaps, streams } = goneRelays(await this._same.records(), {
         relayId: this._id, coveredFrom: this._coveredFrom, now: Date.now(), staleMs: this.staleMs, marginMs: this._marginMs,
       });
       if (gone.length === 0) return;
@@ -123,6 +129,14 @@ class Liveness {
       await this._relay.queueGaps(gaps, streams, true);
       await this._sink.removeRecords(gone);
     })().catch(() => {}).finally(() => { this._looking = null; });
+  }
+
+  /** The records of relays of the same changes (a record without `relaying` is an older relay's: taken as the same). */
+  _sameChanges(records) {
+    const mine = this._relaying;
+    const same = (r) => r.relaying === undefined ||
+      (r.relaying.collection === mine.collection && String(r.relaying.operations) === String(mine.operations));
+    return new Map([...records].filter(([id, r]) => id === this._id || same(r)));
   }
 
   /**

@@ -12,6 +12,7 @@
 // again.
 const { EventEmitter } = require('events');
 const { relayOptions, nexadbClient } = require('./options');
+const { parseOperations } = require('../arguments');
 const { RedisSink } = require('./redis-sink');
 const { toEntry } = require('./entry');
 const { gapItem } = require('../stream/gaps');
@@ -61,6 +62,7 @@ class Relay extends EventEmitter {
     this._own = new OwnCoverage(marginMs);
     this._liveness = new Liveness({
       sink: this._sink, relayId: this.id, heartbeatMs: o.heartbeatMs, marginMs, reorderWindowMs: o.reorderWindowMs,
+      relaying: { collection: o.collection, operations: o.operations || parseOperations() },
       relay: {
         covered: () => this._own.until({
           head: this._queue[0], buffered: this._stream ? this._stream.buffered : 0, discardingSince: this._discard ? this._discard.since : null,
