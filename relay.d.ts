@@ -99,7 +99,7 @@ export interface RelayOptions {
   catchUp?: boolean;
   /** Default: host name, pid and a random suffix. */
   relayId?: string;
-  /** close(): how long it appends what it had received, whatever the sink does; close() settles within this plus about 2 s. Default 10000. */
+  /** close(): how long it appends what it had received, whatever the sink does; close() first goes on receiving for reorderWindowMs + 250 ms (what was on its way arrives), and settles within this plus about 2 s. Default 10000. */
   closeTimeoutMs?: number;
 }
 

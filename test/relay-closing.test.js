@@ -15,6 +15,7 @@ const { MSG } = require('../lib/connection');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** 'settled', or 'pending' if `promise` has not settled within `ms` (for a message better than a test timeout). */
 const settles = (promise, ms) => Promise.race([promise.then(() => 'settled', () => 'settled'), sleep(ms).then(() => 'pending')]);
+const range = (from, to) => Array.from({ length: to - from }, (_, i) => from + i);
 const itemOf = (e) => JSON.parse(e.fields[e.fields.indexOf('event') + 1]);
 
 describe('relay: closing', function () {
@@ -141,6 +142,37 @@ describe('relay: closing', function () {
     const lost = delivered.filter((ev) => !ks.has(ev.fullDocument.k) && !gaps.some((g) => ev.timestamp >= g.since && ev.timestamp <= g.until));
     assert.deepStrictEqual(lost.map((ev) => ev.fullDocument.k), [], 'every change appended or inside a gap entry');
     assert.deepStrictEqual(gaps.map((g) => g.reason), ['restart']);
+  });
+
+  it('a rolling restart done quickly (the next relay ready, then the old one closed at once), changes flowing: no gap, every change appended', async () => {
+    const sink = memorySink();
+    const coll = 'rolling-quick';
+    const base = { nexadb: { host: server.host, port: server.port }, sink, stream: 's', collection: coll, heartbeatMs: 200 };
+    let current = relay({ ...base, relayId: 'r0' });
+    await current.ready;
+    let writing = true;
+    let k = 0;
+    const writer = (async () => {
+      while (writing) {
+        await writeChanges(client, coll, { docs: 1, from: k++ });
+        await sleep(5);
+      }
+    })();
+    for (let i = 1; i <= 2; i++) {
+      const next = relay({ ...base, relayId: `r${i}` });
+      await next.ready;
+      await current.close();
+      current = next;
+      await sleep(700); // past the old one's stale time: a look for relays gone has seen it
+    }
+    writing = false;
+    await writer;
+    const appendedKs = () => new Set(sink.appended.filter((e) => e.fields[1] !== 'gap').map((e) => itemOf(e).fullDocument.k));
+    await waitFor(() => appendedKs().size === k, 'every change appended').catch(() => {});
+    const missing = range(0, k).filter((i) => !appendedKs().has(i));
+    assert.deepStrictEqual(missing, [], 'every change appended');
+    assert.deepStrictEqual(sink.appended.filter((e) => e.fields[1] === 'gap').map(itemOf), [], 'no gap');
+    assert.deepStrictEqual([...sink.kept.keys()], ['r2'], 'the old records removed');
   });
 
   it("close() is not held by a NexaDB that stops answering the request for every collection's streams", async () => {

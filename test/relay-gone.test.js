@@ -4,7 +4,8 @@
 // or the hole it was cut off in, was nobody's: the running relay finds the
 // dead record and appends the hole as a restart gap.
 const assert = require('assert');
-const { holes, goneRelays } = require('../lib/relay/coverage');
+const { holes, reachBack } = require('../lib/relay/holes');
+const { goneRelays, startGap } = require('../lib/relay/coverage');
 const { startRedis } = require('./helpers/redis-server');
 const { startFaultProxy } = require('./helpers/fault-proxy');
 const { writeChanges, redisFor, readEntries, relayRig, nexadbForSuite, memorySink } = require('./helpers/relay-rig');
@@ -24,36 +25,39 @@ describe('relay: holes of relays gone without a word', function () {
     const running = (from) => ({ from, to: Infinity });
 
     it('a relay that began before the end covers it: no hole', () => {
-      assert.deepStrictEqual(holes([running(100), { from: 0, to: 5000 }], [5000], 300), []);
+      assert.deepStrictEqual(holes([running(100), { from: 0, to: 5000 }], [5000]), []);
     });
 
     it('nobody began before the end: a hole up to where the next span begins', () => {
-      assert.deepStrictEqual(holes([running(9000), { from: 0, to: 5000 }], [5000], 300), [{ since: 5000, until: 9000 }]);
+      assert.deepStrictEqual(holes([running(9000), { from: 0, to: 5000 }], [5000]), [{ since: 5000, until: 9000 }]);
     });
 
-    it('a span that began within the margin after the end overlapped it: no hole', () => {
-      assert.deepStrictEqual(holes([running(5300), { from: 0, to: 5000 }], [5000], 300), []);
-      assert.deepStrictEqual(holes([running(5301), { from: 0, to: 5000 }], [5000], 300), [{ since: 5000, until: 5301 }]);
+    it('a span that began just after the end is a hole, however short: covered already stays behind for what was on its way', () => {
+      assert.deepStrictEqual(holes([running(5001), { from: 0, to: 5000 }], [5000]), [{ since: 5000, until: 5001 }]);
     });
 
     it('spans are followed one into the next; each hole between them is found once', () => {
       const spans = [running(9000), { from: 0, to: 1000 }, { from: 500, to: 3000 }, { from: 4000, to: 6000 }];
-      assert.deepStrictEqual(holes(spans, [1000, 3000, 6000], 0), [{ since: 3000, until: 4000 }, { since: 6000, until: 9000 }]);
+      assert.deepStrictEqual(holes(spans, [1000, 3000, 6000]), [{ since: 3000, until: 4000 }, { since: 6000, until: 9000 }]);
+    });
+
+    it('reachBack() goes back through finished pieces without a break, and stops at one', () => {
+      assert.strictEqual(reachBack(9000, [{ from: 6000, to: 9000 }, { from: 3000, to: 6000 }, { from: 0, to: 2000 }]), 3000);
     });
   });
 
   describe('goneRelays(): what a running relay finds in the records', () => {
     const look = (records, self = {}) => goneRelays(new Map(Object.entries(records)),
-      { relayId: 'me', coveredFrom: 10000, now: 20000, staleMs: 500, marginMs: 300, ...self });
+      { relayId: 'me', coveredFrom: 10000, now: 20000, staleMs: 500, ...self });
 
-    it('a dead relay (not refreshed for staleMs) that covered to before this relay began: its hole, its streams, its record to remove', () => {
+    it('a dead relay (not refreshed for staleMs) that covered to before this relay began: its hole, its streams, its record to remove; this relay\'s span then reaches back to it', () => {
       const found = look({ me: { seen: 20000 }, dead: { since: 1000, seen: 6000, covered: 5000, streams: ['s1'] } });
-      assert.deepStrictEqual(found, { gone: ['dead'], gaps: [{ since: 5, until: 10 }], streams: ['s1'] });
+      assert.deepStrictEqual(found, { gone: ['dead'], gaps: [{ since: 5, until: 10 }], coveredFrom: 1000, streams: ['s1'] });
     });
 
     it('a dead relay another running relay covered throughout: no hole, but its record goes', () => {
       const found = look({ dead: { since: 1000, seen: 6000, covered: 5000 }, peer: { since: 2000, seen: 19900 } });
-      assert.deepStrictEqual(found, { gone: ['dead'], gaps: [], streams: [] });
+      assert.deepStrictEqual(found, { gone: ['dead'], gaps: [], coveredFrom: 10000, streams: [] });
     });
 
     it('a dead relay that covered past where this one began: no hole', () => {
@@ -62,7 +66,7 @@ describe('relay: holes of relays gone without a word', function () {
 
     it('nothing while a stopped relay still appends what it received: its covered is not final', () => {
       const found = look({ dead: { since: 1000, seen: 6000, covered: 5000 }, draining: { since: 1000, seen: 19900, covered: 7000, stopped: true } });
-      assert.deepStrictEqual(found, { gone: [], gaps: [], streams: [] });
+      assert.deepStrictEqual(found, { gone: [], gaps: [], coveredFrom: 10000, streams: [] });
     });
 
     it("a stopped relay's last record, gone stale: the hole after what it appended", () => {
@@ -73,6 +77,34 @@ describe('relay: holes of relays gone without a word', function () {
       // "late" began at 6000 with a restart gap from 3000; "early" died having covered 2000.
       const found = look({ early: { since: 0, seen: 2500, covered: 2000 }, late: { since: 6000, coveredFrom: 3000, seen: 8000, covered: 7000 } });
       assert.deepStrictEqual(found.gaps, [{ since: 2, until: 3 }, { since: 7, until: 10 }]);
+    });
+
+    it("this relay's span does not reach back through a running relay's: that one may yet die with a hole of its own", () => {
+      // a died having covered 1000; c runs since 4000 (cut off at 6000, covered held there); this relay began at 8000.
+      const first = look({ a: { since: 0, seen: 2000, covered: 1000 }, c: { since: 4000, seen: 19900, covered: 6000 } }, { coveredFrom: 8000 });
+      assert.deepStrictEqual(first.gaps, [{ since: 1, until: 4 }]);
+      assert.strictEqual(first.coveredFrom, 8000);
+      // c dies, still cut off: the changes of [6000, 8000] reached nobody.
+      const second = look({ c: { since: 4000, seen: 15000, covered: 6000 } }, { coveredFrom: first.coveredFrom });
+      assert.deepStrictEqual(second.gaps, [{ since: 6, until: 8 }]);
+    });
+
+    it("a relay is judged by its own heartbeat: one of 1 s, last seen 2 s ago, still runs for one whose stale time is 500 ms", () => {
+      const found = look({ slow: { since: 0, seen: 18000, covered: 17500, staleMs: 2500 } });
+      assert.deepStrictEqual(found.gone, []);
+    });
+
+    it('gone relays whose gaps are queued already are not followed again', () => {
+      const found = look({ dead: { since: 1000, seen: 6000, covered: 5000 } }, { handled: new Set(['dead']) });
+      assert.deepStrictEqual(found.gone, []);
+    });
+  });
+
+  describe("startGap(): a relay started again under its own id, while another runs", () => {
+    it('the run before it left a hole (its record is about to be overwritten): the gap is found now', async () => {
+      const records = new Map(Object.entries({ me: { since: 0, seen: 4000, covered: 3000 }, peer: { since: 5000, seen: 9000, covered: 8500 } }));
+      const found = await startGap({ records: async () => records }, { relayId: 'me', t0: 8000, staleMs: 500, pollMs: 50 });
+      assert.deepStrictEqual(found.gaps, [{ since: 3, until: 5 }]);
     });
   });
 

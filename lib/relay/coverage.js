@@ -14,7 +14,8 @@
 //            the end of its last reconnect or stall gap)
 //   coveredFrom  from when every change to `covered` is appended or inside
 //            a gap entry (its start, or the start of the restart gap it
-//            appended then): where a hole of a relay gone ends (holes())
+//            appended then): where a hole of a relay gone ends (holes.js)
+//   staleMs  how long after `seen` its record is a dead relay's (2.5 heartbeats)
 //   streams  the streams it appended to (where gaps for every collection go)
 //   stopped  set by close(): nothing to wait for
 // A starting relay, subscribed already (so nothing after t0 is missed),
@@ -22,16 +23,18 @@
 //   - none at all: the first relay on this stream; nothing was missed;
 //   - one heartbeats after t0: a relay is running, and it recorded any hole
 //     before its own start when it started: no gap;
-//   - none does within `staleMs`: a gap for each hole (see holes()) between
+//   - none does within `staleMs`: a gap for each hole (holes.js) between
 //     where the relays that are gone stopped covering and t0.
 // A running relay then looks again every heartbeat: a relay it took for
 // running may die without a last record (SIGKILL, a host lost), leaving
 // what it had not appended, or a hole it was cut off in, to nobody. Once
 // its record is stale, the running relay appends the holes it left.
 // Relays that find the same hole give it the same key, (reason, since), so
-// the stream gets one entry.
+// the stream gets one entry. A gone relay's record is removed once the gaps
+// of its holes are appended (until then it is the hole's only trace).
 
 const { gapItem } = require('../stream/gaps');
+const { isFresh, holesAfter } = require('./holes');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,27 +44,34 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * @param {string} how.relayId this relay (a record under its own id is a previous run)
  * @param {number} how.t0 when this relay's subscription was acknowledged (ms)
  * @param {number} how.staleMs a record not refreshed for this long is a dead relay's
+ *   (a record that says its own staleMs, by that)
  * @param {number} how.pollMs
- * @param {number} how.marginMs how far a relay's covered stays behind (see holes())
  * @param {() => boolean} [how.cancelled]
- * @returns {Promise<{gaps: Array<{since: number, until: number}>, streams: string[], dead: string[]}>}
- *   since/until in seconds since the epoch
+ * @returns {Promise<{gaps: Array<{since: number, until: number}>, coveredFrom: number, streams: string[], dead: string[]}>}
+ *   gaps in seconds since the epoch; coveredFrom (ms): this relay's, once
+ *   they are appended; dead: the records to remove then
  */
-async function startGap(sink, { relayId, t0, staleMs, pollMs, marginMs, cancelled = () => false }) {
+async function startGap(sink, { relayId, t0, staleMs, pollMs, cancelled = () => false }) {
   for (;;) {
     const records = await sink.records();
     const others = [...records].filter(([id]) => id !== relayId);
     const streams = new Set();
     for (const [, r] of records) for (const s of r.streams || []) streams.add(s);
-    const gone = (id, r) => id === relayId || r.stopped || r.seen < t0 - staleMs;
-    const dead = [...records].filter(([id, r]) => gone(id, r)).map(([id]) => id);
-    if (records.size === 0) return { gaps: [], streams: [], dead };
-    if (others.some(([, r]) => !r.stopped && r.seen > t0)) return { gaps: [], streams: [...streams], dead: [] };
+    if (records.size === 0) return { gaps: [], coveredFrom: t0, streams: [], dead: [] };
+    if (others.some(([, r]) => !r.stopped && r.seen > t0)) {
+      // A relay runs: it recorded any hole before its own start. A run
+      // before this one under the same id may have left one, and its record
+      // is about to be overwritten.
+      if (!records.has(relayId)) return { gaps: [], coveredFrom: t0, streams: [...streams], dead: [] };
+      const running = (id, r) => id !== relayId && !r.stopped && isFresh(r, t0, staleMs);
+      return { ...holesAfter(records, t0, [relayId], running), streams: [...streams], dead: [] };
+    }
+    const gone = (id, r) => id === relayId || r.stopped || !isFresh(r, t0, staleMs);
     const undecided = others.some(([id, r]) => !gone(id, r));
-    if (!undecided || Date.now() >= t0 + staleMs || cancelled()) {
-      const spans = [{ from: t0, to: Infinity }, ...[...records.values()].map(spanOf)];
-      const gaps = holes(spans, [...records.values()].map(endOf), marginMs).map(inSeconds);
-      return { gaps, streams: [...streams], dead: [...records.keys()] };
+    const waitMs = Math.max(staleMs, ...others.map(([, r]) => r.staleMs || 0));
+    if (!undecided || Date.now() >= t0 + waitMs || cancelled()) {
+      const ids = [...records.keys()];
+      return { ...holesAfter(records, t0, ids, () => false), streams: [...streams], dead: ids };
     }
     await sleep(pollMs);
   }
@@ -69,65 +79,29 @@ async function startGap(sink, { relayId, t0, staleMs, pollMs, marginMs, cancelle
 
 /**
  * What a running relay finds in the others' records once a heartbeat: the
- * relays that are gone (their record not refreshed for staleMs, last record
- * or not) and the holes they left that no relay covers. Finds nothing while
- * a stopped relay still appends what it had received (its record still
- * refreshed): its `covered` is not final yet.
+ * relays that are gone (their record not refreshed for its stale time,
+ * last record or not) and the holes they left that no relay covers. Finds
+ * nothing while a stopped relay still appends what it had received (its
+ * record still refreshed): its `covered` is not final yet.
  * @param {Map<string, object>} records
- * @param {{relayId: string, coveredFrom: number, now: number, staleMs: number, marginMs: number}} self
- *   this relay, running: every change since coveredFrom (ms) it has
- *   appended, or will, or it appends the gap
- * @returns {{gone: string[], gaps: Array<{since: number, until: number}>, streams: string[]}}
- *   since/until in seconds since the epoch
+ * @param {object} self this relay, running: every change since coveredFrom
+ *   (ms) it has appended, or will, or it appends the gap
+ * @param {string} self.relayId
+ * @param {number} self.coveredFrom
+ * @param {number} self.now
+ * @param {number} self.staleMs
+ * @param {Set<string>} [self.handled] gone relays whose gaps are queued already
+ * @returns {{gone: string[], gaps: Array<{since: number, until: number}>, coveredFrom: number, streams: string[]}}
+ *   gaps in seconds since the epoch; coveredFrom (ms): this relay's, once they are appended
  */
-function goneRelays(records, { relayId, coveredFrom, now, staleMs, marginMs }) {
-  const others = [...records].filter(([id]) => id !== relayId).map(([id, r]) => ({ id, r, fresh: r.seen >= now - staleMs }));
-  const gone = others.filter((o) => !o.fresh);
-  if (gone.length === 0 || others.some((o) => o.fresh && o.r.stopped)) return { gone: [], gaps: [], streams: [] };
-  const spans = [{ from: coveredFrom, to: Infinity }, ...others.map((o) => (o.fresh ? { from: startOf(o.r), to: Infinity } : spanOf(o.r)))];
-  const gaps = holes(spans, gone.map((o) => endOf(o.r)), marginMs).map(inSeconds);
+function goneRelays(records, { relayId, coveredFrom, now, staleMs, handled = new Set() }) {
+  const others = new Map([...records].filter(([id]) => id !== relayId));
+  const fresh = (id, r) => isFresh(r, now, staleMs);
+  const gone = [...others].filter(([id, r]) => !fresh(id, r) && !handled.has(id)).map(([id]) => id);
+  if (gone.length === 0 || [...others].some(([id, r]) => fresh(id, r) && r.stopped)) return { gone: [], gaps: [], coveredFrom, streams: [] };
   const streams = new Set();
-  for (const o of gone) for (const s of o.r.streams || []) streams.add(s);
-  return { gone: gone.map((o) => o.id), gaps, streams: [...streams] };
-}
-
-/** The span a gone relay's record says it covered, changes or gap entries (ms). */
-const startOf = (r) => r.coveredFrom ?? r.since;
-const spanOf = (r) => ({ from: startOf(r), to: endOf(r) });
-const endOf = (r) => r.covered ?? startOf(r);
-const inSeconds = (h) => ({ since: h.since / 1000, until: h.until / 1000 });
-
-/**
- * The holes in the relays' spans after each of `ends` (where a gone relay
- * stopped covering), as [since, until] in ms. From an end, the spans are
- * followed while one began by then and reaches further; where none did, a
- * hole runs to where the next span begins. A span that began within
- * `marginMs` after an end overlapped it: `covered` stays that far behind
- * for events still on their way, so a relay started by then received
- * what the gone one might not have.
- * @param {Array<{from: number, to: number}>} spans one a running relay's, to: Infinity
- * @param {number[]} ends
- * @param {number} marginMs
- * @returns {Array<{since: number, until: number}>} oldest first, no two alike
- */
-function holes(spans, ends, marginMs) {
-  const found = new Map(); // since -> until
-  for (let x of ends) {
-    for (;;) {
-      let reach = x;
-      for (const s of spans) if (s.from <= x + marginMs && s.to > reach) reach = s.to;
-      if (reach === Infinity) break;
-      if (reach > x) {
-        x = reach;
-        continue;
-      }
-      const next = Math.min(...spans.filter((s) => s.to > x).map((s) => s.from));
-      if (next === Infinity) break; // no running relay (not for a caller that runs)
-      found.set(x, next);
-      x = next;
-    }
-  }
-  return [...found].sort((a, b) => a[0] - b[0]).map(([since, until]) => ({ since, until }));
+  for (const id of gone) for (const s of others.get(id).streams || []) streams.add(s);
+  return { gone, ...holesAfter(others, coveredFrom, gone, fresh), streams: [...streams] };
 }
 
 /**
@@ -152,7 +126,7 @@ async function coveredByPeer(sink, gap, { relayId, staleMs, pollMs, waitMs }) {
       return false;
     }
     const now = Date.now();
-    const candidates = [...records].filter(([id, r]) => id !== relayId && !r.stopped && r.seen >= now - staleMs &&
+    const candidates = [...records].filter(([id, r]) => id !== relayId && !r.stopped && isFresh(r, now, staleMs) &&
       (r.coverageSince ?? r.since) <= gap.since * 1000 - 1000);
     if (candidates.length === 0) return false;
     if (candidates.some(([, r]) => r.covered >= gap.until * 1000)) return true;
@@ -216,16 +190,19 @@ class OwnCoverage {
   /**
    * A hole a gone relay left, from `sinceMs`, is to be appended: coverage
    * stays there until `release(token)`.
-   * @returns {object} token
+   * @returns {{at: number, released: Promise<void>}} token; released
+   *   resolves at release (never, if the relay ends first)
    */
   hold(sinceMs) {
-    const token = { at: sinceMs };
+    let resolve;
+    const token = { at: sinceMs, released: new Promise((r) => { resolve = r; }), resolve };
     this._held.add(token);
     return token;
   }
 
   release(token) {
     this._held.delete(token);
+    token.resolve();
   }
 
   /** The stream receives no more; `behind`: it held events not pulled yet. */
@@ -278,4 +255,4 @@ class OwnCoverage {
   }
 }
 
-module.exports = { startGap, goneRelays, holes, coveredByPeer, OwnCoverage };
+module.exports = { startGap, goneRelays, coveredByPeer, OwnCoverage };

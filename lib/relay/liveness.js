@@ -14,22 +14,21 @@ class Liveness {
    * @param {object} how.sink
    * @param {string} how.relayId
    * @param {number} how.heartbeatMs
-   * @param {number} how.marginMs how far `covered` stays behind now (OwnCoverage)
    * @param {number} how.reorderWindowMs
    * @param {{collection: string|null, operations: string[]}} how.relaying what this relay relays
    * @param {object} how.relay what the relay says and does: covered() (epoch ms),
    *   streams(), stopped() (it receives no more), and queueGaps(gaps,
-   *   streams, held) for the holes found, resolving once their gap entries
-   *   are queued (held: its coverage waits for them to be appended)
+   *   streams) for the holes found, resolving once their gap entries are
+   *   queued with the OwnCoverage.hold token of each (its coverage waits for
+   *   them to be appended), or null if it stopped first and queued nothing
    */
-  constructor({ sink, relayId, heartbeatMs, marginMs, reorderWindowMs, relaying, relay }) {
+  constructor({ sink, relayId, heartbeatMs, reorderWindowMs, relaying, relay }) {
     this._sink = sink;
     this._relaying = { collection: relaying.collection, operations: [...new Set(relaying.operations)].sort() };
     // The sink as the coverage rules read it: the records of relays of the same changes.
     this._same = { records: async () => this._sameChanges(await sink.records()) };
     this._id = relayId;
     this._heartbeatMs = heartbeatMs;
-    this._marginMs = marginMs;
     this._reorderWindowMs = reorderWindowMs;
     this._relay = relay;
     this._since = 0; // when its subscription was acknowledged
@@ -38,6 +37,7 @@ class Liveness {
     this._timer = null;
     this._beating = null; // the record being written
     this._looking = null; // the look for relays gone without a word
+    this._handled = new Set(); // gone relays whose gaps are queued: their records go once those are appended
   }
 
   /** A record not refreshed for this long is a dead relay's. */
@@ -58,12 +58,8 @@ class Liveness {
     this._since = t0;
     this._coverageSince = t0;
     this._coveredFrom = t0;
-    const { gaps, streams, dead } = await startGap(this._same, {
-      relayId: this._id, t0, staleMs: this.staleMs, pollMs: this._pollMs, marginMs: this._marginMs,
-    });
-    this._found(gaps);
-    await this._relay.queueGaps(gaps, streams, false);
-    await this._sink.removeRecords(dead.filter((id) => id !== this._id));
+    const found = await startGap(this._same, { relayId: this._id, t0, staleMs: this.staleMs, pollMs: this._pollMs });
+    await this._queue(found, found.dead.filter((id) => id !== this._id));
     await this._beat();
   }
 
@@ -82,6 +78,7 @@ class Liveness {
    */
   async end(by) {
     clearInterval(this._timer);
+    await settlesBy(this._looking, by); // what it queued must hold the last record's covered
     await settlesBy(this._beating, by); // a record still on its way must not land after the last one
     await settlesBy(this._beat(), by);
   }
@@ -107,7 +104,7 @@ class Liveness {
   _beat() {
     const record = {
       since: this._since, coverageSince: this._coverageSince, coveredFrom: this._coveredFrom, seen: Date.now(),
-      covered: this._relay.covered(), streams: this._relay.streams().slice(0, 1000), relaying: this._relaying,
+      covered: this._relay.covered(), streams: this._relay.streams().slice(0, 1000), relaying: this._relaying, staleMs: this.staleMs,
     };
     // Receiving no more (closing, or failed): not running, though draining: a relay starting now records a restart gap.
     if (this._relay.stopped()) record.stopped = true;
@@ -116,19 +113,37 @@ class Liveness {
 
   /**
    * A relay gone without a last record (killed) may have left a hole nobody
-   * covers: its gap is queued, and the records of relays gone are removed.
+   * covers: its gap is queued, and its record removed once that is appended.
    */
   _lookForGone() {
     if (this._looking || this._relay.stopped()) return;
     this._looking = (async () => {
-      const { gone, gaps, streams } = goneRelays(await this._same.records(), {
-        relayId: this._id, coveredFrom: this._coveredFrom, now: Date.now(), staleMs: this.staleMs, marginMs: this._marginMs,
+      const records = await this._same.records();
+      if (this._relay.stopped()) return; // its last record is written, or about to be: nothing more may be queued
+      const found = goneRelays(records, {
+        relayId: this._id, coveredFrom: this._coveredFrom, now: Date.now(), staleMs: this.staleMs, handled: this._handled,
       });
-      if (gone.length === 0) return;
-      this._found(gaps);
-      await this._relay.queueGaps(gaps, streams, true);
-      await this._sink.removeRecords(gone);
+      if (found.gone.length > 0) await this._queue(found, found.gone);
     })().catch(() => {}).finally(() => { this._looking = null; });
+  }
+
+  /**
+   * The gaps of holes found, queued (each holds this relay's coverage until
+   * appended); this relay's span then reaches back as far as they let it
+   * (holes.js), and the records of the relays gone are removed once the
+   * gaps are appended: until then they are the holes' only trace.
+   */
+  async _queue({ gaps, coveredFrom, streams }, gone) {
+    const tokens = await this._relay.queueGaps(gaps, streams);
+    if (tokens === null) return;
+    this._coveredFrom = Math.min(this._coveredFrom, coveredFrom);
+    if (tokens.length === 0) {
+      await this._sink.removeRecords(gone);
+      return;
+    }
+    for (const id of gone) this._handled.add(id);
+    const forget = () => { for (const id of gone) this._handled.delete(id); };
+    Promise.all(tokens.map((t) => t.released)).then(() => this._sink.removeRecords(gone)).then(forget, forget);
   }
 
   /** The records of relays of the same changes (a record without `relaying` is an older relay's: taken as the same). */
@@ -137,15 +152,6 @@ class Liveness {
     const same = (r) => r.relaying === undefined ||
       (r.relaying.collection === mine.collection && String(r.relaying.operations) === String(mine.operations));
     return new Map([...records].filter(([id, r]) => id === this._id || same(r)));
-  }
-
-  /**
-   * Holes no relay covered, their gaps queued. From the start of each on,
-   * every change is in the stream or inside a gap entry (holes() follows
-   * the spans from there to this relay's own): coveredFrom moves back to it.
-   */
-  _found(gaps) {
-    for (const gap of gaps) this._coveredFrom = Math.min(this._coveredFrom, gap.since * 1000);
   }
 }
 

@@ -58,10 +58,10 @@ class Relay extends EventEmitter {
     this._closing = null;
     this._tornDown = false; // by a close() that did not wait for the start to end
     // Events in the socket, the core and the reorder window: what `covered` stays behind now.
-    const marginMs = o.reorderWindowMs + 250;
-    this._own = new OwnCoverage(marginMs);
+    this._inFlightMs = o.reorderWindowMs + 250;
+    this._own = new OwnCoverage(this._inFlightMs);
     this._liveness = new Liveness({
-      sink: this._sink, relayId: this.id, heartbeatMs: o.heartbeatMs, marginMs, reorderWindowMs: o.reorderWindowMs,
+      sink: this._sink, relayId: this.id, heartbeatMs: o.heartbeatMs, reorderWindowMs: o.reorderWindowMs,
       relaying: { collection: o.collection, operations: o.operations || parseOperations() },
       relay: {
         covered: () => this._own.until({
@@ -69,7 +69,7 @@ class Relay extends EventEmitter {
         }),
         streams: () => this._names.all(),
         stopped: () => this._ending,
-        queueGaps: (gaps, streams, held) => this._queueRestartGaps(gaps, streams, held),
+        queueGaps: (gaps, streams) => this._queueRestartGaps(gaps, streams),
       },
     });
     this._stats = { appended: 0, duplicates: 0, gaps: 0, gapsCovered: 0, discarded: 0, redisErrors: 0, newestTimestamp: null };
@@ -313,13 +313,20 @@ class Relay extends EventEmitter {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
-  /** Holes no relay covered (Liveness): their restart gaps queued; `held`: this relay's coverage waits for them. */
-  async _queueRestartGaps(gaps, streams, held) {
+  /**
+   * Holes no relay covered (Liveness): their restart gaps queued, each
+   * holding this relay's coverage until appended. Resolves with the hold
+   * tokens; null once the relay receives no more (its writer may be done).
+   */
+  async _queueRestartGaps(gaps, streams) {
     this._names.adopt(streams);
     if (gaps.length > 0 && this._o.collection === null) await this._learnStreams();
-    for (const gap of gaps) {
-      this._enqueue(gapItem(this._o.collection, 'restart', gap.since, gap.until), { held: held ? this._own.hold(gap.since * 1000) : null });
-    }
+    if (this._ending) return null;
+    return gaps.map((gap) => {
+      const held = this._own.hold(gap.since * 1000);
+      this._enqueue(gapItem(this._o.collection, 'restart', gap.since, gap.until), { held });
+      return held;
+    });
   }
 
   // --- the public side ----------------------------------------------------------
@@ -344,7 +351,8 @@ class Relay extends EventEmitter {
   }
 
   /**
-   * Stops receiving from NexaDB, appends what it had received (queued, or
+   * Stops receiving from NexaDB (after reorderWindowMs + 250 ms, for what
+   * was on its way), appends what it had received (queued, or
    * still in the change stream) for at most closeTimeoutMs, however Redis
    * fails, is slow or hangs, writes this relay's last record (stopped;
    * covered: up to what was appended) and ends. Settles within
@@ -355,6 +363,9 @@ class Relay extends EventEmitter {
     if (this._closing) return this._closing;
     this._closing = (async () => {
       const deadline = Date.now() + this._o.closeTimeoutMs;
+      // Changes on their way when close() was called still arrive: then a
+      // relay started before close() covers all this one did not (holes.js).
+      if (this._wound && !this._ending) await new Promise((r) => setTimeout(r, Math.min(this._inFlightMs, this._o.closeTimeoutMs)));
       this._ending = true;
       if (this._stream) this._own.stopped(this._stream.buffered > 0);
       this._stopReceiving.abort();
