@@ -38,6 +38,7 @@ class Channel {
     this._timer = null;
     this._waiters = [];
     this.everOpened = false;
+    this._dialOpened = false; // the dial in progress got past onOpen: its connection was in use
   }
 
   /** First dial. Resolves with what onOpen resolved with; rejects on any failure. */
@@ -55,6 +56,7 @@ class Channel {
   }
 
   async _dial() {
+    this._dialOpened = false;
     const conn = this._makeConnection(this.#opts);
     if (this.hooks.onChanges) conn.onChanges = this.hooks.onChanges; // straight to the stream: no hop through here
     if (this.hooks.onUndecodable) conn.onUndecodable = this.hooks.onUndecodable;
@@ -71,6 +73,7 @@ class Channel {
       throw err;
     }
     if (this.state === 'closed') throw new NexaClosedError('closed while connecting', { address: conn.address });
+    this._dialOpened = true;
     if (conn.state !== 'open') throw conn.error || new NexaClosedError(`connection to ${conn.address} closed`, { address: conn.address });
     this.state = 'open';
     this.everOpened = true;
@@ -122,6 +125,9 @@ class Channel {
     }, (err) => {
       if (this.state === 'closed') return;
       this.lastError = err;
+      // Lost right after onOpen (a stream subscribed, its first events may be
+      // in): a loss of its own, reported like any other, not only a failed attempt.
+      if (this._dialOpened && this.hooks.onDown) this.hooks.onDown(err);
       if (!retryable(err)) this._fail(err);
       else this._scheduleRetry();
     });

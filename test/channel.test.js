@@ -112,6 +112,23 @@ describe('Channel (fake connections)', () => {
     assert.deepStrictEqual(calls, [['down', 'ECONNRESET'], ['reconnect', 2]]);
   });
 
+  it("a re-dial whose connection is lost right after onOpen (a stream subscribed, its first events in) reports that loss: onDown again, then onReconnect", async () => {
+    const net = fakeNetwork(['ok', 'ok', 'ok']);
+    let opens = 0;
+    const { calls, hooks } = recorder({
+      onOpen: (conn) => {
+        opens++;
+        if (opens === 2) conn.lose(); // the subscription's answer, events and the FIN in one batch
+        return 'subscribed';
+      },
+    });
+    const ch = new Channel(OPTS, hooks, net.make);
+    await ch.start();
+    net.conns[0].lose();
+    await ch.whenOpen();
+    assert.deepStrictEqual(calls, [['down', 'ECONNRESET'], ['down', 'ECONNRESET'], ['reconnect', 2]]);
+  });
+
   it('attempts used up: onFail once with the last error; waiting requests reject with it', async () => {
     const net = fakeNetwork(['ok']);
     const { calls, hooks } = recorder();
