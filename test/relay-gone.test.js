@@ -52,12 +52,12 @@ describe('relay: holes of relays gone without a word', function () {
 
     it('a dead relay (not refreshed for staleMs) that covered to before this relay began: its hole, its streams, its record to remove; this relay\'s span then reaches back to it', () => {
       const found = look({ me: { seen: 20000 }, dead: { since: 1000, seen: 6000, covered: 5000, streams: ['s1'] } });
-      assert.deepStrictEqual(found, { gone: ['dead'], gaps: [{ since: 5, until: 10 }], coveredFrom: 1000, streams: ['s1'] });
+      assert.deepStrictEqual(found, { gone: ['dead'], remove: ['dead'], gaps: [{ since: 5, until: 10 }], coveredFrom: 1000, streams: ['s1'] });
     });
 
     it('a dead relay another running relay covered throughout: no hole, but its record goes', () => {
       const found = look({ dead: { since: 1000, seen: 6000, covered: 5000 }, peer: { since: 2000, seen: 19900 } });
-      assert.deepStrictEqual(found, { gone: ['dead'], gaps: [], coveredFrom: 10000, streams: [] });
+      assert.deepStrictEqual(found, { gone: ['dead'], remove: ['dead'], gaps: [], coveredFrom: 10000, streams: [] });
     });
 
     it('a dead relay that covered past where this one began: no hole', () => {
@@ -66,7 +66,7 @@ describe('relay: holes of relays gone without a word', function () {
 
     it('nothing while a stopped relay still appends what it received: its covered is not final', () => {
       const found = look({ dead: { since: 1000, seen: 6000, covered: 5000 }, draining: { since: 1000, seen: 19900, covered: 7000, stopped: true } });
-      assert.deepStrictEqual(found, { gone: [], gaps: [], coveredFrom: 10000, streams: [] });
+      assert.deepStrictEqual(found, { gone: [], remove: [], gaps: [], coveredFrom: 10000, streams: [] });
     });
 
     it("a stopped relay's last record, gone stale: the hole after what it appended", () => {
@@ -94,9 +94,27 @@ describe('relay: holes of relays gone without a word', function () {
       assert.deepStrictEqual(found.gone, []);
     });
 
+    it('relays of other changes where they overlap with this one: a running one covers nothing; a gone one is followed from, its record kept unless this relay relays all it did', () => {
+      const running = look({ dead: { since: 1000, seen: 6000, covered: 5000 }, users: { since: 0, seen: 19900, otherChanges: true, keepRecord: true } });
+      assert.deepStrictEqual(running.gaps, [{ since: 5, until: 10 }]);
+      const gone = look({ everything: { since: 1000, seen: 6000, covered: 5000, otherChanges: true, keepRecord: true } });
+      assert.deepStrictEqual(gone, { gone: ['everything'], remove: [], gaps: [{ since: 5, until: 10 }], coveredFrom: 5000, streams: [] });
+    });
+
     it('gone relays whose gaps are queued already are not followed again', () => {
       const found = look({ dead: { since: 1000, seen: 6000, covered: 5000 } }, { handled: new Set(['dead']) });
       assert.deepStrictEqual(found.gone, []);
+    });
+  });
+
+  describe('restart gap entries', () => {
+    const { toEntry } = require('../lib/relay/entry');
+    const { gapItem } = require('../lib/stream/gaps');
+    const keyOf = (since, until, relayId) => toEntry(gapItem('orders', 'restart', since, until), 's', relayId).key;
+
+    it('relays that find the same hole give it one key; a hole that ends elsewhere is another entry (the shorter must not stand for the longer)', () => {
+      assert.strictEqual(keyOf(100, 200, 'a'), keyOf(100, 200, 'b'));
+      assert.notStrictEqual(keyOf(100, 200, 'a'), keyOf(100, 250, 'b'));
     });
   });
 
@@ -183,6 +201,29 @@ describe('relay: holes of relays gone without a word', function () {
       assert.deepStrictEqual(gaps.map((g) => g.reason), ['restart']);
       assert.deepStrictEqual([...shared.kept.keys()], ['running'], "the killed relay's record is gone");
     });
+
+    for (const [change, before, after] of [
+      ['other operations', { collection: 'cfg-ops' }, { collection: 'cfg-ops', operations: ['insert', 'update', 'delete', 'dropCollection'] }],
+      ['one collection, after every collection', { collection: null }, { collection: 'cfg-coll' }],
+    ]) {
+      it(`a relay restarted with ${change}: the changes made while none ran are a restart gap`, async () => {
+        const sink = memorySink();
+        const coll = after.collection;
+        const base = { nexadb: { host: server.host, port: server.port }, sink, stream: 'cfg', heartbeatMs: 200 };
+        const first = relay({ ...base, ...before, relayId: 'first' });
+        await first.ready;
+        await writeChanges(client, coll, { docs: 3 });
+        await waitFor(() => first.stats().appended === 3, 'the first 3 appended');
+        await first.close();
+        await writeChanges(client, coll, { docs: 4, from: 3 }); // no relay runs
+        const next = relay({ ...base, ...after, relayId: 'next' });
+        await next.ready;
+        await writeChanges(client, coll, { docs: 2, from: 7 });
+        await waitFor(() => next.stats().appended === 3, 'its restart gap and the last 2 appended');
+        assert.deepStrictEqual(sink.appended.map((e) => (e.fields[1] === 'gap' ? `gap:${itemOf(e).reason}` : itemOf(e).fullDocument.k)),
+          [0, 1, 2, 'gap:restart', 7, 8]);
+      });
+    }
 
     it('a relay of other changes on the same stream covers nothing: a relay of `users` started while one of `orders` runs still records the hole since the last `users` relay stopped', async () => {
       const sink = memorySink();

@@ -107,6 +107,23 @@ describe('relay: Liveness', function () {
     assert.strictEqual(sink.kept.get('me').stopped, true);
   });
 
+  it('asked whether a peer covered its hole, it waits for a peer with a slower heartbeat to say so', async () => {
+    const sink = recordSink();
+    const since = Date.now() - 10000;
+    // A peer subscribed throughout, with a 1 s heartbeat; its next record will show the hole covered.
+    const beatPeer = () => sink.kept.set('peer', { since, coverageSince: since, coveredFrom: since, seen: Date.now(), covered: Date.now() - 300, staleMs: 2500 });
+    beatPeer();
+    await sleep(50);
+    const timer = setInterval(beatPeer, 1000);
+    try {
+      const l = liveness(sink, fakeRelay()); // heartbeat 50 ms: three of its own are 150 ms
+      const hole = { since: (Date.now() - 3000) / 1000, until: Date.now() / 1000 };
+      assert.strictEqual(await l.coveredByPeer(hole), true);
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
   it('its record says what it relays and its stale time; records of other changes are not its business', async () => {
     const sink = recordSink();
     const relay = fakeRelay();

@@ -29,8 +29,9 @@
 // running may die without a last record (SIGKILL, a host lost), leaving
 // what it had not appended, or a hole it was cut off in, to nobody. Once
 // its record is stale, the running relay appends the holes it left.
-// Relays that find the same hole give it the same key, (reason, since), so
-// the stream gets one entry. A gone relay's record is removed once the gaps
+// Relays that find the same hole give it the same key, (reason, since,
+// until), so the stream gets one entry; two relays starting together find
+// holes that end at their own starts, and append both. A gone relay's record is removed once the gaps
 // of its holes are appended (until then it is the hole's only trace).
 
 const { gapItem } = require('../stream/gaps');
@@ -54,7 +55,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function startGap(sink, { relayId, t0, staleMs, pollMs, cancelled = () => false }) {
   for (;;) {
     const records = await sink.records();
-    const others = [...records].filter(([id]) => id !== relayId);
+    // Relays of other changes neither run nor cover for this one; where they stopped covering, it follows.
+    const others = [...records].filter(([id, r]) => id !== relayId && !r.otherChanges);
     const streams = new Set();
     for (const [, r] of records) for (const s of r.streams || []) streams.add(s);
     if (records.size === 0) return { gaps: [], coveredFrom: t0, streams: [], dead: [] };
@@ -70,8 +72,9 @@ async function startGap(sink, { relayId, t0, staleMs, pollMs, cancelled = () => 
     const undecided = others.some(([id, r]) => !gone(id, r));
     const waitMs = Math.max(staleMs, ...others.map(([, r]) => r.staleMs || 0));
     if (!undecided || Date.now() >= t0 + waitMs || cancelled()) {
-      const ids = [...records.keys()];
-      return { ...holesAfter(records, t0, ids, () => false), streams: [...streams], dead: ids };
+      const ended = [...records].filter(([id, r]) => !r.otherChanges || gone(id, r));
+      const dead = ended.filter(([, r]) => !r.keepRecord).map(([id]) => id);
+      return { ...holesAfter(records, t0, ended.map(([id]) => id), () => false), streams: [...streams], dead };
     }
     await sleep(pollMs);
   }
@@ -91,17 +94,24 @@ async function startGap(sink, { relayId, t0, staleMs, pollMs, cancelled = () => 
  * @param {number} self.now
  * @param {number} self.staleMs
  * @param {Set<string>} [self.handled] gone relays whose gaps are queued already
- * @returns {{gone: string[], gaps: Array<{since: number, until: number}>, coveredFrom: number, streams: string[]}}
- *   gaps in seconds since the epoch; coveredFrom (ms): this relay's, once they are appended
+ * @returns {{gone: string[], remove: string[], gaps: Array<{since: number, until: number}>, coveredFrom: number, streams: string[]}}
+ *   gone: followed; remove: the records to remove once the gaps (seconds
+ *   since the epoch) are appended; coveredFrom (ms): this relay's then
  */
 function goneRelays(records, { relayId, coveredFrom, now, staleMs, handled = new Set() }) {
   const others = new Map([...records].filter(([id]) => id !== relayId));
   const fresh = (id, r) => isFresh(r, now, staleMs);
-  const gone = [...others].filter(([id, r]) => !fresh(id, r) && !handled.has(id)).map(([id]) => id);
-  if (gone.length === 0 || [...others].some(([id, r]) => fresh(id, r) && r.stopped)) return { gone: [], gaps: [], coveredFrom, streams: [] };
+  const gone = [...others].filter(([id, r]) => !fresh(id, r) && !handled.has(id));
+  const draining = [...others].some(([id, r]) => !r.otherChanges && fresh(id, r) && r.stopped);
+  if (gone.length === 0 || draining) return { gone: [], remove: [], gaps: [], coveredFrom, streams: [] };
   const streams = new Set();
-  for (const id of gone) for (const s of others.get(id).streams || []) streams.add(s);
-  return { gone, ...holesAfter(others, coveredFrom, gone, fresh), streams: [...streams] };
+  for (const [, r] of gone) for (const s of r.streams || []) streams.add(s);
+  return {
+    gone: gone.map(([id]) => id),
+    remove: gone.filter(([, r]) => !r.keepRecord).map(([id]) => id),
+    ...holesAfter(others, coveredFrom, gone.map(([id]) => id), fresh),
+    streams: [...streams],
+  };
 }
 
 /**
@@ -109,7 +119,8 @@ function goneRelays(records, { relayId, coveredFrom, now, staleMs, handled = new
  * [gap.since, gap.until]: subscribed without a hole of its own since before
  * it began (with a second of slack for clocks), and covered past its end.
  * Such a relay's record may need a few heartbeats to show the end covered:
- * waits up to `waitMs`. Unsure (no such relay, or Redis failing): false,
+ * waits up to `waitMs`, or three of its heartbeats when they are longer.
+ * Unsure (no such relay, or Redis failing): false,
  * and the gap is appended.
  * @param {object} sink
  * @param {{since: number, until: number}} gap seconds since the epoch
@@ -117,7 +128,7 @@ function goneRelays(records, { relayId, coveredFrom, now, staleMs, handled = new
  * @returns {Promise<boolean>}
  */
 async function coveredByPeer(sink, gap, { relayId, staleMs, pollMs, waitMs }) {
-  const deadline = Date.now() + waitMs;
+  const start = Date.now();
   for (;;) {
     let records;
     try {
@@ -126,11 +137,12 @@ async function coveredByPeer(sink, gap, { relayId, staleMs, pollMs, waitMs }) {
       return false;
     }
     const now = Date.now();
-    const candidates = [...records].filter(([id, r]) => id !== relayId && !r.stopped && isFresh(r, now, staleMs) &&
+    const candidates = [...records].filter(([id, r]) => id !== relayId && !r.otherChanges && !r.stopped && isFresh(r, now, staleMs) &&
       (r.coverageSince ?? r.since) <= gap.since * 1000 - 1000);
     if (candidates.length === 0) return false;
     if (candidates.some(([, r]) => r.covered >= gap.until * 1000)) return true;
-    if (now >= deadline) return false;
+    // A peer's record shows it within a few of its own heartbeats (staleMs is 2.5 of them).
+    if (now >= start + Math.max(waitMs, ...candidates.map(([, r]) => 1.2 * (r.staleMs || 0) + 500))) return false;
     await sleep(pollMs);
   }
 }

@@ -29,7 +29,9 @@ function digest(text) {
  * reading the same server derive the same key for the same change: the
  * event's JSON holds its collection, document key, server timestamp and
  * document. A gap seen by one relay differs from another relay's, except a
- * restart gap, keyed by what all restarting relays agree on (reason, since).
+ * restart gap, keyed by what relays that find the same hole agree on
+ * (reason, since, until): one whose hole ends elsewhere is another entry,
+ * or the shorter would stand for the longer.
  * @param {object} item
  * @param {string} stream the stream it goes to
  * @param {string} relayId
@@ -51,7 +53,7 @@ function toEntry(item, stream, relayId) {
   let content = json;
   if (op === 'gap') {
     fields.push('since', String(item.since), 'until', String(item.until), 'reason', String(item.reason), 'relay', relayId);
-    if (item.reason === 'restart') content = `gap restart ${coll} ${item.since}`;
+    if (item.reason === 'restart') content = `gap restart ${coll} ${item.since} ${item.until}`;
   }
   let bytes = 0;
   for (const f of fields) bytes += f.length;

@@ -65,7 +65,7 @@ function reachBack(from, pieces) {
 /**
  * The holes left after the relays of `endIds` stopped covering, and how far
  * back this relay's own span may then reach once their gaps are appended.
- * @param {Map<string, object>} records not this relay's current one
+ * @param {Map<string, object>} records not this relay's current one (otherChanges: followed from, never through)
  * @param {number} selfFrom this relay's coveredFrom (ms)
  * @param {string[]} endIds records to follow from
  * @param {(id: string, r: object) => boolean} running whose relays go on covering
@@ -75,6 +75,7 @@ function holesAfter(records, selfFrom, endIds, running) {
   const spans = [{ from: selfFrom, to: Infinity }];
   const finished = [];
   for (const [id, r] of records) {
+    if (r.otherChanges) continue; // a relay of other changes covers nothing for this one
     if (running(id, r)) spans.push({ from: startOf(r), to: Infinity });
     else finished.push(spanOf(r));
   }

@@ -3,8 +3,11 @@
 // (coverage.js says what they mean): the restart check at start; every
 // heartbeat, the record refreshed and a look for relays gone without a
 // word; whether a peer covered a hole of this relay's; the last record.
-// Only the records of relays that relay the same changes (collection and
-// operations) count: a relay of `orders` covers nothing for one of `users`.
+// Records of relays of other changes (another collection or other
+// operations) cover nothing for this one. Where their changes and this
+// relay's overlap, the holes they left are still this relay's to find: it
+// follows from where they stopped covering (otherChanges), and removes
+// their records only when it relays all they did.
 const { startGap, goneRelays, coveredByPeer } = require('./coverage');
 const { settlesBy } = require('./time-bound');
 
@@ -25,8 +28,8 @@ class Liveness {
   constructor({ sink, relayId, heartbeatMs, reorderWindowMs, relaying, relay }) {
     this._sink = sink;
     this._relaying = { collection: relaying.collection, operations: [...new Set(relaying.operations)].sort() };
-    // The sink as the coverage rules read it: the records of relays of the same changes.
-    this._same = { records: async () => this._sameChanges(await sink.records()) };
+    // The sink as the coverage rules read it (see _relevant).
+    this._same = { records: async () => this._relevant(await sink.records()) };
     this._id = relayId;
     this._heartbeatMs = heartbeatMs;
     this._reorderWindowMs = reorderWindowMs;
@@ -59,7 +62,8 @@ class Liveness {
     this._coverageSince = t0;
     this._coveredFrom = t0;
     const found = await startGap(this._same, { relayId: this._id, t0, staleMs: this.staleMs, pollMs: this._pollMs });
-    await this._queue(found, found.dead.filter((id) => id !== this._id));
+    const dead = found.dead.filter((id) => id !== this._id);
+    await this._queue(found, dead, dead);
     await this._beat();
   }
 
@@ -123,7 +127,7 @@ class Liveness {
       const found = goneRelays(records, {
         relayId: this._id, coveredFrom: this._coveredFrom, now: Date.now(), staleMs: this.staleMs, handled: this._handled,
       });
-      if (found.gone.length > 0) await this._queue(found, found.gone);
+      if (found.gone.length > 0) await this._queue(found, found.gone, found.remove);
     })().catch(() => {}).finally(() => { this._looking = null; });
   }
 
@@ -133,26 +137,40 @@ class Liveness {
    * (holes.js), and the records of the relays gone are removed once the
    * gaps are appended: until then they are the holes' only trace.
    */
-  async _queue({ gaps, coveredFrom, streams }, gone) {
+  async _queue({ gaps, coveredFrom, streams }, followed, remove) {
     const tokens = await this._relay.queueGaps(gaps, streams);
     if (tokens === null) return;
     this._coveredFrom = Math.min(this._coveredFrom, coveredFrom);
-    if (tokens.length === 0) {
-      await this._sink.removeRecords(gone);
-      return;
-    }
-    for (const id of gone) this._handled.add(id);
-    const forget = () => { for (const id of gone) this._handled.delete(id); };
-    Promise.all(tokens.map((t) => t.released)).then(() => this._sink.removeRecords(gone)).then(forget, forget);
+    // Not followed again: those to remove until they are, those kept (of relays of other changes) ever.
+    for (const id of followed) this._handled.add(id);
+    const forget = () => { for (const id of remove) this._handled.delete(id); };
+    const removing = Promise.all(tokens.map((t) => t.released)).then(() => this._sink.removeRecords(remove)).then(forget, forget);
+    if (tokens.length === 0) await removing;
   }
 
-  /** The records of relays of the same changes (a record without `relaying` is an older relay's: taken as the same). */
-  _sameChanges(records) {
+  /**
+   * The records that concern this relay: those of relays of the same changes
+   * (an older relay's, without `relaying`, taken as such), and copies of
+   * those whose changes overlap with its own, marked otherChanges (and
+   * keepRecord unless this relay relays all they did). The rest are not
+   * its business.
+   */
+  _relevant(records) {
     const mine = this._relaying;
-    const same = (r) => r.relaying === undefined ||
-      (r.relaying.collection === mine.collection && String(r.relaying.operations) === String(mine.operations));
-    return new Map([...records].filter(([id, r]) => id === this._id || same(r)));
+    const relevant = new Map();
+    for (const [id, r] of records) {
+      const theirs = r.relaying;
+      if (id === this._id || theirs === undefined || sameChanges(theirs, mine)) relevant.set(id, r);
+      else if (overlap(theirs, mine)) relevant.set(id, { ...r, otherChanges: true, keepRecord: !contains(mine, theirs) });
+    }
+    return relevant;
   }
 }
+
+const sameChanges = (a, b) => a.collection === b.collection && String(a.operations) === String(b.operations);
+const sameCollection = (a, b) => a.collection === null || b.collection === null || a.collection === b.collection;
+const overlap = (a, b) => sameCollection(a, b) && (a.operations || []).some((op) => b.operations.includes(op));
+/** Whether `a` relays every change `b` does. */
+const contains = (a, b) => (a.collection === null || a.collection === b.collection) && (b.operations || []).every((op) => a.operations.includes(op));
 
 module.exports = { Liveness };

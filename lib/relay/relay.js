@@ -145,15 +145,13 @@ class Relay extends EventEmitter {
   }
 
   _take(item) {
+    const reconnected = item.operationType === 'gap' && item.reason === 'reconnect';
+    if (reconnected) this._resubscribedAt = item.until * 1000; // discarded or not: a catch-up may follow
     if (this._discard) {
       if (this._discard.take(item)) this._stats.discarded++;
       return;
     }
-    const reconnected = item.operationType === 'gap' && item.reason === 'reconnect';
-    if (reconnected) {
-      this._liveness.ownHoleEnded(item.until * 1000); // its own coverage starts again after a hole in it
-      this._resubscribedAt = item.until * 1000;
-    }
+    if (reconnected) this._liveness.ownHoleEnded(item.until * 1000); // its own coverage starts again after a hole in it
     // A catch-up's document stands for changes made before the re-subscription,
     // and the live changes queued behind it were made after: it counts as of then (OwnCoverage).
     const at = item.operationType === 'catchUp' ? this._resubscribedAt : undefined;
