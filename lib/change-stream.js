@@ -104,8 +104,8 @@ class ChangeStream extends EventEmitter {
       onUndecodable: (message) => this._gapTracker.undecodable(message),
       onBackpressure: (paused) => this._overflow.backpressure(paused),
       onDown: (error) => {
-        this._gapTracker.connectionLost();
-        this._reports.disconnected(error);
+        // One 'disconnect' for each gap: a re-dial lost before any event is the same loss.
+        if (this._gapTracker.connectionLost()) this._reports.disconnected(error);
       },
       onReconnect: (info) => {
         this._gapTracker.resubscribed();

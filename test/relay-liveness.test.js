@@ -48,10 +48,10 @@ function fakeRelay() {
   return relay;
 }
 
-function liveness(sink, relay) {
+function liveness(sink, relay, { relayId = 'me', operations = ['insert'] } = {}) {
   return new Liveness({
-    sink, relayId: 'me', heartbeatMs: 50, reorderWindowMs: 0,
-    relaying: { collection: 'orders', operations: ['insert'] }, relay: { ...relay, stopped: () => relay.stopped },
+    sink, relayId, heartbeatMs: 50, reorderWindowMs: 0,
+    relaying: { collection: 'orders', operations }, relay: { ...relay, stopped: () => relay.stopped },
   });
 }
 
@@ -122,6 +122,31 @@ describe('relay: Liveness', function () {
     } finally {
       clearInterval(timer);
     }
+  });
+
+  it('restarted under its own id relaying fewer operations, it keeps the previous run\'s record apart: a relay of those operations still finds the hole in them', async () => {
+    const sink = recordSink();
+    const t = Date.now();
+    const previous = { since: t - 10000, coveredFrom: t - 10000, seen: t - 5000, covered: t - 6000, stopped: true, relaying: { collection: 'orders', operations: ['insert', 'update'] } };
+    sink.kept.set('x', previous);
+    const x = liveness(sink, fakeRelay(), { relayId: 'x', operations: ['insert'] });
+    await x.begin(t);
+    assert.deepStrictEqual(sink.kept.get(`x@${t - 10000}`), previous, 'kept under an id of its own');
+    assert.deepStrictEqual(sink.kept.get('x').relaying, { collection: 'orders', operations: ['insert'] });
+    // Later, a relay of inserts and updates: the updates since the previous run stopped reached nobody.
+    const z = fakeRelay();
+    await liveness(sink, z, { relayId: 'z', operations: ['insert', 'update'] }).begin(t + 3000);
+    assert.deepStrictEqual(z.queued, [{ since: (t - 6000) / 1000, until: (t + 3000) / 1000 }]);
+  });
+
+  it('a record it cannot read what it relays from (operations not a list) counts as one of the same changes, and stops nothing', async () => {
+    const sink = recordSink();
+    const relay = fakeRelay();
+    const l = liveness(sink, relay);
+    const t0 = Date.now();
+    sink.kept.set('odd', { since: t0 - 9000, seen: t0 - 8000, covered: t0 - 7000, relaying: { collection: 'orders', operations: 'update' } });
+    await l.begin(t0);
+    assert.deepStrictEqual(relay.queued, [{ since: (t0 - 7000) / 1000, until: t0 / 1000 }]);
   });
 
   it('its record says what it relays and its stale time; records of other changes are not its business', async () => {

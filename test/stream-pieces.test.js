@@ -171,8 +171,9 @@ describe('stream pieces', () => {
       for (const inBand of [true, false]) {
         const t = tracker({ inBand });
         assert.strictEqual(t.gaps.lost, false);
-        t.gaps.connectionLost();
-        t.gaps.connectionLost(); // a second loss before re-subscribing is the same gap
+        assert.strictEqual(t.gaps.connectionLost(), true);
+        // A second loss before re-subscribing (a re-dial lost before any event) is the same gap: not reported again.
+        assert.strictEqual(t.gaps.connectionLost(), false);
         assert.strictEqual(t.gaps.lost, true);
         t.gaps.resubscribed();
         t.gaps.resubscribed(); // nothing lost any more: no second gap

@@ -61,10 +61,23 @@ class Liveness {
     this._since = t0;
     this._coverageSince = t0;
     this._coveredFrom = t0;
+    await this._keepPreviousRun();
     const found = await startGap(this._same, { relayId: this._id, t0, staleMs: this.staleMs, pollMs: this._pollMs });
     const dead = found.dead.filter((id) => id !== this._id);
     await this._queue(found, dead, dead);
     await this._beat();
+  }
+
+  /**
+   * A run before this one under the same id that relayed changes this one
+   * does not: its record, about to be overwritten, is kept under an id of
+   * its own, for a relay of those changes to follow (the holes it left in
+   * them are not this relay's to record).
+   */
+  async _keepPreviousRun() {
+    const previous = (await this._sink.records()).get(this._id);
+    if (!previous || !wellFormed(previous.relaying) || contains(this._relaying, previous.relaying)) return;
+    await this._sink.putRecord(`${this._id}@${previous.since}`, { ...previous, stopped: true });
   }
 
   /** Heartbeats from now on: the record refreshed, and a look for relays gone. */
@@ -150,27 +163,31 @@ class Liveness {
 
   /**
    * The records that concern this relay: those of relays of the same changes
-   * (an older relay's, without `relaying`, taken as such), and copies of
-   * those whose changes overlap with its own, marked otherChanges (and
-   * keepRecord unless this relay relays all they did). The rest are not
-   * its business.
+   * (one that does not say which, as an older relay's, taken as such), and
+   * copies of those whose changes overlap with its own, marked otherChanges
+   * (and keepRecord unless this relay relays all they did). The rest are
+   * not its business.
    */
   _relevant(records) {
     const mine = this._relaying;
     const relevant = new Map();
     for (const [id, r] of records) {
       const theirs = r.relaying;
-      if (id === this._id || theirs === undefined || sameChanges(theirs, mine)) relevant.set(id, r);
+      if (!wellFormed(theirs) || sameChanges(theirs, mine)) relevant.set(id, r);
       else if (overlap(theirs, mine)) relevant.set(id, { ...r, otherChanges: true, keepRecord: !contains(mine, theirs) });
     }
     return relevant;
   }
 }
 
+/** A record's `relaying` as relays write it: a collection (or null) and a list of operations. */
+const wellFormed = (x) => x !== null && typeof x === 'object' && (x.collection === null || typeof x.collection === 'string') &&
+  Array.isArray(x.operations) && x.operations.every((op) => typeof op === 'string');
+
 const sameChanges = (a, b) => a.collection === b.collection && String(a.operations) === String(b.operations);
 const sameCollection = (a, b) => a.collection === null || b.collection === null || a.collection === b.collection;
-const overlap = (a, b) => sameCollection(a, b) && (a.operations || []).some((op) => b.operations.includes(op));
+const overlap = (a, b) => sameCollection(a, b) && a.operations.some((op) => b.operations.includes(op));
 /** Whether `a` relays every change `b` does. */
-const contains = (a, b) => (a.collection === null || a.collection === b.collection) && (b.operations || []).every((op) => a.operations.includes(op));
+const contains = (a, b) => (a.collection === null || a.collection === b.collection) && b.operations.every((op) => a.operations.includes(op));
 
 module.exports = { Liveness };

@@ -44,9 +44,15 @@ class GapTracker {
     return this._lostAt !== null;
   }
 
-  /** The connection was lost: what arrives from now on was sent after a gap. */
+  /**
+   * The connection was lost: what arrives from now on was sent after a gap.
+   * @returns {boolean} false when already lost (a re-dial lost before any
+   *   event came): the same gap, no new loss to report
+   */
   connectionLost() {
-    if (this._lostAt === null) this._lostAt = { since: this._newestSeen(), mark: this._mark };
+    if (this._lostAt !== null) return false;
+    this._lostAt = { since: this._newestSeen(), mark: this._mark };
+    return true;
   }
 
   /** Subscribed again after a loss: the gap is reported (and caught up) before anything newer. */
