@@ -48,8 +48,10 @@ export interface RelayRecord {
   /** Every change before it is appended or inside an appended gap entry: held at a lost connection until its gap is appended, at a gone relay's hole until its gap is appended, and at the oldest entry not appended. */
   covered: number;
   streams: string[];
-  /** What it relays: only records of the same changes count for each other. Absent in an older relay's record: taken as the same. */
+  /** What it relays: a relay of other changes never covers for this one; where their changes overlap, the holes it left are followed. Absent in an older relay's record: taken as the same. */
   relaying?: { collection: string | null; operations: string[] };
+  /** How long after `seen` the record is a dead relay's (2.5 of its heartbeats). Absent in an older relay's record: the reader's own. */
+  staleMs?: number;
   /** Written from the moment the relay stops receiving (close(), or its change stream failed for good), while it drains too. */
   stopped?: true;
 }
