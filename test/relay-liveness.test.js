@@ -43,7 +43,7 @@ function fakeRelay() {
       relay.tokens.push(...tokens);
       return tokens;
     },
-    appendAll() { for (const t of relay.tokens.splice(0)) own.release(t); },
+    appendAll() { for (const t of relay.tokens.splice(0)) own.appended({ held: t }); },
   };
   return relay;
 }

@@ -31,8 +31,9 @@
 // its record is stale, the running relay appends the holes it left.
 // Relays that find the same hole give it the same key, (reason, since,
 // until), so the stream gets one entry; two relays starting together find
-// holes that end at their own starts, and append both. A gone relay's record is removed once the gaps
-// of its holes are appended (until then it is the hole's only trace).
+// holes that end at their own starts, and append both. A gone relay's
+// record is removed once the gaps of its holes are appended (until then it
+// is the hole's only trace).
 
 const { gapItem } = require('../stream/gaps');
 const { isFresh, holesAfter } = require('./holes');
@@ -194,14 +195,20 @@ class OwnCoverage {
     this._losses.push({ at: now, since: Math.min(this._pulledTs ?? Infinity, now / 1000), reported: false });
   }
 
-  /** The gap entries of the oldest `n` losses are appended (or another relay covered them). */
-  settled(n) {
-    this._losses.splice(0, n);
+  /**
+   * An entry coverage waited for is appended (or another relay covered it,
+   * or it had no stream to go to): the oldest `settles` losses it was the
+   * gap of are over, and its hold, if any, is released.
+   * @param {{settles?: number, held?: object|null}} waits
+   */
+  appended({ settles = 0, held = null }) {
+    this._losses.splice(0, settles);
+    if (held) this.release(held);
   }
 
   /**
    * A hole a gone relay left, from `sinceMs`, is to be appended: coverage
-   * stays there until `release(token)`.
+   * stays there until its entry is appended (`appended({held: token})`).
    * @returns {{at: number, released: Promise<void>}} token; released
    *   resolves at release (never, if the relay ends first)
    */
@@ -212,6 +219,7 @@ class OwnCoverage {
     return token;
   }
 
+  /** @private see appended() */
   release(token) {
     this._held.delete(token);
     token.resolve();

@@ -230,13 +230,10 @@ class Relay extends EventEmitter {
     const streams = coll || !this._names.template ? [this._names.of(coll)] : this._names.all();
     const entries = streams.map((stream) => toEntry(item, stream, this.id));
     if (at !== undefined) for (const e of entries) e.at = Math.min(e.at, at);
-    if (settles > 0) {
-      if (entries.length > 0) entries[entries.length - 1].settles = settles;
-      else this._own.settled(settles); // no stream to put it in: nothing of it can be appended
-    }
-    if (held) {
-      if (entries.length > 0) entries[entries.length - 1].held = held;
-      else this._own.release(held);
+    if (settles > 0 || held) {
+      // Coverage waits for its last entry; with no stream to put it in, nothing of it can be appended.
+      if (entries.length > 0) entries[entries.length - 1].waits = { settles, held };
+      else this._own.appended({ settles, held });
     }
     for (const e of entries) this._queuedBytes += e.bytes;
     this._queue.push(...entries);
@@ -268,7 +265,7 @@ class Relay extends EventEmitter {
           this._queue.shift();
           this._queuedBytes -= head.bytes;
           this._stats.gapsCovered++;
-          if (head.settles) this._own.settled(head.settles);
+          if (head.waits) this._own.appended(head.waits);
           this._progressed();
           continue;
         }
@@ -295,8 +292,7 @@ class Relay extends EventEmitter {
     this._stats.duplicates += duplicates;
     for (const e of batch) {
       this._queuedBytes -= e.bytes;
-      if (e.settles) this._own.settled(e.settles);
-      if (e.held) this._own.release(e.held);
+      if (e.waits) this._own.appended(e.waits);
       if (e.fields[1] === 'gap') this._stats.gaps++;
       if (e.ts !== null && (this._stats.newestTimestamp === null || e.ts > this._stats.newestTimestamp)) this._stats.newestTimestamp = e.ts;
     }
