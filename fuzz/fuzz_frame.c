@@ -1,7 +1,7 @@
 /* libFuzzer target: the incremental frame reader, then nx_decode of every
  * complete frame's payload (as the worker does), and for each payload that
- * decodes, the event tape (nx_tape_event, as the worker does for change
- * events) read back by a checker that mirrors lib/tape.js: every op known,
+ * decodes, the tape (nx_tape_append, as the worker does for change events
+ * and answers) read back by a checker that mirrors lib/tape.js: every op known,
  * every id announced first, every offset inside its string segment or bin
  * bytes, and the event's ops and numbers consumed exactly; over arbitrary
  * bytes in arbitrary chunkings.
@@ -50,8 +50,11 @@ static nx_tape tape;
 static uint8_t key_known[NX_TAPE_KEYS], val_known[NX_TAPE_VALS];
 static int shape_keys[NX_TAPE_SHAPES]; /* 0: not announced; else 1 + its key count */
 
+static int answer; /* the payload being read back is an answer, not an event */
+
 typedef struct {
   size_t p, np;
+  size_t seg; /* the string segment being read */
 } reader;
 
 #define FAIL(...) do { fprintf(stderr, "tape: " __VA_ARGS__); fprintf(stderr, "\n"); abort(); } while (0)
@@ -61,9 +64,18 @@ static uint32_t next_op(reader *r) {
   return (uint32_t)tape.ops[r->p++];
 }
 
-static void check_str(uint32_t off, uint32_t len) {
-  /* An event's strings are in the last segment, str16 UTF-16 units long. */
-  if ((uint64_t)off + len > tape.str16) FAIL("string %u+%u past its segment (%zu units)", off, len, tape.str16);
+static void check_str(const reader *r, uint32_t off, uint32_t len) {
+  /* The last segment is str16 UTF-16 units long; an earlier one (an answer
+   * began new ones) at most its bytes. */
+  size_t units = r->seg == tape.nsegs ? tape.str16 : tape.segs[r->seg] - (r->seg ? tape.segs[r->seg - 1] : 0);
+  if ((uint64_t)off + len > units) FAIL("string %u+%u past its segment (%zu units)", off, len, units);
+}
+
+/* A segment begun inside a payload: only an answer's, and only before a string. */
+static void next_segment(reader *r) {
+  if (!answer) FAIL("a segment begins inside an event");
+  if (++r->seg > tape.nsegs) FAIL("more segments than the tape has");
+  if (r->p >= tape.nops || tape.ops[r->p] != NX_T_STR) FAIL("a segment begins, then no string");
 }
 
 static void value(reader *r, int depth) {
@@ -74,7 +86,8 @@ static void value(reader *r, int depth) {
       case NX_T_NEWKEY:
       case NX_T_NEWVAL:
         a = next_op(r);
-        check_str(next_op(r), next_op(r));
+        b = next_op(r);
+        check_str(r, b, next_op(r));
         if (op == NX_T_NEWKEY ? a >= NX_TAPE_KEYS : a >= NX_TAPE_VALS) FAIL("id %u out of range", a);
         if (op == NX_T_NEWKEY) key_known[a] = 1;
         else val_known[a] = 1;
@@ -88,10 +101,11 @@ static void value(reader *r, int depth) {
         shape_keys[a] = (int)n + 1;
         continue;
       case NX_T_SEG:
-        FAIL("a segment begins inside an event");
+        next_segment(r);
+        continue;
       case NX_T_STR:
         a = next_op(r);
-        check_str(a, next_op(r));
+        check_str(r, a, next_op(r));
         return;
       case NX_T_NUM:
         if (r->np >= tape.nnums) FAIL("ran past the numbers");
@@ -125,11 +139,15 @@ static void value(reader *r, int depth) {
         for (uint32_t i = 0; i < n; i++) {
           /* A key is KEY or STR, nothing else (lib/tape.js): what it
            * needs is announced before the map. */
-          if ((a = next_op(r)) == NX_T_KEY) {
+          if ((a = next_op(r)) == NX_T_SEG) {
+            next_segment(r);
+            a = next_op(r);
+          }
+          if (a == NX_T_KEY) {
             if ((a = next_op(r)) >= NX_TAPE_KEYS || !key_known[a]) FAIL("unannounced key %u", a);
           } else if (a == NX_T_STR) {
             a = next_op(r);
-            check_str(a, next_op(r));
+            check_str(r, a, next_op(r));
           } else {
             FAIL("a map's key is op %u, not KEY or STR", a);
           }
@@ -148,7 +166,7 @@ static void value(reader *r, int depth) {
 /* Puts a payload nx_decode accepted on the tape, as the worker does (in
  * place, followed by whatever the read buffer holds: here 0xff bytes, never
  * the zeros a reader might come to rely on), and reads it back. */
-static void tape_roundtrip(const uint8_t *payload, size_t len) {
+static void tape_roundtrip(const uint8_t *payload, size_t len, nx_tape_payload what) {
   if (!tables) tables = nx_tape_tables_new();
   if (!tables) return;
   uint8_t *padded = malloc(len + NX_DECODE_SLACK);
@@ -156,9 +174,10 @@ static void tape_roundtrip(const uint8_t *payload, size_t len) {
   if (len) memcpy(padded, payload, len);
   memset(padded + len, 0xff, NX_DECODE_SLACK);
   if (tape.nstr > (1u << 20) || tape.nops > (1u << 20)) nx_tape_reset(&tape); /* a batch handed over */
-  reader r = {tape.nops, tape.nnums};
+  reader r = {tape.nops, tape.nnums, tape.nsegs};
   size_t segs = tape.nsegs;
-  int failed = nx_tape_event(tables, &tape, padded, len);
+  answer = what == NX_TAPE_ANSWER;
+  int failed = nx_tape_append(tables, &tape, padded, len, what);
   free(padded);
   if (failed) {
     /* Out of memory: the tables refuse every later event; start afresh. */
@@ -170,9 +189,16 @@ static void tape_roundtrip(const uint8_t *payload, size_t len) {
     memset(shape_keys, 0, sizeof(shape_keys));
     return;
   }
-  if (tape.nsegs > segs + 1) FAIL("one event began %zu segments", tape.nsegs - segs);
-  if (tape.nsegs == segs + 1 && next_op(&r) != NX_T_SEG) FAIL("a new segment without its op first");
+  if (!answer && tape.nsegs > segs + 1) FAIL("one event began %zu segments", tape.nsegs - segs);
+  if (tape.nsegs - segs > 1 + len / NX_TAPE_SEG) FAIL("an answer of %zu bytes began %zu segments", len, tape.nsegs - segs);
+  if (r.p < tape.nops && tape.ops[r.p] == NX_T_SEG) {
+    r.p++;
+    r.seg++;
+  } else if (!answer && tape.nsegs == segs + 1) {
+    FAIL("a new segment without its op first");
+  }
   value(&r, 0);
+  if (r.seg != tape.nsegs) FAIL("read %zu segments of the %zu begun", r.seg - segs, tape.nsegs - segs);
   if (r.p != tape.nops || r.np != tape.nnums) FAIL("event not read exactly: ops %zu of %zu, numbers %zu of %zu", r.p, tape.nops, r.np, tape.nnums);
 }
 
@@ -204,7 +230,7 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
     fprintf(stderr, "nx_decode failed without a reason\n");
     abort();
   }
-  if (rc == 0 && s == tape_pass) tape_roundtrip(p, len);
+  if (rc == 0 && s == tape_pass) tape_roundtrip(p, len, type == NX_MSG_CHANGE_EVENT ? NX_TAPE_EVENT : NX_TAPE_ANSWER);
   msgpack_zone_destroy(&z);
   if (s->n < MAX_SEEN) {
     s->sig[s->n] = h;

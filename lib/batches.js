@@ -17,7 +17,7 @@ class BatchDispatcher {
     this._nextId = 1;
     this._started = false;
     this._tape = new TapeDecoder();
-    /** Uint32Array: entry i is entries[5i .. 5i+4] = kind, connId, the request id (a change run: its payload bytes), msgType, count (a change run: its events); reused from batch to batch. */
+    /** Uint32Array: entry i is entries[5i .. 5i+4] = kind, connId, the request id (a change run: its payload bytes), msgType, how many of its values are next on the tape (a change run: its events; else 0 or 1); reused from batch to batch. */
     this._entries = null;
   }
 
@@ -40,11 +40,11 @@ class BatchDispatcher {
   }
 
   /**
-   * n entries; values[i] is the value of an entry that is not a change run
-   * (values is undefined when every entry is one);
-   * a change run's events are next on the batch's tape (str: its text
-   * segments). arrays: new typed arrays when they changed, arrays[4] true
-   * when made for this batch alone.
+   * n entries; values[i] is the value an entry has off the tape (a failure's
+   * reason, a terminal item's [code, message, payload]; values is undefined
+   * when no entry has one); events and answers are next on the batch's tape
+   * (str: its text segments). arrays: new typed arrays when they changed,
+   * arrays[4] true when made for this batch alone.
    */
   _onBatch(n, values, str, arrays) {
     if (arrays !== undefined) {
@@ -64,23 +64,27 @@ class BatchDispatcher {
     }
   }
 
-  /** Entry i: a change run (its events from the tape), or an item whose value is values[i]. */
+  /** Entry i: a change run (its events from the tape), or an item with its payload from the tape or its value from values[i]. */
   _entry(i, values) {
     const e = this._entries;
     const at = 5 * i;
     const kind = e[at];
     const conn = this._live.get(e[at + 1]);
     try {
+      // Read even when nobody wants them: the tape announces table entries.
+      const mode = conn === undefined ? INT64.number : conn.int64Mode;
       if (kind === ITEM.CHANGE) {
-        // Read even when nobody wants them: the tape announces table entries.
-        const count = e[at + 4];
-        const mode = conn === undefined ? INT64.number : conn.int64Mode;
-        const evs = this._tape.events(count, mode);
+        const evs = this._tape.events(e[at + 4], mode);
         if (conn !== undefined) conn.onChanges(evs, conn, e[at + 2]); // the run's payload bytes
         return;
       }
+      let value = values === undefined ? undefined : values[i];
+      if (e[at + 4] !== 0) {
+        const payload = this._tape.payload(mode);
+        if (value === undefined) value = payload;
+        else value[2] = payload; // a refused handshake's answer, after [code, message]
+      }
       if (conn === undefined) return;
-      const value = values[i];
       switch (kind) {
         case ITEM.REPLY: conn.answered(e[at + 2], e[at + 3], value); break;
         case ITEM.REPLY_FAILED: conn.answerFailed(e[at + 2], value); break;

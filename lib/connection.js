@@ -66,7 +66,7 @@ class Connection {
         const bounded = o.stream === true;
         addon.open(this.id, {
           host: o.host, port: o.port, username: o.username, password: o.password, connectTimeout: o.connectTimeout,
-          maxFrameBytes: o.maxFrameBytes, int64Mode: this.int64Mode, keepAliveMs: o.keepAliveMs,
+          maxFrameBytes: o.maxFrameBytes, keepAliveMs: o.keepAliveMs,
           keepAliveTimeoutMs: o.keepAliveTimeoutMs, highWaterMark: bounded ? o.highWaterMark : 0,
           highWaterMarkBytes: bounded ? o.highWaterMarkBytes : 0,
         });

@@ -1,7 +1,7 @@
 'use strict';
-// Reads the change events of a batch from the tape the worker thread built
-// (src/core/tape.h): ops, numbers, the strings in segments of a few KiB, bin
-// bytes. Keys, shapes and short values are interned on the worker's side;
+// Reads the change events and answers of a batch from the tape the worker
+// thread built (src/core/tape.h): ops, numbers, the strings in segments of a
+// few KiB, bin bytes. Keys, shapes and short values are interned on the worker's side;
 // this decoder mirrors its tables, reading the announcements in order.
 // Objects of a known shape come from a generated function whose body is an
 // object literal, so V8 gives every event of a shape the same hidden class.
@@ -41,8 +41,9 @@ const MODE_STRING = MODE.string;
  * A shape's builder: `{"k0": <value>, "k1": <value>, ...}`, values read in
  * key order. The common values (an interned string, a string, a number, a
  * map of a known shape, true / false / null) are read inline, with the tape position in a local;
- * anything else (a nested map or array, a table announcement, int64, bin)
- * goes through d.value(). `__proto__` is written as a computed key, which defines
+ * anything else (a nested map or array, a table announcement, a new string
+ * segment, int64, bin) goes through d.value(), after which the segment is
+ * read again (an answer's strings may begin a new one). `__proto__` is written as a computed key, which defines
  * an own property instead of setting the prototype (what own-property.js
  * `setOwn` does where keys are set one by one).
  */
@@ -50,12 +51,12 @@ function shapeBuilder(keys) {
   const value = `((op = o[p++]) === ${T_VAL} ? vals[o[p++]]` +
     ` : op === ${T_STR} ? (a = o[p], p += 2, s.slice(a, a + o[p - 1]))` +
     ` : op === ${T_NUM} ? d.nums[d.np++]` +
-    ` : op === ${T_MAP} ? (d.p = p + 1, x = d.shapes[o[p]](d), p = d.p, x)` +
+    ` : op === ${T_MAP} ? (d.p = p + 1, x = d.shapes[o[p]](d), p = d.p, s = d.str, x)` +
     ` : op === ${T_TRUE} ? true : op === ${T_FALSE} ? false : op === ${T_NULL} ? null` +
-    ' : (d.p = p - 1, x = d.value(), p = d.p, x))';
+    ' : (d.p = p - 1, x = d.value(), p = d.p, s = d.str, x))';
   const parts = keys.map((k) => `${k === '__proto__' ? '["__proto__"]' : JSON.stringify(k)}: ${value}`);
   // eslint-disable-next-line no-new-func
-  return new Function('d', 'const o = d.ops, vals = d.vals, s = d.str; let p = d.p, op = 0, a = 0, x;\n' +
+  return new Function('d', 'const o = d.ops, vals = d.vals; let s = d.str, p = d.p, op = 0, a = 0, x;\n' +
     `const r = {${parts.join(',\n')}};\nd.p = p;\nreturn r;`);
 }
 
@@ -120,6 +121,12 @@ class TapeDecoder {
     const evs = new Array(count);
     for (let k = 0; k < count; k++) evs[k] = this.value();
     return evs;
+  }
+
+  /** The next payload (an answer), with its connection's int64 mode. */
+  payload(mode) {
+    this.mode = mode;
+    return this.value();
   }
 
   /** The next value. */

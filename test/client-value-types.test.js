@@ -88,6 +88,30 @@ describe('NexaClient', function () {
       checkCommon(doc);
     });
 
+    it('a large answer, its text over many string segments, comes back exactly: nested documents, the strings after them, a __proto__ key as an own property', async () => {
+      const c = client();
+      const docs = Array.from({ length: 60 }, (_, n) => ({
+        n,
+        inner: { text: 'é'.repeat(40) + 'x'.repeat(150 + n), tag: `t${n}`, deeper: { k: 'v'.repeat(n) } },
+        after: `after ${n} ${'y'.repeat(90)}`,
+        short: 'ok',
+        ...(n % 7 === 0 ? JSON.parse(`{"__proto__": {"polluted": ${n}}}`) : {}),
+      }));
+      await c.batchWrite('big_answers', docs);
+      const got = await c.query('big_answers', {}, 100);
+      assert.strictEqual(got.length, docs.length);
+      got.sort((a, b) => a.n - b.n);
+      for (const doc of got) {
+        const want = docs[doc.n];
+        assert.deepStrictEqual(doc.inner, want.inner);
+        assert.strictEqual(doc.after, want.after);
+        assert.strictEqual(doc.short, 'ok');
+        assert.strictEqual(Object.getPrototypeOf(doc), Object.prototype, 'a __proto__ key never sets the prototype');
+        if (doc.n % 7 === 0) assert.deepStrictEqual(Object.getOwnPropertyDescriptor(doc, '__proto__').value, { polluted: doc.n });
+      }
+      assert.strictEqual({}.polluted, undefined);
+    });
+
     it("int64: 'bigint' gives integers outside 32 bits as BigInt; 'string' gives unsafe ones as decimal text", async () => {
       const writer = client({ int64: 'auto' });
       const { document_id: id } = await writer.create('types', { u: U64_MAX, i: I64_MIN, s: 5, f: 1.5, w: 2 ** 40 });

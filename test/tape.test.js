@@ -56,6 +56,23 @@ describe('tape decoder (synthetic tapes)', () => {
     assert.deepStrictEqual(evs, ['hello', 'world']);
   });
 
+  it('inside an answer a segment may begin before any string, in a nested map or a key; what follows reads the new one', () => {
+    const d = new TapeDecoder();
+    // key 0 "a", key 1 "b" (segment 0); shape 0 {a, b}; shape 1 {a}
+    const ops = [T.NEWKEY, 0, 0, 1, T.NEWKEY, 1, 1, 1, T.NEWSHAPE, 0, 2, 0, 1, T.NEWSHAPE, 1, 1, 0,
+      T.MAP, 0, // {a: {a: <seg 1> 'xx'}, b: 'yyy'}: b's string is in segment 1 too
+      T.MAP, 1, T.SEG, T.STR, 0, 2,
+      T.STR, 2, 3,
+      T.MAPK, 1, T.SEG, T.STR, 0, 1, T.STR, 1, 2]; // {k: 'zz'}, its key the first string of segment 2
+    d.arrays(Uint32Array.from(ops), new Float64Array(0), new Uint8Array(0));
+    d.begin(['ab', 'xxyyy', 'kzz']);
+    const first = d.payload(MODE.number);
+    const second = d.payload(MODE.number);
+    d.end();
+    assert.deepStrictEqual(first, { a: { a: 'xx' }, b: 'yyy' });
+    assert.deepStrictEqual(second, { k: 'zz' });
+  });
+
   it('integers beyond 32 bits in each int64 mode', () => {
     const big = [T.U64, 0xffffffff, 0xffffffff]; // 2^64 - 1
     const neg = [T.I64, 0, 0x80000000]; // -2^63

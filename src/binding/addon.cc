@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <vector>
+#include <unordered_set>
 
 #include "codec.h"
 #include "constants.h"
@@ -88,7 +88,7 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   // open(connId, {host, port, username, password, connectTimeout,
-  // maxFrameBytes, int64Mode, keepAliveMs, keepAliveTimeoutMs, highWaterMark,
+  // maxFrameBytes, keepAliveMs, keepAliveTimeoutMs, highWaterMark,
   // highWaterMarkBytes}): every field is checked (lib/options.js has
   // validated them for users; this guards the core against its own caller).
   Napi::Value Open(const Napi::CallbackInfo &info) {
@@ -103,10 +103,10 @@ class Addon : public Napi::Addon<Addon> {
     }
     Napi::Object opts = info[1].As<Napi::Object>();
     std::string host, user, pass;
-    double port, connect_timeout, max_frame, mode, keepalive, keepalive_timeout, hwm, hwm_bytes;
+    double port, connect_timeout, max_frame, keepalive, keepalive_timeout, hwm, hwm_bytes;
     if (!Text(opts, "host", &host) || !Text(opts, "username", &user) || !Text(opts, "password", &pass) ||
         !Whole(opts, "port", 1, 65535, &port) || !Whole(opts, "connectTimeout", 0, UINT32_MAX, &connect_timeout) ||
-        !Whole(opts, "maxFrameBytes", 1, kMaxSafe, &max_frame) || !Whole(opts, "int64Mode", 0, INT64_STRING, &mode) ||
+        !Whole(opts, "maxFrameBytes", 1, kMaxSafe, &max_frame) ||
         !Whole(opts, "keepAliveMs", 0, UINT32_MAX, &keepalive) || !Whole(opts, "keepAliveTimeoutMs", 0, UINT32_MAX, &keepalive_timeout) ||
         !Whole(opts, "highWaterMark", 0, UINT32_MAX, &hwm) || !Whole(opts, "highWaterMarkBytes", 0, kMaxSafe, &hwm_bytes)) {
       pass.assign(pass.size(), '\0');
@@ -130,7 +130,7 @@ class Addon : public Napi::Addon<Addon> {
       Napi::Error::New(env, "nexaclient: could not queue the connection").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    open_[id] = (uint8_t)mode;
+    open_.insert(id);
     UpdateRef(env);
     return env.Undefined();
   }
@@ -243,37 +243,33 @@ class Addon : public Napi::Addon<Addon> {
       nx_batch_free(batch);
       return;
     }
-    addon->NoteEnded(env, batch);
-    addon->handover_.Hand(env, handler, batch, addon->worker_, addon->open_);
-    addon->ForgetEnded();
+    addon->ForgetEnded(env, batch);
+    addon->handover_.Hand(env, handler, batch, addon->worker_);
   }
   using Tsfn = Napi::TypedThreadSafeFunction<Addon, nx_batch, CallJs>;
 
   // A connection's terminal item releases the process's hold (UpdateRef)
   // before the batch is handed over, even when it cannot reach JS (only while
-  // the environment is torn down), and ends the connection's entry in open_
-  // after: its last answer still converts with its int64 mode.
-  void NoteEnded(Napi::Env env, const nx_batch *batch) {
-    for (size_t i = 0; i < batch->n; i++)
-      if (batch->items[i].kind == NX_EV_OPEN_FAILED || batch->items[i].kind == NX_EV_CLOSED) ended_.push_back(batch->items[i].conn_id);
-    if (!ended_.empty()) UpdateRef(env);
+  // the environment is torn down).
+  void ForgetEnded(Napi::Env env, const nx_batch *batch) {
+    bool ended = false;
+    for (size_t i = 0; i < batch->n; i++) {
+      if (batch->items[i].kind != NX_EV_OPEN_FAILED && batch->items[i].kind != NX_EV_CLOSED) continue;
+      open_.erase(batch->items[i].conn_id);
+      ended = true;
+    }
+    if (ended) UpdateRef(env);
   }
 
-  void ForgetEnded() {
-    for (uint32_t id : ended_) open_.erase(id);
-    ended_.clear();
-  }
-
-  Interned interned_;
-  Handover handover_{&interned_};
-  Handover::Int64Modes open_;     // connections without their terminal item yet, and their int64 modes
-  std::vector<uint32_t> ended_;  // those whose terminal item is in the batch being handed over
+  Interned interned_;  // decode()'s
+  Handover handover_;
+  std::unordered_set<uint32_t> open_;  // connections without their terminal item yet
   Tsfn tsfn_;
 
   void UpdateRef(Napi::Env env) {
     // Open connections keep the process alive, as sockets do; nothing else.
     if (!worker_) return;
-    if (open_.size() > ended_.size()) tsfn_.Ref(env);
+    if (!open_.empty()) tsfn_.Ref(env);
     else tsfn_.Unref(env);
   }
 

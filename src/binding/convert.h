@@ -1,5 +1,6 @@
-// Answers (msgpack-c objects) to JS values, on the main thread. (JS values
-// to MessagePack: lib/encode.js.)
+// decode()'s msgpack-c objects to JS values, on the main thread: the dev server's
+// requests and tests. (What arrives on a connection is built in JS from the tape,
+// lib/tape.js; JS values to MessagePack: lib/encode.js.)
 #ifndef NX_CONVERT_H
 #define NX_CONVERT_H
 

@@ -46,10 +46,11 @@ void *Handover::Scratch(napi_env e, Slot &s, napi_typedarray_type type, size_t e
   return data;
 }
 
-// Writes the entries and the values of those that are not change runs;
-// *n: how many entries.
-bool Handover::FillEntries(napi_env e, const nx_batch *batch, const Int64Modes &modes, uint32_t *entries, napi_value undef,
-                           napi_value *values, uint32_t *n_out) {
+// Writes the entries, and the values of those that have one off the tape (a
+// failure's reason, a terminal item's [code, message, payload]); *n: how
+// many entries.
+bool Handover::FillEntries(napi_env e, const nx_batch *batch, uint32_t *entries, napi_value undef, napi_value *values,
+                           uint32_t *n_out) {
   uint32_t n = 0;
   bool ok = true;
   for (size_t i = 0; i < batch->n; n++) {
@@ -59,7 +60,7 @@ bool Handover::FillEntries(napi_env e, const nx_batch *batch, const Int64Modes &
     entry[1] = it.conn_id;
     entry[2] = it.req_id;
     entry[3] = it.msg_type;
-    entry[4] = 0;
+    entry[4] = it.on_tape;
     if (it.kind == NX_EV_CHANGE) {
       size_t j = i;
       uint64_t bytes = 0;
@@ -73,25 +74,21 @@ bool Handover::FillEntries(napi_env e, const nx_batch *batch, const Int64Modes &
     if (it.kind == NX_EV_UNDECODABLE || it.kind == NX_EV_REPLY_FAILED) {
       // Why it could not be decoded.
       if (!it.message || napi_create_string_utf8(e, it.message, NAPI_AUTO_LENGTH, &value) != napi_ok) napi_get_null(e, &value);
-    } else {
-      // A connection the addon no longer knows (cannot happen before its
-      // terminal item) converts as numbers.
-      auto mode = modes.find(it.conn_id);
-      if (ToJs(e, interned_, it.obj, mode == modes.end() ? (uint8_t)INT64_NUMBER : mode->second, &value) != napi_ok) {
-        napi_get_null(e, &value);
-      }
-    }
-    if (it.kind == NX_EV_OPEN_FAILED || it.kind == NX_EV_CLOSED) {
-      napi_value triple, code, msg;
-      napi_create_array_with_length(e, 3, &triple);
+    } else if (it.kind == NX_EV_OPEN_FAILED || it.kind == NX_EV_CLOSED) {
+      // [code, message, null]: JS puts a refusal's payload, from the tape, last.
+      napi_value code, msg, none;
+      napi_create_array_with_length(e, 3, &value);
       if (it.code) napi_create_string_utf8(e, it.code, NAPI_AUTO_LENGTH, &code);
       else napi_get_null(e, &code);
       if (it.message) napi_create_string_utf8(e, it.message, NAPI_AUTO_LENGTH, &msg);
       else napi_get_null(e, &msg);
-      napi_set_element(e, triple, 0, code);
-      napi_set_element(e, triple, 1, msg);
-      napi_set_element(e, triple, 2, value);
-      value = triple;
+      napi_get_null(e, &none);
+      napi_set_element(e, value, 0, code);
+      napi_set_element(e, value, 1, msg);
+      napi_set_element(e, value, 2, none);
+    } else {
+      i++;  // its payload is on the tape, or it has none
+      continue;
     }
     if (*values == undef && napi_create_array(e, values) != napi_ok) ok = false;
     if (ok && napi_set_element(e, *values, n, value) != napi_ok) ok = false;
@@ -146,14 +143,15 @@ void Handover::DropOneoffs(napi_env e) {
 // The JS handler gets (n, values, str, arrays):
 //   n       entries in this batch; entry i is entries[5i .. 5i+4]:
 //           kind, connId, the request id (a change run: its payload
-//           bytes), msgType, count (a change run: its events)
-//   values  an array with entry i's value where it is not a change run
-//           (replies, OPEN's answer, [code, message, payload] for terminal
-//           items, the reason for undecodable events and answers), or
-//           undefined when every entry is a change run
-//   str     the strings of the batch's change events, as an array of
-//           segments (latin1 when all ASCII), or undefined when there are
-//           no change events
+//           bytes), msgType, and how many values of the entry are next on
+//           the tape (a change run: its events; an answer, OPEN or a
+//           refused handshake's terminal item: 1)
+//   values  an array with entry i's value where it has one off the tape
+//           ([code, message, null] for terminal items, the payload last
+//           from the tape; the reason for undecodable events and answers),
+//           or undefined when no entry has one
+//   str     the strings on the batch's tape, as an array of segments
+//           (latin1 when all ASCII), or undefined when the tape is empty
 //   arrays  [entries Uint32Array, ops Uint32Array, nums Float64Array,
 //           bins Uint8Array, oneoff] when they changed since the last batch,
 //           else undefined. They are reused from batch to batch: JS reads
@@ -161,12 +159,10 @@ void Handover::DropOneoffs(napi_env e) {
 //           oneoff: one of them was made for this batch alone (too large to
 //           keep), so JS drops them after the call.
 // Consecutive change events of one connection make one entry whose count
-// says how many events are next on the tape: per event, the only work left
-// is building the event itself, in JS.
-void Handover::Hand(Napi::Env env, Napi::Function handler, nx_batch *batch, nx_worker *worker, const Int64Modes &modes) {
+// says how many events are next on the tape: per event (and per answer), the
+// only work left is building it, in JS.
+void Handover::Hand(Napi::Env env, Napi::Function handler, nx_batch *batch, nx_worker *worker) {
   napi_env e = env;
-  interned_->keys.NewPass();
-  interned_->values.NewPass();
   const nx_tape *t = &batch->tape;
   bool resend = resend_;
   resend_ = true;  // until JS has been handed this batch's arrays
@@ -181,8 +177,8 @@ void Handover::Hand(Napi::Env env, Napi::Function handler, nx_batch *batch, nx_w
   }
   values = str = arrays = undef;
   uint32_t n = 0;
-  bool ok = FillEntries(e, batch, modes, entries, undef, &values, &n);
-  if (t->events > 0) {
+  bool ok = FillEntries(e, batch, entries, undef, &values, &n);
+  if (t->values > 0) {
     CopyTape(t, ops, nums, bins);
     ok = ok && MakeSegments(e, t, &str);
   }

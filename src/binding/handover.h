@@ -6,23 +6,14 @@
 #include <napi.h>
 
 #include <cstdint>
-#include <unordered_map>
 
-#include "convert.h"
 #include "nx.h"
 
 class Handover {
  public:
-  // interned: the addon's, shared with its decode().
-  explicit Handover(Interned *interned) : interned_(interned) {}
-
-  // Each open connection's int64 mode (convert.h), by id: how its answers
-  // become values. The addon's, kept on this thread: the core never sees it.
-  using Int64Modes = std::unordered_map<uint32_t, uint8_t>;
-
   // Calls handler with the batch (see handover.cc for its arguments). The
   // batch goes back to worker (nullptr: freed) before the call.
-  void Hand(Napi::Env env, Napi::Function handler, nx_batch *batch, nx_worker *worker, const Int64Modes &modes);
+  void Hand(Napi::Env env, Napi::Function handler, nx_batch *batch, nx_worker *worker);
   // Lets the kept arrays go (the addon's teardown).
   void Release(napi_env e);
 
@@ -36,14 +27,12 @@ class Handover {
   static constexpr size_t kScratchMaxBytes = 1u << 20;
 
   static void *Scratch(napi_env e, Slot &s, napi_typedarray_type type, size_t elem, size_t n, bool *resend);
-  bool FillEntries(napi_env e, const nx_batch *batch, const Int64Modes &modes, uint32_t *entries, napi_value undef, napi_value *values,
-                   uint32_t *n);
+  static bool FillEntries(napi_env e, const nx_batch *batch, uint32_t *entries, napi_value undef, napi_value *values, uint32_t *n);
   static void CopyTape(const nx_tape *t, void *ops, void *nums, void *bins);
   static bool MakeSegments(napi_env e, const nx_tape *t, napi_value *str);
   bool HandArrays(napi_env e, bool oneoff, napi_value *arrays);
   void DropOneoffs(napi_env e);
 
-  Interned *interned_;
   Slot slots_[4];
   bool resend_ = true;  // JS has not got the current arrays
 };

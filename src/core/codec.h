@@ -49,7 +49,7 @@ int nx_check_levels(const uint8_t *p, size_t len, int flags, uint32_t max_levels
 int nx_check(const uint8_t *p, size_t len, int flags, char *err, size_t errlen);
 
 /* Bytes readable after a payload the check or the tape reads (of any value:
- * zeros in nx_decode's copies, the read buffer's next bytes for an event
+ * zeros in nx_decode_levels' copies, the frame reader's slack for a payload
  * read in place): a string can be loaded 8 bytes at a time, masked, without
  * reading out of bounds. */
 #define NX_DECODE_SLACK 16
@@ -82,7 +82,9 @@ void *nx__grow_stack(void *st, const void *inline_st, size_t *cap, size_t elem);
 /* Checks the payload (nx_check_levels), copies it into `zone` and decodes
  * it there, at any depth the check allows (not msgpack-c's unpacker, whose
  * stack is 32 levels): the object's strings point into the zone, which owns
- * everything. Returns 0, NX_DECODE_BAD or NX_DECODE_NOMEM, with err set. */
+ * everything. Returns 0, NX_DECODE_BAD or NX_DECODE_NOMEM, with err set.
+ * The binding's decode() (the dev server's requests, tests); what arrives on
+ * a connection goes onto the tape instead (tape.h). */
 int nx_decode_levels(msgpack_zone *zone, const uint8_t *payload, size_t len, int flags, uint32_t max_levels,
                      msgpack_object *out, char *err, size_t errlen);
 /* nx_decode_levels under the document rule. */

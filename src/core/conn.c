@@ -139,7 +139,7 @@ static void begin_close(nx_conn *c) {
   close_once(c, NX_H_GAI, NULL);
 }
 
-void nx__conn_end_with(nx_conn *c, const char *code, const char *msg, const msgpack_object *obj) {
+void nx__conn_end_with(nx_conn *c, const char *code, const char *msg, nx_item *answer) {
   if (c->state == NX_S_CLOSING) return;
   uint8_t kind = c->opened ? NX_EV_CLOSED : NX_EV_OPEN_FAILED;
   if (!c->opened && !code) {
@@ -153,19 +153,20 @@ void nx__conn_end_with(nx_conn *c, const char *code, const char *msg, const msgp
    * there may be no batch at all. When the batch being filled cannot take the
    * item, that batch is handed over, then the item alone in the reserve, at
    * once: in order, and with nothing left for the loop to hand over later. */
-  nx_item *it = nx__batch_add(c->in, c->id, kind);
-  int reserved = it == NULL;
+  nx_item *it = answer;
+  int reserved = 0;
+  if (!it) {
+    it = nx__batch_add(c->in, c->id, kind);
+    reserved = it == NULL;
+  }
   if (reserved) {
     nx__ingest_hand_over(c->in, c->end_batch);
     c->end_batch = NULL;
     it = nx__batch_add(c->in, c->id, kind); /* the reserve's one slot: no allocation */
-    /* A guard: obj would point into the batch just handed over, which the owner
-     * may free first (its one caller, a refused handshake, has just freed a slot). */
-    obj = NULL;
   }
+  it->kind = kind;
   it->code = code;
   if (msg) it->message = nx__batch_str(c->in, msg);
-  if (obj) it->obj = *obj;
   if (reserved) nx__ingest_hand_over(c->in, NULL);
   begin_close(c);
 }

@@ -11,8 +11,10 @@
  * the socket is connected (state NX_S_HANDSHAKE), calls connected. */
 void nx__conn_dial(nx_conn *c, nx_conn **list, void (*connected)(nx_conn *c));
 /* Ends the connection with its terminal item (queued, even out of memory),
- * then closes. code NULL: closed as asked. */
-void nx__conn_end_with(nx_conn *c, const char *code, const char *msg, const msgpack_object *obj);
+ * then closes. code NULL: closed as asked. answer: the item of a refused
+ * handshake's answer, made the terminal item (its payload on the tape goes
+ * with it), or NULL. */
+void nx__conn_end_with(nx_conn *c, const char *code, const char *msg, nx_item *answer);
 /* nx__conn_end_with for a libuv error, with Node's codes. */
 void nx__conn_end_with_uv(nx_conn *c, int status);
 /* Frees a chain of sends. */

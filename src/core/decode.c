@@ -1,8 +1,8 @@
-/* Decoding answers nx_check_padded accepted into msgpack_object trees, as
+/* Decoding payloads nx_check_padded accepted into msgpack_object trees, as
  * msgpack-c's unpacker builds them, but iteratively: its stack is fixed at 32
- * levels, and documents may nest NX_MAX_DOC_DEPTH levels inside the server's
- * envelope (the dev server asks for far more). Change events skip this: the
- * tape is written from their checked bytes (tape.c). */
+ * levels, and the dev server asks for far more than the document rule's
+ * levels. For the binding's decode(): what arrives on a connection is
+ * written onto the tape from its checked bytes instead (tape.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

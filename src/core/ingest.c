@@ -1,6 +1,6 @@
-/* Turning frames into items: a batch being filled, the decode of each
- * payload into it (answers into the batch's zone, change events flattened
- * from their checked bytes onto its tape), and the one read buffer. The
+/* Turning frames into items: a batch being filled, each payload checked and
+ * flattened from its bytes onto the batch's tape (change events and answers
+ * alike), and the one read buffer. The
  * worker supplies empty batches and takes full ones; connections add to the
  * batch through here. */
 #include <stdio.h>
@@ -72,13 +72,9 @@ nx_item *nx__batch_add(nx_ingest *in, uint32_t conn_id, uint8_t kind) {
   memset(it, 0, sizeof(*it));
   it->kind = kind;
   it->conn_id = conn_id;
-  it->obj.type = MSGPACK_OBJECT_NIL;
   return it;
 }
 
-void nx__batch_drop_last(nx_ingest *in) {
-  in->batch->n--;
-}
 
 const char *nx__batch_str(nx_ingest *in, const char *s) {
   size_t n = strlen(s);
@@ -97,33 +93,31 @@ int nx__ingest_frame(nx_ingest *in, const nx_item *head, const uint8_t *p, size_
   it->msg_type = head->msg_type;
   it->req_id = head->req_id;
   in->batch->bytes += len;
-  int rc;
-  if (it->kind != NX_EV_CHANGE) {
-    rc = nx_decode(&in->batch->zone, p, len, NX_CHECK_MAP, &it->obj, err, errlen);
-  } else {
-    /* Straight onto the batch's tape, off the main thread: checked, then
-     * read from its bytes (no decoded objects). */
-    it->bytes = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-    rc = nx_check_padded(p, len, NX_CHECK_MAP, 0, err, errlen);
-    if (rc == 0 && nx_tape_event(in->tables, &in->batch->tape, p, len)) {
-      snprintf(err, errlen, "out of memory flattening an event");
+  int event = it->kind == NX_EV_CHANGE;
+  if (event) it->bytes = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+  /* Straight onto the batch's tape, off the main thread: checked where the
+   * frame reader left the bytes, then read from them (no decoded objects). */
+  int rc = nx_check_padded(p, len, NX_CHECK_MAP, 0, err, errlen);
+  if (rc == 0) {
+    if (nx_tape_append(in->tables, &in->batch->tape, p, len, event ? NX_TAPE_EVENT : NX_TAPE_ANSWER)) {
+      snprintf(err, errlen, "out of memory flattening %s", event ? "an event" : "an answer");
       rc = NX_DECODE_NOMEM;
+    } else {
+      it->on_tape = 1;
     }
   }
   if (rc == NX_DECODE_BAD && (it->kind == NX_EV_CHANGE || it->kind == NX_EV_REPLY)) {
     /* The frame was whole and the stream is in step: only this item fails. */
-    int event = it->kind == NX_EV_CHANGE;
     char msg[256];
     snprintf(msg, sizeof(msg), "could not decode %s (%zu bytes): %s", event ? "a change event" : "the answer", len, err);
     it->kind = event ? NX_EV_UNDECODABLE : NX_EV_REPLY_FAILED;
-    it->obj.type = MSGPACK_OBJECT_NIL;
     it->code = "NEXA_PROTOCOL";
     it->message = nx__batch_str(in, msg);
     *out = it;
     return NX_INGEST_FAILED_ITEM;
   }
   if (rc) {
-    nx__batch_drop_last(in);
+    in->batch->n--; /* the item added above */
     return rc == NX_DECODE_BAD ? NX_INGEST_BAD : NX_INGEST_NOMEM;
   }
   *out = it;

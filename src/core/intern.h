@@ -41,8 +41,9 @@ struct nx_tape_tables {
    * of a stream repeat, so it is tried first, key by key, before hashing. */
   shape_slot *hint[NX_TAPE_MAX_SHAPE_KEYS + 1];
   int broken;    /* an allocation failed: the JS mirror may be out of step */
-  /* The event being written (tape.c): its maps' shapes, in the order the maps
-   * begin, found by the first pass and read by the second. */
+  /* The payload being written (tape.c): what it is, and its maps' shapes, in
+   * the order the maps begin, found by the first pass and read by the second. */
+  nx_tape_payload writing;
   uint32_t *map_shapes;
   size_t nmap_shapes, cap_map_shapes, next_map;
 };

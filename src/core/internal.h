@@ -137,8 +137,6 @@ void nx__ingest_read_done(nx_ingest *in);
 /* Hands the batch being filled over (if any); `next` (NULL: none) becomes it. */
 void nx__ingest_hand_over(nx_ingest *in, nx_batch *next);
 nx_item *nx__batch_add(nx_ingest *in, uint32_t conn_id, uint8_t kind);
-/* Drops the item added last. */
-void nx__batch_drop_last(nx_ingest *in);
 const char *nx__batch_str(nx_ingest *in, const char *s);
 
 /* What nx__ingest_frame made of a frame. */

@@ -24,12 +24,14 @@ extern "C" {
  * mark: acknowledge only CHANGE items (nx_worker_ack).
  * PAUSED and RESUMED: backpressure, decided here alone (nx_conn_opts.hwm_*):
  * the connection stopped reading its socket at the bound, or read on once the
- * owner's acknowledgements freed a quarter of it. Nothing else, no obj; a
- * report lost to memory is not retried: it only informs. */
+ * owner's acknowledgements freed a quarter of it. Nothing else; a report
+ * lost to memory is not retried: it only informs.
+ * Payloads (an event, an answer, a refused handshake's answer) are on the
+ * batch's tape, in item order: see nx_item.on_tape. */
 #define NX_ITEM_KINDS(X)                                                            \
-  X(OPEN, 1)         /* handshake done; obj = the CONNECT answer */                 \
-  X(OPEN_FAILED, 2)  /* never opened: code + message; terminal */                   \
-  X(REPLY, 3)        /* answer to req_id: msg_type + obj */                         \
+  X(OPEN, 1)         /* handshake done; the CONNECT answer on the tape */           \
+  X(OPEN_FAILED, 2)  /* never opened: code + message (+ a refusal on the tape); terminal */ \
+  X(REPLY, 3)        /* answer to req_id: msg_type, the answer on the tape */       \
   X(CHANGE, 4)       /* a CHANGE_EVENT: on the batch's tape; `bytes`, its size */   \
   X(CLOSED, 5)       /* closed after OPEN: code NULL when asked for, else why; terminal */ \
   X(UNDECODABLE, 6)  /* a CHANGE_EVENT that could not be decoded */                 \
@@ -55,19 +57,19 @@ typedef struct nx_item {
     uint32_t req_id;    /* NX_EV_REPLY, NX_EV_REPLY_FAILED: the request answered */
     uint32_t bytes;     /* NX_EV_CHANGE: its payload's size (for stats and the byte bound) */
   };
-  msgpack_object obj;   /* MSGPACK_OBJECT_NIL when there is none */
+  uint8_t on_tape;      /* 1: its payload is the next value on the batch's tape */
   const char *code;     /* static string, or NULL */
   const char *message;  /* in the batch's zone, or NULL */
 } nx_item;
 
-/* Everything a batch points to lives in its zone; free with nx_batch_free. */
+/* The strings a batch's items point to live in its zone; free with nx_batch_free. */
 typedef struct nx_batch {
   msgpack_zone zone;
   nx_item *items;
   size_t n;
   size_t cap;
   size_t bytes;  /* payload bytes held */
-  nx_tape tape;  /* every NX_EV_CHANGE item's event, in item order */
+  nx_tape tape;  /* the payload of every item with on_tape, in item order */
 } nx_batch;
 
 void nx_batch_free(nx_batch *b);

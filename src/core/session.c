@@ -207,10 +207,10 @@ static int on_handshake_answer(nx_conn *c, uint8_t type, const uint8_t *p, size_
     return 1;
   }
   if (type != NX_MSG_SUCCESS) {
-    msgpack_object obj = it->obj;
-    nx__batch_drop_last(c->in);
+    /* The answer's item becomes the terminal one: its payload, on the tape,
+     * goes with the refusal (the server's `error` text). */
     const char *code = type == NX_MSG_ERROR ? "NEXA_AUTH" : "NEXA_PROTOCOL";
-    nx__conn_end_with(c, code, REFUSED, &obj);
+    nx__conn_end_with(c, code, REFUSED, it);
     return 1;
   }
   c->opened = 1;

@@ -1,6 +1,6 @@
-/* Flattening a change event onto the tape (tape.h) straight from its checked
- * MessagePack bytes, interning its keys, shapes and short values (intern.c)
- * and announcing what is new. */
+/* Flattening a change event or an answer onto the tape (tape.h) straight from
+ * its checked MessagePack bytes, interning its keys, shapes and (an event's)
+ * short values (intern.c) and announcing what is new. */
 #include "codec.h"
 #include "intern.h"
 
@@ -10,7 +10,7 @@
 void nx_tape_reset(nx_tape *tape) {
   tape->nops = tape->nnums = tape->nstr = tape->str16 = tape->nbins = tape->nsegs = 0;
   tape->non_ascii = 0;
-  tape->events = 0;
+  tape->values = 0;
 }
 
 void nx_tape_free(nx_tape *tape) {
@@ -39,7 +39,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem) {
   return 0;
 }
 
-/* Room for one event is reserved before it is written (see nx_tape_event):
+/* Room for one payload is reserved before it is written (see nx_tape_append):
  * the writes below need no checks. */
 static inline int op(nx_tape *tp, int32_t v) {
   tp->ops[tp->nops++] = v;
@@ -80,8 +80,21 @@ static int put_str(nx_tape *tp, const char *s, uint32_t n, uint32_t *off16, uint
   return 0;
 }
 
-static int put_plain_str(nx_tape *tp, const char *s, uint32_t n) {
+/* Strings after this point go in a new segment (its offsets restart at 0). */
+static void new_segment(nx_tape *tp) {
+  tp->segs[tp->nsegs++] = tp->nstr;
+  tp->str16 = 0;
+  op(tp, NX_T_SEG);
+}
+
+static size_t segment_bytes(const nx_tape *tp) {
+  return tp->nstr - (tp->nsegs ? tp->segs[tp->nsegs - 1] : 0);
+}
+
+static int put_plain_str(nx_tape_tables *t, nx_tape *tp, const char *s, uint32_t n) {
   uint32_t off, len;
+  /* A document kept from a large answer keeps only its segment's text. */
+  if (t->writing == NX_TAPE_ANSWER && segment_bytes(tp) >= NX_TAPE_SEG) new_segment(tp);
   if (put_str(tp, s, n, &off, &len)) return -1;
   return ops3(tp, NX_T_STR, (int32_t)off, (int32_t)len);
 }
@@ -237,7 +250,7 @@ static int put_map(nx_tape_tables *t, nx_tape *tp, const uint8_t **pp, uint32_t 
     if (key_id(t, tp, k, len, &id)) return -1;
     if (id != UINT32_MAX) {
       if (op(tp, NX_T_KEY) || op(tp, (int32_t)id)) return -1;
-    } else if (put_plain_str(tp, k, len)) {
+    } else if (put_plain_str(t, tp, k, len)) {
       return -1;
     }
     if (put_value(t, tp, pp)) return -1;
@@ -257,7 +270,7 @@ static int put_int(nx_tape *tp, int64_t v) {
 }
 
 static int put_string_value(nx_tape_tables *t, nx_tape *tp, const char *s, uint32_t n) {
-  if (n <= NX_TAPE_MAX_VAL) {
+  if (n <= NX_TAPE_MAX_VAL && t->writing == NX_TAPE_EVENT) {
     uint32_t id;
     int added;
     if (nx__intern_str(&t->vals, s, n, &id, &added)) return -1;
@@ -270,7 +283,7 @@ static int put_string_value(nx_tape_tables *t, nx_tape *tp, const char *s, uint3
       return op(tp, NX_T_VAL) || op(tp, (int32_t)id);
     }
   }
-  return put_plain_str(tp, s, n);
+  return put_plain_str(t, tp, s, n);
 }
 
 /* The value at *pp onto the tape; *pp moves past it. */
@@ -345,18 +358,20 @@ static int put_array(nx_tape_tables *t, nx_tape *tp, const uint8_t **pp, uint32_
   return 0;
 }
 
-int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const uint8_t *payload, size_t payload_len) {
+int nx_tape_append(nx_tape_tables *t, nx_tape *tape, const uint8_t *payload, size_t payload_len, nx_tape_payload what) {
   if (t->broken) return -1;
   /* Every MessagePack element takes at least one payload byte and becomes at
    * most 3 ops, plus announcements (a new key: 4 ops and its bytes; a new
    * shape: 3 + one per key); numbers, strings and bins never exceed the
-   * payload. So 8 ops a byte, and the payload's size of the rest, suffice. */
+   * payload. So 8 ops a byte, and the payload's size of the rest, suffice;
+   * and a segment per NX_TAPE_SEG bytes of its strings, and one before it. */
   size_t n = payload_len + 16;
-  if (grow((void **)&tape->ops, &tape->cap_ops, tape->nops + 8 * n + 1, sizeof(int32_t)) ||
+  size_t segs = 1 + (what == NX_TAPE_ANSWER ? payload_len / NX_TAPE_SEG : 0);
+  if (grow((void **)&tape->ops, &tape->cap_ops, tape->nops + 8 * n + segs, sizeof(int32_t)) ||
       grow((void **)&tape->nums, &tape->cap_nums, tape->nnums + n, sizeof(double)) ||
       grow((void **)&tape->str, &tape->cap_str, tape->nstr + n, 1) ||
       grow((void **)&tape->bins, &tape->cap_bins, tape->nbins + n, 1) ||
-      grow((void **)&tape->segs, &tape->cap_segs, tape->nsegs + 1, sizeof(size_t))) {
+      grow((void **)&tape->segs, &tape->cap_segs, tape->nsegs + segs, sizeof(size_t))) {
     t->broken = 1;
     return -1;
   }
@@ -364,17 +379,13 @@ int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const uint8_t *payload, size
    * event that may bring more than that alone (its strings are at most its
    * payload's size): small events share segments of under 2 * NX_TAPE_SEG,
    * a large one has its own. */
-  size_t seg_begin = tape->nsegs ? tape->segs[tape->nsegs - 1] : 0;
-  size_t seg_len = tape->nstr - seg_begin;
-  if (seg_len >= NX_TAPE_SEG || (seg_len > 0 && payload_len > NX_TAPE_SEG)) {
-    tape->segs[tape->nsegs++] = tape->nstr;
-    tape->str16 = 0;
-    op(tape, NX_T_SEG);
-  }
+  size_t seg_len = segment_bytes(tape);
+  if (seg_len >= NX_TAPE_SEG || (seg_len > 0 && payload_len > NX_TAPE_SEG)) new_segment(tape);
   /* Offsets and lengths are int32 on the tape: they count within a segment,
    * which holds one frame's strings at most past NX_TAPE_SEG, and frames are
    * bounded by maxFrameBytes (< 512 MiB). */
   const uint8_t *p = payload;
+  t->writing = what;
   t->nmap_shapes = t->next_map = 0;
   int rc = find_shapes(t, tape, &p);
   p = payload;
@@ -388,6 +399,6 @@ int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const uint8_t *payload, size
     t->broken = 1; /* announcements may be lost: never emit again */
     return -1;
   }
-  tape->events++;
+  tape->values++;
   return 0;
 }

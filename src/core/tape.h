@@ -1,17 +1,21 @@
-/* Change events flattened for the main thread. The worker turns each checked
- * event's bytes into a "tape": int32 ops, float64 numbers, one UTF-8 string
+/* Change events and answers flattened for the main thread. The worker turns
+ * each checked payload's bytes into a "tape": int32 ops, float64 numbers, one UTF-8 string
  * buffer holding every string, and bin bytes. Keys, map shapes (key
  * sequences) and short repeated values are interned in tables the worker
  * keeps for the environment's lifetime; a new entry is announced on the tape
- * before its first use (new keys and shapes ahead of the event's values, a
+ * before its first use (new keys and shapes ahead of the payload's values, a
  * new value right before it), so the JS side mirrors the tables as it reads.
+ * Only events' short values are interned: an answer's documents would fill
+ * the table with values no event repeats.
  * On the main thread a whole batch then costs a few strings, typed arrays and
  * plain JS.
  *
  * The string buffer is cut into segments of about NX_TAPE_SEG bytes, at event
- * boundaries, and each segment becomes one JS string: the strings of an event
- * are slices of its segment, and V8 keeps a slice's whole parent alive, so an
- * event a program keeps must not keep the whole batch's text with it. */
+ * boundaries, and inside an answer before a string once the segment holds
+ * that much; each segment becomes one JS string: the strings of an event are
+ * slices of its segment, and V8 keeps a slice's whole parent alive, so an
+ * event or a document a program keeps must not keep the whole batch's text
+ * (or a whole large answer's) with it. */
 #ifndef NX_TAPE_H
 #define NX_TAPE_H
 
@@ -73,16 +77,20 @@ typedef struct nx_tape {
   uint8_t *bins;
   size_t nbins, cap_bins;
   int non_ascii;    /* str holds a byte >= 0x80 */
-  uint32_t events;
+  uint32_t values;  /* events and answers on the tape */
 } nx_tape;
 
 nx_tape_tables *nx_tape_tables_new(void);
 void nx_tape_tables_free(nx_tape_tables *t);
 
-/* Appends one event to the tape, read straight from its payload: bytes that
+/* What a payload on the tape is: a change event, or an answer (its short
+ * values are not interned; its strings may begin new segments). */
+typedef enum { NX_TAPE_EVENT, NX_TAPE_ANSWER } nx_tape_payload;
+
+/* Appends one payload to the tape, read straight from its bytes: bytes that
  * nx_check_padded accepted, with NX_DECODE_SLACK readable bytes after them
  * (codec.h). 0, or -1 when out of memory (the tables are then unusable). */
-int nx_tape_event(nx_tape_tables *t, nx_tape *tape, const uint8_t *payload, size_t payload_len);
+int nx_tape_append(nx_tape_tables *t, nx_tape *tape, const uint8_t *payload, size_t payload_len, nx_tape_payload what);
 /* Empties the tape for the next batch (keeps its memory). */
 void nx_tape_reset(nx_tape *tape);
 void nx_tape_free(nx_tape *tape);

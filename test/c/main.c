@@ -25,6 +25,7 @@ int main(void) {
   test_tape_segments();
   test_tape_wide_map();
   test_tape_any_slack();
+  test_tape_answer();
   printf("C core: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -27,17 +27,15 @@ void deliver(void *ud, nx_batch *b) {
     if (b->items[i].kind == NX_EV_RESUMED) s->flow_out_of_turn += ++s->resumes != s->pauses;
   }
   for (size_t i = 0; i < b->n && s->n < 64; i++) {
-    s->items[s->n] = b->items[i];
-    s->items[s->n].obj.type = b->items[i].obj.type; /* payload memory is freed below */
-    snprintf(s->codes[s->n], 32, "%s", b->items[i].code ? b->items[i].code : "");
-    snprintf(s->messages[s->n], 160, "%s", b->items[i].message ? b->items[i].message : "");
-    const msgpack_object *answer = &b->items[i].obj;
-    const msgpack_object *text = (b->items[i].kind == NX_EV_OPEN_FAILED || b->items[i].kind == NX_EV_CLOSED) &&
-                                         answer->type == MSGPACK_OBJECT_MAP
-                                     ? map_get(answer, "error")
-                                     : NULL;
-    if (text && text->type == MSGPACK_OBJECT_STR) snprintf(s->server_texts[s->n], 160, "%.*s", (int)text->via.str.size, text->via.str.ptr);
-    else s->server_texts[s->n][0] = '\0';
+    const nx_item *it = &b->items[i];
+    s->items[s->n] = *it;
+    snprintf(s->codes[s->n], 32, "%s", it->code ? it->code : "");
+    snprintf(s->messages[s->n], 160, "%s", it->message ? it->message : "");
+    /* A refused handshake's answer is on the tape: its strings (keys
+     * announced, then values) hold the server's `error` text. */
+    int refusal = (it->kind == NX_EV_OPEN_FAILED || it->kind == NX_EV_CLOSED) && it->on_tape;
+    if (refusal) snprintf(s->tape_texts[s->n], 160, "%.*s", (int)(b->tape.nstr < 159 ? b->tape.nstr : 159), b->tape.str);
+    else s->tape_texts[s->n][0] = '\0';
     s->n++;
   }
   pthread_cond_broadcast(&s->cv);

@@ -15,7 +15,7 @@ typedef struct {
   nx_item items[64];
   char codes[64][32];
   char messages[64][160];
-  char server_texts[64][160]; /* a terminal item's answer's `error` text, else "" */
+  char tape_texts[64][160]; /* a refused handshake's terminal item: the batch tape's strings, else "" */
   int n;
   int changes;           /* every CHANGE item, also past the 64 kept */
   int batches_with_changes;

@@ -17,7 +17,7 @@ static int onto_tape(nx_tape_tables *tables, nx_tape *tape, msgpack_sbuffer *sb)
   msgpack_sbuffer_write(sb, slack, sizeof(slack));
   char err[160];
   if (nx_check_padded((const uint8_t *)sb->data, len, NX_CHECK_MAP, 0, err, sizeof(err))) return -1;
-  return nx_tape_event(tables, tape, (const uint8_t *)sb->data, len);
+  return nx_tape_append(tables, tape, (const uint8_t *)sb->data, len, NX_TAPE_EVENT);
 }
 
 /* The tape's string segments: cut at event starts; small events share one
@@ -68,7 +68,7 @@ void test_tape_segments(void) {
     for (size_t i = 0; i < tape.nops; i++) segs += tape.ops[i] == NX_T_SEG; /* no other op or operand is 23 here */
     CHECK(segs == tape.nsegs, "one NX_T_SEG op per segment after the first (%zu ops, %zu segments)", segs, tape.nsegs);
     nx_tape_reset(&tape);
-    CHECK(tape.nsegs == 0 && tape.nstr == 0 && tape.nops == 0 && tape.events == 0, "reset empties the tape");
+    CHECK(tape.nsegs == 0 && tape.nstr == 0 && tape.nops == 0 && tape.values == 0, "reset empties the tape");
   }
   free(text);
   nx_tape_free(&tape);
@@ -128,7 +128,7 @@ static int twice_with_slack(msgpack_sbuffer *sb, uint8_t fill, nx_tape *tape, ui
     rc = 0;
     for (int i = 0; i < 2 && rc == 0; i++) {
       rc = nx_check_padded(p, sb->size, NX_CHECK_MAP, 0, err, sizeof(err));
-      if (rc == 0) rc = nx_tape_event(tables, tape, p, sb->size);
+      if (rc == 0) rc = nx_tape_append(tables, tape, p, sb->size, NX_TAPE_EVENT);
     }
     *vals = tables->vals.n;
   }
@@ -177,4 +177,65 @@ void test_tape_any_slack(void) {
   msgpack_sbuffer_destroy(&sb);
   nx_tape_free(&zeros);
   nx_tape_free(&ones);
+}
+
+/* An answer on the tape: its short values are not interned (a query's
+ * documents would fill the table events use), its keys and shapes are; and
+ * its strings begin a new segment once one holds NX_TAPE_SEG bytes, so a
+ * document kept from a large answer keeps only its segment's text. */
+void test_tape_answer(void) {
+  enum { DOCS = 40 };
+  static char text[300];
+  memset(text, 't', sizeof(text));
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 1);
+  msgpack_pack_str_with_body(&pk, "documents", 9);
+  msgpack_pack_array(&pk, DOCS);
+  for (int i = 0; i < DOCS; i++) {
+    msgpack_pack_map(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "s", 1);
+    msgpack_pack_str_with_body(&pk, "short", 5); /* a value an event would intern */
+    msgpack_pack_str_with_body(&pk, "long", 4);
+    text[0] = (char)('A' + i % 26);
+    msgpack_pack_str_with_body(&pk, text, sizeof(text));
+  }
+  static const char slack[NX_DECODE_SLACK];
+  size_t len = sb.size;
+  msgpack_sbuffer_write(&sb, slack, sizeof(slack));
+  nx_tape_tables *tables = nx_tape_tables_new();
+  nx_tape tape;
+  memset(&tape, 0, sizeof(tape));
+  char err[160];
+  int ok = tables && nx_check_padded((const uint8_t *)sb.data, len, NX_CHECK_MAP, 0, err, sizeof(err)) == 0 &&
+           nx_tape_append(tables, &tape, (const uint8_t *)sb.data, len, NX_TAPE_ANSWER) == 0;
+  CHECK(ok, "an answer of %d documents onto the tape", DOCS);
+  if (ok) {
+    CHECK(tables->vals.n == 0, "no value interned (%u)", tables->vals.n);
+    CHECK(tables->keys.n == 3 && tables->nshapes == 2, "its keys and shapes are (%u keys, %u shapes)", tables->keys.n, tables->nshapes);
+    size_t strings = (size_t)DOCS * (5 + sizeof(text));
+    CHECK(tape.nsegs >= strings / (NX_TAPE_SEG + sizeof(text)) && tape.nsegs <= strings / NX_TAPE_SEG,
+          "%zu segments for %zu bytes of strings", tape.nsegs + 1, strings);
+    int bounded = 1;
+    for (size_t k = 0; k <= tape.nsegs; k++) {
+      size_t from = k ? tape.segs[k - 1] : 0, to = k < tape.nsegs ? tape.segs[k] : tape.nstr;
+      if (to - from >= NX_TAPE_SEG + sizeof(text)) bounded = 0;
+    }
+    CHECK(bounded, "no segment holds more than NX_TAPE_SEG bytes and one string");
+    CHECK(tape.values == 1, "one value on the tape (%u)", tape.values);
+  }
+  /* The same short value in an event is interned. */
+  msgpack_sbuffer ev;
+  msgpack_sbuffer_init(&ev);
+  msgpack_packer_init(&pk, &ev, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 1);
+  msgpack_pack_str_with_body(&pk, "s", 1);
+  msgpack_pack_str_with_body(&pk, "short", 5);
+  CHECK(ok && onto_tape(tables, &tape, &ev) == 0 && tables->vals.n == 1 && tape.values == 2, "an event's short value is interned");
+  msgpack_sbuffer_destroy(&ev);
+  msgpack_sbuffer_destroy(&sb);
+  nx_tape_free(&tape);
+  nx_tape_tables_free(tables);
 }

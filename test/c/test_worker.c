@@ -59,7 +59,7 @@ static void expect_open_failure(srv_mode mode, const char *code, const char *msg
   int n = wait_items(s, want);
   nx_item *it = n >= want ? &s->items[want - 1] : NULL;
   /* What the owner shows (lib/errors.js fromCore): the answer's text, when it has one, else the message. */
-  const char *shown = n < want ? "-" : s->server_texts[want - 1][0] ? s->server_texts[want - 1] : s->messages[want - 1];
+  const char *shown = n < want ? "-" : s->tape_texts[want - 1][0] ? s->tape_texts[want - 1] : s->messages[want - 1];
   CHECK(it && it->kind == (mode == SRV_BAD_MAGIC ? NX_EV_CLOSED : NX_EV_OPEN_FAILED) && strcmp(s->codes[want - 1], code) == 0 &&
             strstr(shown, msg_part),
         "mode %d fails with %s (got %s: %s)", mode, code, n >= want ? s->codes[want - 1] : "-", shown);

@@ -26,5 +26,6 @@ void test_end_without_memory(void);
 void test_tape_segments(void);
 void test_tape_wide_map(void);
 void test_tape_any_slack(void);
+void test_tape_answer(void);
 
 #endif
