@@ -25,7 +25,9 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
   char err[128];
   (void)type; (void)flags;
   /* As the worker does (ingest.c): checked where the frame reader left it, then onto the tape. */
-  if (nx_check_padded(p, len, NX_CHECK_MAP, 0, err, sizeof(err)) || nx_tape_append(c->tables, &c->tape, p, len, NX_TAPE_EVENT)) {
+  size_t elements;
+  if (nx_check_padded(p, len, NX_CHECK_MAP, 0, &elements, err, sizeof(err)) ||
+      nx_tape_append(c->tables, &c->tape, p, len, elements, NX_TAPE_EVENT)) {
     fprintf(stderr, "failed: %s\n", err);
     exit(1);
   }

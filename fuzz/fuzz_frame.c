@@ -64,10 +64,20 @@ static uint32_t next_op(reader *r) {
   return (uint32_t)tape.ops[r->p++];
 }
 
+/* Segment k's length in UTF-16 units, counted from its UTF-8 bytes. */
+static size_t segment_units(size_t k) {
+  size_t from = k ? tape.segs[k - 1] : 0, to = k < tape.nsegs ? tape.segs[k] : tape.nstr, units = 0;
+  for (size_t i = from; i < to; i++) {
+    uint8_t c = (uint8_t)tape.str[i];
+    if ((c & 0xC0) != 0x80) units += c >= 0xF0 ? 2 : 1;
+  }
+  return units;
+}
+
 static void check_str(const reader *r, uint32_t off, uint32_t len) {
-  /* The last segment is str16 UTF-16 units long; an earlier one (an answer
-   * began new ones) at most its bytes. */
-  size_t units = r->seg == tape.nsegs ? tape.str16 : tape.segs[r->seg] - (r->seg ? tape.segs[r->seg - 1] : 0);
+  /* The last segment is str16 UTF-16 units long, as it counts them; an
+   * earlier one (an answer began new ones) is counted here. */
+  size_t units = r->seg == tape.nsegs ? tape.str16 : segment_units(r->seg);
   if ((uint64_t)off + len > units) FAIL("string %u+%u past its segment (%zu units)", off, len, units);
 }
 
@@ -85,6 +95,7 @@ static void value(reader *r, int depth) {
     switch (op) {
       case NX_T_NEWKEY:
       case NX_T_NEWVAL:
+        if (op == NX_T_NEWVAL && answer) FAIL("an answer's value interned");
         a = next_op(r);
         b = next_op(r);
         check_str(r, b, next_op(r));
@@ -155,6 +166,7 @@ static void value(reader *r, int depth) {
         }
         return;
       case NX_T_VAL:
+        if (answer) FAIL("an answer's value interned");
         if ((a = next_op(r)) >= NX_TAPE_VALS || !val_known[a]) FAIL("unannounced value %u", a);
         return;
       default:
@@ -177,7 +189,10 @@ static void tape_roundtrip(const uint8_t *payload, size_t len, nx_tape_payload w
   reader r = {tape.nops, tape.nnums, tape.nsegs};
   size_t segs = tape.nsegs;
   answer = what == NX_TAPE_ANSWER;
-  int failed = nx_tape_append(tables, &tape, padded, len, what);
+  size_t elements = 0;
+  char err[160];
+  if (nx_check_padded(padded, len, NX_CHECK_MAP, 0, &elements, err, sizeof(err))) FAIL("the check refused in place what nx_decode accepted: %s", err);
+  int failed = nx_tape_append(tables, &tape, padded, len, elements, what);
   free(padded);
   if (failed) {
     /* Out of memory: the tables refuse every later event; start afresh. */

@@ -56,7 +56,7 @@ declare -A seeds=([fuzz_frame]=frame [fuzz_check]=check)
 
 for t in $targets; do
   echo "fuzz: building $t with $cc"
-  if ! "$cc" -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+  if ! "$cc" -std=c11 -D_GNU_SOURCE -DNX_TAPE_CHECK_ROOM -g -O1 -fno-omit-frame-pointer \
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
       -I"$root/src/core" "$here/$t.c" "$root/src/core/frame.c" "$root/src/core/codec.c" "$root/src/core/decode.c" "$root/src/core/intern.c" "$root/src/core/tape.c" \
       "${mp_flags[@]}" -o "$build/$t"; then

@@ -21,5 +21,5 @@ read -r -a deps <<<"$(pkg-config --cflags --libs "$msgpack_pc" libuv)"
 
 mkdir -p "$(dirname "$out")"
 # The wrap: test/c/test_out_of_memory.c fails chosen allocations.
-"${CC:-cc}" -std=c11 -D_GNU_SOURCE "$@" -Wall -Wextra -Werror -I"$root/src/core" \
+"${CC:-cc}" -std=c11 -D_GNU_SOURCE -DNX_TAPE_CHECK_ROOM "$@" -Wall -Wextra -Werror -I"$root/src/core" \
   "$root"/src/core/*.c "$root"/test/c/*.c "${deps[@]}" -lpthread -Wl,--wrap=realloc -o "$out" || exit 1

@@ -79,12 +79,13 @@ typedef struct {
   uint8_t map;
 } check_level;
 
-int nx_check_padded(const uint8_t *p, size_t len, int flags, uint32_t max_levels, char *err, size_t errlen) {
+int nx_check_padded(const uint8_t *p, size_t len, int flags, uint32_t max_levels, size_t *elements, char *err, size_t errlen) {
   check_level inline_st[NX_STACK_INLINE];
   check_level *st = inline_st;
   size_t cap = NX_STACK_INLINE;
   size_t n = 1;          /* entries; the container read next is at level n */
   size_t pos = 0;
+  size_t count_all = 1; /* the root, and each container's elements as it opens */
   int doc_rule = max_levels == 0;
   /* The levels allowed under the root-level value being read: its key says
    * (nx_doc_envelope), under the document rule. */
@@ -174,6 +175,7 @@ int nx_check_padded(const uint8_t *p, size_t len, int flags, uint32_t max_levels
       rc = NX_DECODE_BAD;
       break;
     }
+    count_all += (size_t)elems;
     if (elems == 0) continue;
     if (n == cap) {
       check_level *grown = nx__grow_stack(st, inline_st, &cap, sizeof(*st));
@@ -191,6 +193,7 @@ int nx_check_padded(const uint8_t *p, size_t len, int flags, uint32_t max_levels
   if (st != inline_st) free(st);
   if (rc) return rc;
   if (pos != len) return bad(err, errlen, "trailing bytes after the MessagePack value", pos);
+  if (elements) *elements = count_all;
   return 0;
 }
 
@@ -200,7 +203,7 @@ int nx_check_levels(const uint8_t *p, size_t len, int flags, uint32_t max_levels
   if (!copy) return bad(err, errlen, "out of memory checking a payload", 0);
   if (len) memcpy(copy, p, len);
   memset(copy + len, 0, NX_DECODE_SLACK);
-  int rc = nx_check_padded(copy, len, flags, max_levels, err, errlen);
+  int rc = nx_check_padded(copy, len, flags, max_levels, NULL, err, errlen);
   free(copy);
   return rc ? -1 : 0;
 }

@@ -67,8 +67,9 @@ static inline uint64_t nx__be(const uint8_t *p, int n) {
 
 /* nx_check_levels without the copy: `p` has NX_DECODE_SLACK readable bytes
  * after `len` (the walk loads short strings 8 bytes at a time). Returns 0,
- * NX_DECODE_BAD or NX_DECODE_NOMEM. */
-int nx_check_padded(const uint8_t *p, size_t len, int flags, uint32_t max_levels, char *err, size_t errlen);
+ * NX_DECODE_BAD or NX_DECODE_NOMEM. *elements (when not NULL): how many
+ * values and keys the payload holds, the root included (the tape's room). */
+int nx_check_padded(const uint8_t *p, size_t len, int flags, uint32_t max_levels, size_t *elements, char *err, size_t errlen);
 
 /* The walks (check, decode) keep one entry a level: on the C stack up to
  * what the document rule needs, on the heap beyond (a plain bound, as the dev

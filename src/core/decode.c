@@ -175,7 +175,7 @@ int nx_decode_levels(msgpack_zone *zone, const uint8_t *payload, size_t len, int
   if (len) memcpy(copy, payload, len);
   memset(copy + len, 0, NX_DECODE_SLACK);
   /* On failure the zone keeps the copy: freed with it. */
-  int rc = nx_check_padded((const uint8_t *)copy, len, flags, max_levels, err, errlen);
+  int rc = nx_check_padded((const uint8_t *)copy, len, flags, max_levels, NULL, err, errlen);
   if (rc) return rc;
   if (decode_checked(zone, (const uint8_t *)copy, out)) {
     snprintf(err, errlen, "out of memory decoding %zu bytes", len);

@@ -97,9 +97,10 @@ int nx__ingest_frame(nx_ingest *in, const nx_item *head, const uint8_t *p, size_
   if (event) it->bytes = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
   /* Straight onto the batch's tape, off the main thread: checked where the
    * frame reader left the bytes, then read from them (no decoded objects). */
-  int rc = nx_check_padded(p, len, NX_CHECK_MAP, 0, err, errlen);
+  size_t elements;
+  int rc = nx_check_padded(p, len, NX_CHECK_MAP, 0, &elements, err, errlen);
   if (rc == 0) {
-    if (nx_tape_append(in->tables, &in->batch->tape, p, len, event ? NX_TAPE_EVENT : NX_TAPE_ANSWER)) {
+    if (nx_tape_append(in->tables, &in->batch->tape, p, len, elements, event ? NX_TAPE_EVENT : NX_TAPE_ANSWER)) {
       snprintf(err, errlen, "out of memory flattening %s", event ? "an event" : "an answer");
       rc = NX_DECODE_NOMEM;
     } else {

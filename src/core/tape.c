@@ -137,6 +137,10 @@ static inline const uint8_t *skip_scalar(const uint8_t *p) {
   }
 }
 
+static inline int is_container(uint8_t b) {
+  return (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
+}
+
 /* A key's id, announcing it if new; UINT32_MAX when not interned. */
 static int key_id(nx_tape_tables *t, nx_tape *tp, const char *s, uint32_t n, uint32_t *id) {
   if (n > NX_TAPE_MAX_KEY) {
@@ -177,16 +181,12 @@ static int shape_of(nx_tape_tables *t, nx_tape *tp, const nx__key *keys, uint32_
   return 0;
 }
 
-static inline int is_container(uint8_t b) {
-  return (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
-}
-
-/* The first pass over an event: the shape of every map in the container at
+/* The first pass over a payload: the shape of every map in the container at
  * *pp, in the order the maps begin, into t->map_shapes (UINT32_MAX: the map
  * goes on the tape with its keys); what is new is announced. The tape names
  * a map's shape before its values, and in the bytes its keys sit between them.
  * It recurses once a level, with a map's keys in its frame (about 1.4 KiB):
- * an event passed the document rule, so at most NX_MAX_DOC_DEPTH + 3 levels. */
+ * a payload passed the document rule, so at most NX_MAX_DOC_DEPTH + 3 levels. */
 static int find_shapes(nx_tape_tables *t, nx_tape *tp, const uint8_t **pp) {
   const uint8_t *p = *pp;
   uint8_t b = *p++;
@@ -358,27 +358,31 @@ static int put_array(nx_tape_tables *t, nx_tape *tp, const uint8_t **pp, uint32_
   return 0;
 }
 
-int nx_tape_append(nx_tape_tables *t, nx_tape *tape, const uint8_t *payload, size_t payload_len, nx_tape_payload what) {
+int nx_tape_append(nx_tape_tables *t, nx_tape *tape, const uint8_t *payload, size_t payload_len, size_t elements,
+                   nx_tape_payload what) {
   if (t->broken) return -1;
-  /* Every MessagePack element takes at least one payload byte and becomes at
-   * most 3 ops, plus announcements (a new key: 4 ops and its bytes; a new
-   * shape: 3 + one per key); numbers, strings and bins never exceed the
-   * payload. So 8 ops a byte, and the payload's size of the rest, suffice;
-   * and a segment per NX_TAPE_SEG bytes of its strings, and one before it. */
-  size_t n = payload_len + 16;
-  size_t segs = 1 + (what == NX_TAPE_ANSWER ? payload_len / NX_TAPE_SEG : 0);
-  if (grow((void **)&tape->ops, &tape->cap_ops, tape->nops + 8 * n + segs, sizeof(int32_t)) ||
-      grow((void **)&tape->nums, &tape->cap_nums, tape->nnums + n, sizeof(double)) ||
-      grow((void **)&tape->str, &tape->cap_str, tape->nstr + n, 1) ||
-      grow((void **)&tape->bins, &tape->cap_bins, tape->nbins + n, 1) ||
-      grow((void **)&tape->segs, &tape->cap_segs, tape->nsegs + segs, sizeof(size_t))) {
-    t->broken = 1;
-    return -1;
-  }
-  /* A new segment once the current one holds NX_TAPE_SEG bytes, and for an
-   * event that may bring more than that alone (its strings are at most its
-   * payload's size): small events share segments of under 2 * NX_TAPE_SEG,
-   * a large one has its own. */
+  /* Room for the payload, reserved before anything is written so that the
+   * writes need no checks. Each element (a value or a key, as the check
+   * counted them) becomes at most 3 ops, and announcements add at most 5 (a
+   * new key: 4 ops and one in its shape; a new value: 4; a new map shape: 3
+   * + one a key): 8 ops an element. A number is an element; strings and bins
+   * never exceed the payload. An answer also begins a segment per
+   * NX_TAPE_SEG bytes of its strings. Sized by elements, not bytes: an
+   * answer of tens of MiB of text asks for little more than its text. */
+  size_t segs = what == NX_TAPE_ANSWER ? 2 + payload_len / NX_TAPE_SEG : 1; /* one before it, and those inside */
+  size_t ops_end = tape->nops + 8 * elements + segs, nums_end = tape->nnums + elements;
+  size_t str_end = tape->nstr + payload_len + 16, bins_end = tape->nbins + payload_len + 16, segs_end = tape->nsegs + segs;
+  if (grow((void **)&tape->ops, &tape->cap_ops, ops_end, sizeof(int32_t)) ||
+      grow((void **)&tape->nums, &tape->cap_nums, nums_end, sizeof(double)) ||
+      grow((void **)&tape->str, &tape->cap_str, str_end, 1) ||
+      grow((void **)&tape->bins, &tape->cap_bins, bins_end, 1) ||
+      grow((void **)&tape->segs, &tape->cap_segs, segs_end, sizeof(size_t)))
+    return -1; /* nothing written: only this payload fails, the tables go on */
+  /* A new segment once the current one holds NX_TAPE_SEG bytes, and for a
+   * payload that may bring more than that alone (its strings are at most its
+   * size): small events share segments of under 2 * NX_TAPE_SEG, a large
+   * event has its own, a large answer begins its own and more inside
+   * (put_plain_str). */
   size_t seg_len = segment_bytes(tape);
   if (seg_len >= NX_TAPE_SEG || (seg_len > 0 && payload_len > NX_TAPE_SEG)) new_segment(tape);
   /* Offsets and lengths are int32 on the tape: they count within a segment,
@@ -399,6 +403,10 @@ int nx_tape_append(nx_tape_tables *t, nx_tape *tape, const uint8_t *payload, siz
     t->broken = 1; /* announcements may be lost: never emit again */
     return -1;
   }
+#ifdef NX_TAPE_CHECK_ROOM /* fuzz and test builds: a reservation too small is a bug, found at once */
+  if (tape->nops > ops_end || tape->nnums > nums_end || tape->nstr > str_end || tape->nbins > bins_end || tape->nsegs > segs_end)
+    abort();
+#endif
   tape->values++;
   return 0;
 }

@@ -26,10 +26,10 @@
 extern "C" {
 #endif
 
-/* The event tape's ops: the one list, X(name, value), which makes the enum
+/* The tape's ops: the one list, X(name, value), which makes the enum
  * and the table the binding hands to JS (`constants.tape`, lib/tape.js). */
 #define NX_TAPE_OPS(X) \
-  X(STR, 1)        /* utf16 offset, utf16 length (in the batch string) */          \
+  X(STR, 1)        /* utf16 offset, utf16 length (in the current segment) */      \
   X(NUM, 2)        /* the next float64 */                                          \
   X(U64, 3)        /* lo, hi: an unsigned integer beyond 32 bits */                \
   X(I64, 4)        /* lo, hi: a negative integer below -2^31 (two's complement) */ \
@@ -60,7 +60,8 @@ enum nx_tape_op {
 #define NX_TAPE_VALS 4096
 #define NX_TAPE_SHAPES 4096
 #define NX_TAPE_SEG 4096         /* string segments: small events share one until
-                                    it holds this much; a larger event has its own */
+                                    it holds this much; a larger event has its own;
+                                    an answer's begin once one holds this much */
 
 typedef struct nx_tape_tables nx_tape_tables;
 
@@ -88,9 +89,13 @@ void nx_tape_tables_free(nx_tape_tables *t);
 typedef enum { NX_TAPE_EVENT, NX_TAPE_ANSWER } nx_tape_payload;
 
 /* Appends one payload to the tape, read straight from its bytes: bytes that
- * nx_check_padded accepted, with NX_DECODE_SLACK readable bytes after them
- * (codec.h). 0, or -1 when out of memory (the tables are then unusable). */
-int nx_tape_append(nx_tape_tables *t, nx_tape *tape, const uint8_t *payload, size_t payload_len, nx_tape_payload what);
+ * nx_check_padded accepted, with NX_DECODE_SLACK readable bytes after them,
+ * and the count of elements the check gave (codec.h). 0, or -1 when out of memory: when the tape had no room for
+ * the payload, nothing of it was written and the tables go on; when
+ * interning failed midway, announcements may be lost and the tables refuse
+ * every later payload. */
+int nx_tape_append(nx_tape_tables *t, nx_tape *tape, const uint8_t *payload, size_t payload_len, size_t elements,
+                   nx_tape_payload what);
 /* Empties the tape for the next batch (keeps its memory). */
 void nx_tape_reset(nx_tape *tape);
 void nx_tape_free(nx_tape *tape);

@@ -30,9 +30,9 @@ void nx_batch_free(nx_batch *b) {
   free(b);
 }
 
-/* A batch's zone (the decoded answers it hands over; change events go on
- * the tape instead) starts with one chunk this large, kept when recycled. */
-#define NX_ZONE_CHUNK (32 * 1024)
+/* A batch's zone (its items' messages; payloads go on the tape) starts with
+ * one chunk this large, kept when recycled. */
+#define NX_ZONE_CHUNK 4096
 #define NX_SPARE_MAX 4
 #define NX_WORKER_STACK (1024 * 1024)
 
@@ -69,7 +69,7 @@ void nx_worker_recycle(nx_worker *w, nx_batch *b) {
     b = NULL;
   }
   uv_mutex_unlock(&w->mu);
-  nx_batch_free(b);
+  if (b) nx_batch_free(b); /* the spares are full */
 }
 
 static void flush(nx_worker *w) {

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codec.h"
+
 const msgpack_object *map_get(const msgpack_object *m, const char *key) {
   for (uint32_t i = 0; i < m->via.map.size; i++) {
     const msgpack_object_kv *kv = &m->via.map.ptr[i];
@@ -45,4 +47,30 @@ size_t nested_payload(uint8_t *out, const char *key, int levels, int maps) {
   }
   out[n++] = 0x01;
   return n;
+}
+
+void tape_rig_init(tape_rig *r) {
+  r->tables = nx_tape_tables_new();
+  memset(&r->tape, 0, sizeof(r->tape));
+  msgpack_sbuffer_init(&r->sb);
+  msgpack_packer_init(&r->pk, &r->sb, msgpack_sbuffer_write);
+}
+
+int tape_rig_append(tape_rig *r, nx_tape_payload what, size_t *elements) {
+  static const char slack[NX_DECODE_SLACK];
+  size_t len = r->sb.size, counted = 0;
+  char err[160];
+  int rc = -1;
+  if (r->tables && msgpack_sbuffer_write(&r->sb, slack, sizeof(slack)) == 0 &&
+      nx_check_padded((const uint8_t *)r->sb.data, len, NX_CHECK_MAP, 0, &counted, err, sizeof(err)) == 0)
+    rc = nx_tape_append(r->tables, &r->tape, (const uint8_t *)r->sb.data, len, counted, what);
+  if (elements) *elements = counted;
+  msgpack_sbuffer_clear(&r->sb);
+  return rc;
+}
+
+void tape_rig_free(tape_rig *r) {
+  msgpack_sbuffer_destroy(&r->sb);
+  nx_tape_free(&r->tape);
+  nx_tape_tables_free(r->tables);
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tape.h"
+
 /* Hex text to bytes in `out`; returns how many. */
 size_t unhex(const char *h, uint8_t *out);
 
@@ -26,5 +28,21 @@ const msgpack_object *map_get(const msgpack_object *m, const char *key);
 /* A payload {key: doc} (key NULL: doc alone), doc being `levels` nested
  * one-element arrays around 1, or maps when `maps`; in `out`. */
 size_t nested_payload(uint8_t *out, const char *key, int levels, int maps);
+
+/* Tables and a tape, as a worker keeps them, and a payload being packed
+ * with pk into sb. tables is NULL when out of memory. */
+typedef struct {
+  nx_tape_tables *tables;
+  nx_tape tape;
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+} tape_rig;
+
+void tape_rig_init(tape_rig *r);
+/* The payload packed so far onto the tape, as the worker puts it (ingest.c):
+ * readable slack after it, checked, then written; sb is emptied for the
+ * next one. 0 on success. *elements (when not NULL): what the check counted. */
+int tape_rig_append(tape_rig *r, nx_tape_payload what, size_t *elements);
+void tape_rig_free(tape_rig *r);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "codec.h"
 #include "conn.h"
+#include "fixtures.h"
 #include "harness.h"
 #include "internal.h"
 #include "scripted_server.h"
@@ -140,8 +141,34 @@ static void test_end_when_the_batch_cannot_grow(void) {
   CHECK(uv_loop_close(&loop) == 0, "every handle closed");
 }
 
+/* A payload the tape has no room for (a large answer on a host short of
+ * memory) fails alone: nothing of it was written, so the tables stay in
+ * step with the JS mirror and every later payload, of any connection, goes
+ * on the tape as before. */
+static void test_no_room_for_a_payload(void) {
+  tape_rig r;
+  tape_rig_init(&r);
+  msgpack_pack_map(&r.pk, 1);
+  msgpack_pack_str_with_body(&r.pk, "ok", 2);
+  msgpack_pack_true(&r.pk);
+  atomic_store(&realloc_fails, 1); /* the sbuffer has room for the slack: only the tape asks */
+  int rc = tape_rig_append(&r, NX_TAPE_ANSWER, NULL);
+  atomic_store(&realloc_fails, 0);
+  CHECK(rc == -1 && r.tape.nops == 0 && r.tape.values == 0, "no room: the answer fails, nothing written (%zu ops)", r.tape.nops);
+  int later = 0;
+  for (int i = 0; i < 2; i++) {
+    msgpack_pack_map(&r.pk, 1);
+    msgpack_pack_str_with_body(&r.pk, "ok", 2);
+    msgpack_pack_true(&r.pk);
+    later += tape_rig_append(&r, i ? NX_TAPE_EVENT : NX_TAPE_ANSWER, NULL) == 0;
+  }
+  CHECK(later == 2 && r.tape.values == 2, "then an answer and an event go on the tape: the tables still work");
+  tape_rig_free(&r);
+}
+
 void test_end_without_memory(void) {
   test_closed_without_memory();
   test_open_failed_without_memory();
   test_end_when_the_batch_cannot_grow();
+  test_no_room_for_a_payload();
 }
