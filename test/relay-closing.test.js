@@ -175,6 +175,26 @@ describe('relay: closing', function () {
     assert.deepStrictEqual([...sink.kept.keys()], ['r2'], 'the old records removed');
   });
 
+  it("close() while the relay waits to learn whether another still runs (its record neither fresh nor stale yet): settles at once, decides nothing, writes nothing", async () => {
+    const sink = memorySink();
+    const now = Date.now();
+    const other = {
+      since: now - 60000, seen: now - 100, covered: now - 5000, coveredFrom: now - 60000, staleMs: 20000, streams: ['s'],
+      relaying: { collection: 'orders-close-waiting', operations: ['delete', 'insert', 'update'] },
+    };
+    sink.kept.set('other', other);
+    const r = relay({
+      nexadb: { host: server.host, port: server.port }, sink, stream: 's', collection: 'orders-close-waiting', heartbeatMs: 200,
+    });
+    const ready = r.ready.then(() => 'ready', (err) => err.message);
+    await sleep(500); // subscribed, and waiting for the other relay's record to refresh or go stale (20 s)
+    assert.strictEqual(await settles(r.close(), 3000), 'settled', 'close() did not wait out the 20 s');
+    assert.strictEqual(await ready, 'relay closed while starting');
+    assert.deepStrictEqual([...sink.kept.keys()], ['other'], 'no record written, the other left for the next relay to follow');
+    assert.deepStrictEqual(sink.kept.get('other'), other);
+    assert.deepStrictEqual(sink.appended, [], 'no gap decided');
+  });
+
   it("close() is not held by a NexaDB that stops answering the request for every collection's streams", async () => {
     const proxy = live.add(await startFaultProxy({ targetPort: server.port }));
     const r = relay({ nexadb: { host: '127.0.0.1', port: proxy.port, requestTimeout: 20000 }, sink: memorySink(), stream: 'per:{collection}', collection: null, heartbeatMs: 100, closeTimeoutMs: 1000 });

@@ -60,6 +60,22 @@ describe('relay consumers: entries trimmed before the group had them', function 
     assert.strictEqual((await again.stats()).trimmed, 19);
   });
 
+  it('entries deleted while pending, read ahead with others: the gap item keeps its place when the read-ahead is refreshed', async () => {
+    const stream = fresh();
+    const ids = await append(stream, 10);
+    const first = consume({ redis: redisServer.url, stream, group: 'g', consumer: 'a', from: '0', count: 10 });
+    await take(first, 1); // 0 handled; 1..9 pending
+    await redis.sendCommand(['XDEL', stream, ids[4], ids[5]]);
+
+    const again = consume({ redis: redisServer.url, stream, group: 'g', consumer: 'a', count: 20, claimIdleMs: 400 });
+    const items = [];
+    for (let i = 0; i < 2; i++) items.push((await again.next()).value); // 1, 2; read ahead: 3, the gap, 6..9
+    await new Promise((r) => setTimeout(r, 300)); // past claimIdleMs / 2: the next next() reads its own again
+    for (let i = 0; i < 6; i++) items.push((await again.next()).value);
+    await again.close();
+    assert.deepStrictEqual(items.map(label), [1, 2, 3, 'gap trimmed 2', 6, 7, 8, 9]);
+  });
+
   it("entries trimmed while another consumer's pending: the one claiming them gets a gap item for them", async () => {
     const stream = fresh();
     await append(stream, 30);

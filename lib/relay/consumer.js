@@ -22,6 +22,14 @@ function idSeconds(id) {
   return Number(String(id).split('-')[0]) / 1000;
 }
 
+/** Whether stream id a comes after b (null: before everything). */
+function idAfter(a, b) {
+  if (b === null) return true;
+  const [am, as] = String(a).split('-').map(Number);
+  const [bm, bs] = String(b).split('-').map(Number);
+  return am > bm || (am === bm && as > bs);
+}
+
 /** The gap item for `count` pending messages trimmed away, between two times (seconds). */
 function trimmedGap(count, since, until) {
   return gapItem(null, 'trimmed', since, until, { count });
@@ -67,6 +75,7 @@ class Consumer {
     this._unacked = null; // the id to acknowledge when the loop asks for the next message
     this._buf = []; // [id, fields] read from the group, or [null, gap item] in its place
     this._bufReadAt = 0;
+    this._heldGaps = []; // gap items read ahead, while their messages are read again: [{after: id, entry}]
     this._cmd = null; // XACK, XAUTOCLAIM, XGROUP, XINFO
     this._blocking = null; // XREADGROUP BLOCK only
     this._opening = null;
@@ -136,7 +145,13 @@ class Consumer {
       // Read ahead a while ago: idle in the group since, so another consumer
       // may claim them soon (or has). Read again what is still this
       // consumer's own: that keeps it from being claimed, and drops what was.
-      this._buf = this._buf.filter(([id]) => id === null); // gap items stay, in their place
+      // A gap item goes back after the messages that were before it.
+      let after = this.lastId;
+      for (const entry of this._buf) {
+        if (entry[0] === null) this._heldGaps.push({ after, entry });
+        else after = entry[0];
+      }
+      this._buf = [];
       this._readOwnPending = true;
     }
     let delay = 100;
@@ -185,7 +200,10 @@ class Consumer {
     let entries;
     if (this._readOwnPending) {
       entries = entriesOf(await this._cmd.sendCommand(['XREADGROUP', 'GROUP', group, name, 'COUNT', count, 'STREAMS', stream, '0']));
-      if (entries.length === 0) this._readOwnPending = false;
+      if (entries.length === 0) {
+        this._readOwnPending = false;
+        this._placeHeldGaps(null);
+      }
     } else if (Date.now() >= this._nextClaimAt) {
       const [cursor, claimed, deleted] = await this._cmd.sendCommand(['XAUTOCLAIM', stream, group, name, String(this._o.claimIdleMs), this._claimCursor, 'COUNT', count]);
       this._claimCursor = String(cursor);
@@ -203,6 +221,7 @@ class Consumer {
     let gone = []; // a run of entries trimmed away while pending: acknowledged, and told as one gap in their place
     for (const e of entries) {
       if (!e) continue;
+      this._placeHeldGaps(e[0]);
       if (e[1]) {
         if (gone.length > 0) this._gap(gone.length, gone[0], gone[gone.length - 1]);
         gone = [];
@@ -213,6 +232,13 @@ class Consumer {
       }
     }
     if (gone.length > 0) this._gap(gone.length, gone[0], gone[gone.length - 1]);
+  }
+
+  /** The held gap items that were before the message `id` (null: all of them) go in their place. */
+  _placeHeldGaps(id) {
+    while (this._heldGaps.length > 0 && (id === null || idAfter(id, this._heldGaps[0].after))) {
+      this._buf.push(this._heldGaps.shift().entry);
+    }
   }
 
   _gap(count, since, until) {

@@ -48,8 +48,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * @param {number} how.staleMs a record not refreshed for this long is a dead relay's
  *   (a record that says its own staleMs, by that)
  * @param {number} how.pollMs
- * @param {() => boolean} [how.cancelled]
- * @returns {Promise<{gaps: Array<{since: number, until: number}>, coveredFrom: number, streams: string[], dead: string[]}>}
+ * @param {() => boolean} [how.cancelled] the relay is closing: it decides
+ *   nothing (cancelled: true), and a later relay finds the holes
+ * @returns {Promise<{gaps: Array<{since: number, until: number}>, coveredFrom: number, streams: string[], dead: string[], cancelled?: true}>}
  *   gaps in seconds since the epoch; coveredFrom (ms): this relay's, once
  *   they are appended; dead: the records to remove then
  */
@@ -61,6 +62,7 @@ async function startGap(sink, { relayId, t0, staleMs, pollMs, cancelled = () => 
     const streams = new Set();
     for (const [, r] of records) for (const s of r.streams || []) streams.add(s);
     if (records.size === 0) return { gaps: [], coveredFrom: t0, streams: [], dead: [] };
+    if (cancelled()) return { gaps: [], coveredFrom: t0, streams: [...streams], dead: [], cancelled: true };
     if (others.some(([, r]) => !r.stopped && r.seen > t0)) {
       // A relay runs: it recorded any hole before its own start. A run
       // before this one under the same id may have left one, and its record
@@ -72,7 +74,7 @@ async function startGap(sink, { relayId, t0, staleMs, pollMs, cancelled = () => 
     const gone = (id, r) => id === relayId || r.stopped || !isFresh(r, t0, staleMs);
     const undecided = others.some(([id, r]) => !gone(id, r));
     const waitMs = Math.max(staleMs, ...others.map(([, r]) => r.staleMs || 0));
-    if (!undecided || Date.now() >= t0 + waitMs || cancelled()) {
+    if (!undecided || Date.now() >= t0 + waitMs) {
       const ended = [...records].filter(([id, r]) => !r.otherChanges || gone(id, r));
       const dead = ended.filter(([, r]) => !r.keepRecord).map(([id]) => id);
       return { ...holesAfter(records, t0, ended.map(([id]) => id), () => false), streams: [...streams], dead };

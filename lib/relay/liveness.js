@@ -55,17 +55,24 @@ class Liveness {
   /**
    * Subscribed at t0 (ms): the holes no relay covered before it are queued
    * as restart gaps, the records of relays gone are removed, and the first
-   * record is written.
+   * record is written. False, with nothing written, when the relay stopped
+   * while it waited to learn whether a relay still ran: as if it never
+   * started, the records left for the next relay to follow.
+   * @returns {Promise<boolean>}
    */
   async begin(t0) {
     this._since = t0;
     this._coverageSince = t0;
     this._coveredFrom = t0;
     await this._keepPreviousRun();
-    const found = await startGap(this._same, { relayId: this._id, t0, staleMs: this.staleMs, pollMs: this._pollMs });
+    const found = await startGap(this._same, {
+      relayId: this._id, t0, staleMs: this.staleMs, pollMs: this._pollMs, cancelled: () => this._relay.stopped(),
+    });
+    if (found.cancelled) return false;
     const dead = found.dead.filter((id) => id !== this._id);
     await this._queue(found, dead, dead);
     await this._beat();
+    return true;
   }
 
   /**

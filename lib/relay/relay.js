@@ -98,8 +98,8 @@ class Relay extends EventEmitter {
       await this._stream.ready;
       const t0 = Date.now();
       this._own.begin(t0);
-      await this._liveness.begin(t0);
-      if (this._tornDown) throw new Error('relay closed while starting');
+      const begun = await this._liveness.begin(t0);
+      if (!begun || this._tornDown) throw new Error('relay closed while starting');
     } catch (err) {
       await this._teardown();
       throw err;
