@@ -126,7 +126,7 @@ export interface RelayStats {
 export declare class Relay extends EventEmitter {
   readonly id: string;
   readonly stream: string;
-  /** Resolves once subscribed, connected to the sink and past the restart check; rejects if NexaDB or the sink cannot be reached at first, or ('relay closed while starting') when close() came first: the relay then wrote nothing. */
+  /** Resolves once subscribed, connected to the sink and past the restart check; rejects if NexaDB or the sink cannot be reached at first, or ('relay closed while starting') when close() came first: the relay then wrote no record of its own. */
   readonly ready: Promise<void>;
   /** Resolves once the relay has ended and written its last record (close(), or the change stream failed for good). */
   readonly done: Promise<void>;

@@ -175,7 +175,7 @@ describe('relay: closing', function () {
     assert.deepStrictEqual([...sink.kept.keys()], ['r2'], 'the old records removed');
   });
 
-  it("close() while the relay waits to learn whether another still runs (its record neither fresh nor stale yet): settles at once, decides nothing, writes nothing", async () => {
+  it("close() while the relay waits to learn whether another still runs (its record neither fresh nor stale yet): settles at once, decides nothing, writes no record", async () => {
     const sink = memorySink();
     const now = Date.now();
     const other = {

@@ -76,6 +76,52 @@ describe('relay consumers: entries trimmed before the group had them', function 
     assert.deepStrictEqual(items.map(label), [1, 2, 3, 'gap trimmed 2', 6, 7, 8, 9]);
   });
 
+  describe('gap items across read-ahead refreshes, in stream order', () => {
+    /** Entries k = 1..count with ids k*1000-0: a gap's since and until are the k it stands for. */
+    async function appendAt(stream, count) {
+      for (let k = 1; k <= count; k++) {
+        await redis.sendCommand(['XADD', stream, `${k * 1000}-0`, 'op', 'insert', 'event', JSON.stringify({ operationType: 'insert', fullDocument: { k } })]);
+      }
+    }
+    const xdel = (stream, k) => redis.sendCommand(['XDEL', stream, `${k * 1000}-0`]);
+    const at = (item) => (item.operationType === 'gap' ? `gap ${item.since}` : item.fullDocument.k);
+    const refreshing = (stream) => consume({ redis: redisServer.url, stream, group: 'g', consumer: 'a', from: '0', count: 10, claimIdleMs: 400 });
+    const pastRefresh = () => new Promise((r) => setTimeout(r, 250)); // claimIdleMs / 2: the next next() reads its own again
+
+    it('a held gap item goes after the gap item of entries deleted before it', async () => {
+      const stream = fresh();
+      await appendAt(stream, 6);
+      const c = refreshing(stream);
+      const got = [at((await c.next()).value)]; // 1; read ahead 2..6
+      await xdel(stream, 4);
+      await pastRefresh();
+      got.push(at((await c.next()).value)); // 2; read ahead again: 3, the gap for 4, 5, 6
+      await xdel(stream, 3);
+      await pastRefresh();
+      for (let i = 0; i < 4; i++) got.push(at((await c.next()).value)); // read again: 3 is gone too
+      await c.close();
+      assert.deepStrictEqual(got, [1, 2, 'gap 3', 'gap 4', 5, 6]);
+    });
+
+    it('a gap item held again goes before one held earlier that comes after it', async () => {
+      const stream = fresh();
+      await appendAt(stream, 5);
+      const c = refreshing(stream);
+      const got = [at((await c.next()).value)]; // 1; read ahead 2..5
+      await xdel(stream, 3);
+      await xdel(stream, 5);
+      await pastRefresh();
+      got.push(at((await c.next()).value)); // 2; read ahead again: the gap for 3, 4, the gap for 5
+      await xdel(stream, 4);
+      await pastRefresh();
+      got.push(at((await c.next()).value)); // the gap for 3; read again: the gap for 4, the gap for 5 held
+      await pastRefresh();
+      got.push(at((await c.next()).value), at((await c.next()).value)); // the gap for 4 held again
+      await c.close();
+      assert.deepStrictEqual(got, [1, 2, 'gap 3', 'gap 4', 'gap 5']);
+    });
+  });
+
   it("entries trimmed while another consumer's pending: the one claiming them gets a gap item for them", async () => {
     const stream = fresh();
     await append(stream, 30);

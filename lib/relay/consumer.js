@@ -148,7 +148,7 @@ class Consumer {
       // A gap item goes back after the messages that were before it.
       let after = this.lastId;
       for (const entry of this._buf) {
-        if (entry[0] === null) this._heldGaps.push({ after, entry });
+        if (entry[0] === null) this._holdGap(after, entry);
         else after = entry[0];
       }
       this._buf = [];
@@ -219,19 +219,32 @@ class Consumer {
     }
     this._bufReadAt = Date.now();
     let gone = []; // a run of entries trimmed away while pending: acknowledged, and told as one gap in their place
+    const endRun = () => {
+      if (gone.length > 0) this._gap(gone.length, gone[0], gone[gone.length - 1]);
+      gone = [];
+    };
     for (const e of entries) {
       if (!e) continue;
-      this._placeHeldGaps(e[0]);
+      if (this._heldGaps.length > 0 && idAfter(e[0], this._heldGaps[0].after)) {
+        endRun(); // what came before the held gap items due here
+        this._placeHeldGaps(e[0]);
+      }
       if (e[1]) {
-        if (gone.length > 0) this._gap(gone.length, gone[0], gone[gone.length - 1]);
-        gone = [];
+        endRun();
         this._buf.push(e);
       } else {
         this._ackId(e[0]);
         gone.push(idSeconds(e[0]));
       }
     }
-    if (gone.length > 0) this._gap(gone.length, gone[0], gone[gone.length - 1]);
+    endRun();
+  }
+
+  /** A gap item read ahead, kept in stream order while the messages are read again: after the message `after` (null: before all). */
+  _holdGap(after, entry) {
+    let i = this._heldGaps.length;
+    while (i > 0 && this._heldGaps[i - 1].after !== null && idAfter(this._heldGaps[i - 1].after, after)) i--;
+    this._heldGaps.splice(i, 0, { after, entry });
   }
 
   /** The held gap items that were before the message `id` (null: all of them) go in their place. */

@@ -55,9 +55,9 @@ class Liveness {
   /**
    * Subscribed at t0 (ms): the holes no relay covered before it are queued
    * as restart gaps, the records of relays gone are removed, and the first
-   * record is written. False, with nothing written, when the relay stopped
-   * while it waited to learn whether a relay still ran: as if it never
-   * started, the records left for the next relay to follow.
+   * record is written. False, with no record of its own written, when the
+   * relay stopped while it waited to learn whether a relay still ran: as if
+   * it never started, the records left for the next relay to follow.
    * @returns {Promise<boolean>}
    */
   async begin(t0) {
