@@ -1,8 +1,7 @@
 'use strict';
 // What the bench's source and pure-JS consumers share: the NexaDB frame
-// header and frames (the project's frame reader and writer), a small
-// MessagePack encoder (float64 for every non-integer, the way the reference
-// server encodes), the two event payloads, and a clock every process on this
+// header and frames (the project's frame reader and writer), MessagePack (the
+// client's writer), the two event payloads, and a clock every process on this
 // machine reads alike.
 const fs = require('fs');
 const path = require('path');
@@ -11,72 +10,9 @@ const path = require('path');
 const { headerSize: HEADER, msg: MSG } = require('../lib/native').constants;
 const { FrameReader, frameBytes: frame } = require('../lib/frame-reader');
 
-// --- MessagePack encoding (the source's answers and the large event) -------
-
-function encode(value) {
-  const parts = [];
-  enc(value, parts);
-  return Buffer.concat(parts);
-}
-
-function enc(v, out) {
-  if (v === null || v === undefined) out.push(Buffer.from([0xc0]));
-  else if (v === true) out.push(Buffer.from([0xc3]));
-  else if (v === false) out.push(Buffer.from([0xc2]));
-  else if (typeof v === 'number') encNumber(v, out);
-  else if (typeof v === 'string') encString(v, out);
-  else if (Array.isArray(v)) {
-    out.push(containerHeader(v.length, 0x90, 0xdc));
-    for (const x of v) enc(x, out);
-  } else if (typeof v === 'object') {
-    const keys = Object.keys(v);
-    out.push(containerHeader(keys.length, 0x80, 0xde));
-    for (const k of keys) {
-      encString(k, out);
-      enc(v[k], out);
-    }
-  } else throw new TypeError(`cannot encode ${typeof v}`);
-}
-
-function containerHeader(n, fix, x16) {
-  if (n < 16) return Buffer.from([fix | n]);
-  const b = Buffer.alloc(n < 0x10000 ? 3 : 5);
-  b[0] = n < 0x10000 ? x16 : x16 + 1;
-  if (n < 0x10000) b.writeUInt16BE(n, 1);
-  else b.writeUInt32BE(n, 1);
-  return b;
-}
-
-function encNumber(v, out) {
-  if (Number.isInteger(v) && Math.abs(v) < 2 ** 31 && !Object.is(v, -0)) {
-    let b;
-    if (v >= 0 && v < 128) b = Buffer.from([v]);
-    else if (v < 0 && v >= -32) b = Buffer.from([v & 0xff]);
-    else if (v >= 0 && v < 256) b = Buffer.from([0xcc, v]);
-    else if (v >= 0 && v < 65536) { b = Buffer.alloc(3); b[0] = 0xcd; b.writeUInt16BE(v, 1); }
-    else if (v >= 0) { b = Buffer.alloc(5); b[0] = 0xce; b.writeUInt32BE(v, 1); }
-    else if (v >= -128) { b = Buffer.alloc(2); b[0] = 0xd0; b.writeInt8(v, 1); }
-    else if (v >= -32768) { b = Buffer.alloc(3); b[0] = 0xd1; b.writeInt16BE(v, 1); }
-    else { b = Buffer.alloc(5); b[0] = 0xd2; b.writeInt32BE(v, 1); }
-    out.push(b);
-    return;
-  }
-  const b = Buffer.alloc(9);
-  b[0] = 0xcb;
-  b.writeDoubleBE(v, 1);
-  out.push(b);
-}
-
-function encString(s, out) {
-  const body = Buffer.from(s, 'utf8');
-  const n = body.length;
-  let h;
-  if (n < 32) h = Buffer.from([0xa0 | n]);
-  else if (n < 256) h = Buffer.from([0xd9, n]);
-  else if (n < 65536) { h = Buffer.alloc(3); h[0] = 0xda; h.writeUInt16BE(n, 1); }
-  else { h = Buffer.alloc(5); h[0] = 0xdb; h.writeUInt32BE(n, 1); }
-  out.push(h, body);
-}
+// MessagePack: the client's own writer (lib/encode.js), which writes every
+// non-integer as a float64, the way the reference server encodes.
+const { encode } = require('../lib/encode');
 
 // --- The two events ---------------------------------------------------------
 
