@@ -1,8 +1,9 @@
 'use strict';
 // Reads the change events and answers of a batch from the tape the worker
 // thread built (src/core/tape.h): ops, numbers, the strings in segments of a
-// few KiB, bin bytes. Keys, shapes and short values are interned on the worker's side;
-// this decoder mirrors its tables, reading the announcements in order.
+// few KiB, bin bytes. Keys, shapes and events' short values are interned on
+// the worker's side; this decoder mirrors its tables, reading the
+// announcements in order.
 // Objects of a known shape come from a generated function whose body is an
 // object literal, so V8 gives every event of a shape the same hidden class.
 
@@ -43,9 +44,10 @@ const MODE_STRING = MODE.string;
  * map of a known shape, true / false / null) are read inline, with the tape position in a local;
  * anything else (a nested map or array, a table announcement, a new string
  * segment, int64, bin) goes through d.value(), after which the segment is
- * read again (an answer's strings may begin a new one). `__proto__` is written as a computed key, which defines
- * an own property instead of setting the prototype (what own-property.js
- * `setOwn` does where keys are set one by one).
+ * read again (an answer's strings may begin a new one). `__proto__` is
+ * written as a computed key, which defines an own property instead of
+ * setting the prototype (what own-property.js `setOwn` does where keys are
+ * set one by one).
  */
 function shapeBuilder(keys) {
   const value = `((op = o[p++]) === ${T_VAL} ? vals[o[p++]]` +

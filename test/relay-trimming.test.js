@@ -85,14 +85,18 @@ describe('relay consumers: entries trimmed before the group had them', function 
     }
     const xdel = (stream, k) => redis.sendCommand(['XDEL', stream, `${k * 1000}-0`]);
     const at = (item) => (item.operationType === 'gap' ? `gap ${item.since}` : item.fullDocument.k);
-    const refreshing = (stream) => consume({ redis: redisServer.url, stream, group: 'g', consumer: 'a', from: '0', count: 10, claimIdleMs: 400 });
     const pastRefresh = () => new Promise((r) => setTimeout(r, 250)); // claimIdleMs / 2: the next next() reads its own again
 
-    it('a held gap item goes after the gap item of entries deleted before it', async () => {
+    /** `count` entries, and a consumer (claimIdleMs 400) that has handled the first and read ahead the rest. */
+    async function readingAhead(count) {
       const stream = fresh();
-      await appendAt(stream, 6);
-      const c = refreshing(stream);
-      const got = [at((await c.next()).value)]; // 1; read ahead 2..6
+      await appendAt(stream, count);
+      const c = consume({ redis: redisServer.url, stream, group: 'g', consumer: 'a', from: '0', count: 10, claimIdleMs: 400 });
+      return { stream, c, got: [at((await c.next()).value)] };
+    }
+
+    it('a held gap item goes after the gap item of entries deleted before it', async () => {
+      const { stream, c, got } = await readingAhead(6); // 1; read ahead 2..6
       await xdel(stream, 4);
       await pastRefresh();
       got.push(at((await c.next()).value)); // 2; read ahead again: 3, the gap for 4, 5, 6
@@ -104,10 +108,7 @@ describe('relay consumers: entries trimmed before the group had them', function 
     });
 
     it('a gap item held again goes before one held earlier that comes after it', async () => {
-      const stream = fresh();
-      await appendAt(stream, 5);
-      const c = refreshing(stream);
-      const got = [at((await c.next()).value)]; // 1; read ahead 2..5
+      const { stream, c, got } = await readingAhead(5); // 1; read ahead 2..5
       await xdel(stream, 3);
       await xdel(stream, 5);
       await pastRefresh();

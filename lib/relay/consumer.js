@@ -225,7 +225,7 @@ class Consumer {
     };
     for (const e of entries) {
       if (!e) continue;
-      if (this._heldGaps.length > 0 && idAfter(e[0], this._heldGaps[0].after)) {
+      if (this._heldGapDue(e[0])) {
         endRun(); // what came before the held gap items due here
         this._placeHeldGaps(e[0]);
       }
@@ -247,11 +247,14 @@ class Consumer {
     this._heldGaps.splice(i, 0, { after, entry });
   }
 
+  /** Whether the first held gap item was before the message `id` (null: after every message). */
+  _heldGapDue(id) {
+    return this._heldGaps.length > 0 && (id === null || idAfter(id, this._heldGaps[0].after));
+  }
+
   /** The held gap items that were before the message `id` (null: all of them) go in their place. */
   _placeHeldGaps(id) {
-    while (this._heldGaps.length > 0 && (id === null || idAfter(id, this._heldGaps[0].after))) {
-      this._buf.push(this._heldGaps.shift().entry);
-    }
+    while (this._heldGapDue(id)) this._buf.push(this._heldGaps.shift().entry);
   }
 
   _gap(count, since, until) {

@@ -153,18 +153,14 @@ void nx__conn_end_with(nx_conn *c, const char *code, const char *msg, nx_item *a
    * there may be no batch at all. When the batch being filled cannot take the
    * item, that batch is handed over, then the item alone in the reserve, at
    * once: in order, and with nothing left for the loop to hand over later. */
-  nx_item *it = answer;
-  int reserved = 0;
-  if (!it) {
-    it = nx__batch_add(c->in, c->id, kind);
-    reserved = it == NULL;
-  }
+  nx_item *it = answer ? answer : nx__batch_add(c->in, c->id, kind);
+  int reserved = it == NULL;
   if (reserved) {
     nx__ingest_hand_over(c->in, c->end_batch);
     c->end_batch = NULL;
     it = nx__batch_add(c->in, c->id, kind); /* the reserve's one slot: no allocation */
   }
-  it->kind = kind;
+  it->kind = kind; /* an answer's item was OPEN */
   it->code = code;
   if (msg) it->message = nx__batch_str(c->in, msg);
   if (reserved) nx__ingest_hand_over(c->in, NULL);

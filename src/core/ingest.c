@@ -75,7 +75,6 @@ nx_item *nx__batch_add(nx_ingest *in, uint32_t conn_id, uint8_t kind) {
   return it;
 }
 
-
 const char *nx__batch_str(nx_ingest *in, const char *s) {
   size_t n = strlen(s);
   char *p = msgpack_zone_malloc(&in->batch->zone, n + 1);

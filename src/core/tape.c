@@ -137,10 +137,6 @@ static inline const uint8_t *skip_scalar(const uint8_t *p) {
   }
 }
 
-static inline int is_container(uint8_t b) {
-  return (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
-}
-
 /* A key's id, announcing it if new; UINT32_MAX when not interned. */
 static int key_id(nx_tape_tables *t, nx_tape *tp, const char *s, uint32_t n, uint32_t *id) {
   if (n > NX_TAPE_MAX_KEY) {
@@ -179,6 +175,10 @@ static int shape_of(nx_tape_tables *t, nx_tape *tp, const nx__key *keys, uint32_
       if (op(tp, (int32_t)ids[k])) return -1;
   }
   return 0;
+}
+
+static inline int is_container(uint8_t b) {
+  return (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
 }
 
 /* The first pass over a payload: the shape of every map in the container at

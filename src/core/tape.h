@@ -1,6 +1,6 @@
 /* Change events and answers flattened for the main thread. The worker turns
- * each checked payload's bytes into a "tape": int32 ops, float64 numbers, one UTF-8 string
- * buffer holding every string, and bin bytes. Keys, map shapes (key
+ * each checked payload's bytes into a "tape": int32 ops, float64 numbers,
+ * one UTF-8 string buffer holding every string, and bin bytes. Keys, map shapes (key
  * sequences) and short repeated values are interned in tables the worker
  * keeps for the environment's lifetime; a new entry is announced on the tape
  * before its first use (new keys and shapes ahead of the payload's values, a
@@ -90,10 +90,10 @@ typedef enum { NX_TAPE_EVENT, NX_TAPE_ANSWER } nx_tape_payload;
 
 /* Appends one payload to the tape, read straight from its bytes: bytes that
  * nx_check_padded accepted, with NX_DECODE_SLACK readable bytes after them,
- * and the count of elements the check gave (codec.h). 0, or -1 when out of memory: when the tape had no room for
- * the payload, nothing of it was written and the tables go on; when
- * interning failed midway, announcements may be lost and the tables refuse
- * every later payload. */
+ * and the count of elements the check gave (codec.h). 0, or -1 when out of
+ * memory: when the tape had no room for the payload, nothing of it was
+ * written and the tables go on; when interning failed midway, announcements
+ * may be lost and the tables refuse every later payload. */
 int nx_tape_append(nx_tape_tables *t, nx_tape *tape, const uint8_t *payload, size_t payload_len, size_t elements,
                    nx_tape_payload what);
 /* Empties the tape for the next batch (keeps its memory). */
