@@ -42,18 +42,30 @@ static int utf8_strict(const uint8_t *s, size_t n) {
   return 1;
 }
 
-/* `p` has NX_DECODE_SLACK readable bytes after `len`: a string of up to 16
- * bytes is tested for ASCII with two loads. */
+/* `s` has NX_DECODE_SLACK readable bytes after `n`: ASCII is tested eight
+ * bytes a load, the last load masked to the string (up to 16 bytes, two
+ * loads and no loop); a string with a byte >= 0x80 takes the strict walk. */
 static inline int utf8_ok_padded(const uint8_t *s, size_t n) {
+  uint64_t a, b;
+  memcpy(&a, s, 8);
+  memcpy(&b, s + 8, 8);
   if (n <= 16) {
-    uint64_t a, b;
-    memcpy(&a, s, 8);
-    memcpy(&b, s + 8, 8);
-    uint64_t ma = n >= 8 ? ~0ull : ((1ull << (8 * n)) - 1);
-    uint64_t mb = n <= 8 ? 0 : (n >= 16 ? ~0ull : ((1ull << (8 * (n - 8))) - 1));
-    if (!(((a & ma) | (b & mb)) & 0x8080808080808080ull)) return 1;
+    a &= n >= 8 ? ~0ull : ((1ull << (8 * n)) - 1);
+    b &= n <= 8 ? 0 : n >= 16 ? ~0ull : ((1ull << (8 * (n - 8))) - 1);
+  } else {
+    size_t i = 16;
+    for (; i + 8 <= n && !((a | b) & 0x8080808080808080ull); i += 8) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      a |= w;
+    }
+    if (i < n && n - i < 8) { /* the last bytes, unless a word before them was not ASCII */
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      b |= w & ((1ull << (8 * (n - i))) - 1);
+    }
   }
-  return utf8_strict(s, n);
+  return !((a | b) & 0x8080808080808080ull) || utf8_strict(s, n);
 }
 
 uint32_t nx_doc_envelope(const char *k, size_t n) {

@@ -11,11 +11,11 @@
 #include "internal.h"
 
 /* A batch is handed over once the loop turn's work is done (check / idle),
- * or at the end of a read that brought it to this much, so that the worker
- * and the main thread overlap instead of taking turns (bench/README.md,
- * "Batch size and resume point", has the measurements). */
-#define NX_BATCH_READ_ITEMS 448
-#define NX_BATCH_READ_BYTES (128u << 10)
+ * or when a frame arrives for a batch this full, so that the worker and the
+ * main thread overlap instead of taking turns (bench/README.md, "Batch size
+ * and resume point", has the measurements). */
+#define NX_BATCH_FULL_ITEMS 448
+#define NX_BATCH_FULL_BYTES (128u << 10)
 
 /* The check and the tape load short strings 8 bytes at a time: they read
  * events where the frame reader left them, with its slack after them. */
@@ -43,11 +43,6 @@ nx_batch *nx__ingest_take(nx_ingest *in) {
 
 uv_buf_t nx__ingest_read_buf(nx_ingest *in) {
   return uv_buf_init(in->rbuf, sizeof(in->rbuf) - NX_FRAME_SLACK);
-}
-
-void nx__ingest_read_done(nx_ingest *in) {
-  if (in->batch && (in->batch->n >= NX_BATCH_READ_ITEMS || in->batch->bytes >= NX_BATCH_READ_BYTES))
-    in->full(in->ud);
 }
 
 void nx__ingest_hand_over(nx_ingest *in, nx_batch *next) {
@@ -84,6 +79,10 @@ const char *nx__batch_str(nx_ingest *in, const char *s) {
 
 int nx__ingest_frame(nx_ingest *in, const nx_item *head, const uint8_t *p, size_t len, nx_item **out, char *err,
                      size_t errlen) {
+  /* Before the item is added: the item the caller gets back is never in a
+   * batch already handed over. */
+  if (in->batch && (in->batch->n >= NX_BATCH_FULL_ITEMS || in->batch->bytes >= NX_BATCH_FULL_BYTES))
+    in->full(in->ud);
   nx_item *it = nx__batch_add(in, head->conn_id, head->kind);
   if (!it) {
     snprintf(err, errlen, "out of memory");

@@ -5,10 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static inline uint64_t low_bytes(uint64_t v, size_t n) {
-  return n >= 8 ? v : (v & ((1ull << (8 * n)) - 1));
-}
-
 /* A string of at most 16 bytes as two zero-padded words. Strings come from
  * checked payloads with NX_DECODE_SLACK readable bytes after them (tape.h):
  * two unaligned loads, masked, whatever the length. */
@@ -16,8 +12,8 @@ static inline void words16(const char *s, size_t n, uint64_t w[2]) {
   uint64_t a, b;
   memcpy(&a, s, 8);
   memcpy(&b, s + 8, 8);
-  w[0] = low_bytes(a, n);
-  w[1] = n > 8 ? low_bytes(b, n - 8) : 0;
+  w[0] = n >= 8 ? a : a & ((1ull << (8 * n)) - 1);
+  w[1] = n >= 16 ? b : n > 8 ? b & ((1ull << (8 * (n - 8))) - 1) : 0;
 }
 
 /* Keys and short values are hashed once per occurrence in every event:

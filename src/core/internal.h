@@ -132,8 +132,6 @@ void nx__ingest_free(nx_ingest *in);
 nx_batch *nx__ingest_take(nx_ingest *in);
 /* The one read buffer, lent to every connection: reads run one at a time. */
 uv_buf_t nx__ingest_read_buf(nx_ingest *in);
-/* At the end of a read: hands the batch over if it reached handover size. */
-void nx__ingest_read_done(nx_ingest *in);
 /* Hands the batch being filled over (if any); `next` (NULL: none) becomes it. */
 void nx__ingest_hand_over(nx_ingest *in, nx_batch *next);
 nx_item *nx__batch_add(nx_ingest *in, uint32_t conn_id, uint8_t kind);
@@ -148,7 +146,8 @@ enum {
 };
 /* A frame's payload as an item of head's kind, conn_id, req_id and msg_type;
  * `p` has NX_FRAME_SLACK readable bytes after `len`, as the frame reader
- * hands it over. */
+ * hands it over. A batch already full is handed over first: *out is in the
+ * batch being filled until the next frame. */
 int nx__ingest_frame(nx_ingest *in, const nx_item *head, const uint8_t *p, size_t len, nx_item **out, char *err,
                      size_t errlen);
 

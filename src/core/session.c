@@ -122,13 +122,6 @@ static void on_ka_timer(uv_timer_t *t) {
 
 /* ---- backpressure ---- */
 
-/* An event the owner has yet to acknowledge: counted against the high-water mark. */
-static int count_unacked(nx_conn *c, uint32_t size) {
-  if (nx__ring_push(&c->sizes, size)) return -1;
-  c->unacked_bytes += size;
-  return 0;
-}
-
 static int over_high_water(const nx_conn *c) {
   return (c->hwm_events && c->sizes.len >= c->hwm_events) || (c->hwm_bytes && c->unacked_bytes >= c->hwm_bytes);
 }
@@ -141,8 +134,8 @@ static void report_flow(nx_conn *c, uint8_t kind) {
   (void)nx__batch_add(c->in, c->id, kind);
 }
 
-static void maybe_pause(nx_conn *c) {
-  if (c->paused || c->state != NX_S_READY || !over_high_water(c)) return;
+static void pause_reading(nx_conn *c) {
+  if (c->paused || c->state != NX_S_READY) return;
   uv_read_stop((uv_stream_t *)&c->tcp);
   c->paused = 1;
   report_flow(c, NX_EV_PAUSED);
@@ -262,11 +255,16 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
     nx__conn_end_with(c, "ENOMEM", err, NULL);
     return 1;
   }
-  /* An event that failed the check is not counted against the bound (nx.h). */
-  if (rc == NX_INGEST_ADDED && it->kind == NX_EV_CHANGE && (c->hwm_events || c->hwm_bytes) &&
-      count_unacked(c, (uint32_t)len)) {
-    nx__conn_end_with(c, "ENOMEM", "out of memory", NULL);
-    return 1;
+  /* An event the owner has yet to acknowledge counts against the bound, and
+   * the one that reaches it stops reading; an event that failed the check
+   * does not count (nx.h). */
+  if (rc == NX_INGEST_ADDED && head.kind == NX_EV_CHANGE && (c->hwm_events || c->hwm_bytes)) {
+    if (nx__ring_push(&c->sizes, (uint32_t)len)) {
+      nx__conn_end_with(c, "ENOMEM", "out of memory", NULL);
+      return 1;
+    }
+    c->unacked_bytes += len;
+    if (over_high_water(c)) pause_reading(c);
   }
   return 0;
 }
@@ -289,9 +287,6 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   int rc = nx_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread, on_frame, c);
   if (rc == NX_READ_PROTO || rc == NX_READ_NOMEM)
     nx__conn_end_with(c, rc == NX_READ_PROTO ? "NEXA_PROTOCOL" : "ENOMEM", c->reader.error, NULL);
-  else
-    maybe_pause(c);
-  nx__ingest_read_done(c->in);
 }
 
 /* ---- the goodbye ---- */

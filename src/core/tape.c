@@ -152,14 +152,10 @@ static int key_id(nx_tape_tables *t, nx_tape *tp, const char *s, uint32_t n, uin
   return 0;
 }
 
-/* The shape id of a map with these n <= NX_TAPE_MAX_SHAPE_KEYS keys, its keys
- * and the shape announced if new; UINT32_MAX when a key is not interned or
- * the table is full. */
+/* The shape id of a map with these n <= NX_TAPE_MAX_SHAPE_KEYS keys, through
+ * the key and shape tables, its keys and the shape announced if new;
+ * UINT32_MAX when a key is not interned or the table is full. */
 static int shape_of(nx_tape_tables *t, nx_tape *tp, const nx__key *keys, uint32_t n, uint32_t *sid) {
-  /* The same keys as the last map of this size: no hashing at all. Its keys
-   * were announced when the shape was. */
-  *sid = nx__intern_hinted_shape(t, keys, n);
-  if (*sid != UINT32_MAX) return 0;
   uint32_t ids[NX_TAPE_MAX_SHAPE_KEYS];
   int shaped = 1;
   for (uint32_t i = 0; i < n; i++) {
@@ -222,8 +218,10 @@ static int find_shapes(nx_tape_tables *t, nx_tape *tp, const uint8_t **pp) {
     if (!is_container(**pp)) *pp = skip_scalar(*pp);
     else if (find_shapes(t, tp, pp)) return -1;
   }
-  uint32_t sid = UINT32_MAX;
-  if (shaped && shape_of(t, tp, keys, n, &sid)) return -1;
+  /* Usually the same keys as the last map of this size: no hashing at all
+   * (its keys were announced with the shape). */
+  uint32_t sid = shaped ? nx__intern_hinted_shape(t, keys, n) : UINT32_MAX;
+  if (shaped && sid == UINT32_MAX && shape_of(t, tp, keys, n, &sid)) return -1;
   t->map_shapes[slot] = sid;
   return 0;
 }
@@ -269,31 +267,24 @@ static int put_int(nx_tape *tp, int64_t v) {
   return ops3(tp, NX_T_I64, (int32_t)(uint32_t)(uint64_t)v, (int32_t)(uint32_t)((uint64_t)v >> 32));
 }
 
-static int put_string_value(nx_tape_tables *t, nx_tape *tp, const char *s, uint32_t n) {
-  if (n <= NX_TAPE_MAX_VAL && t->writing == NX_TAPE_EVENT) {
-    uint32_t id;
-    int added;
-    if (nx__intern_str(&t->vals, s, n, &id, &added)) return -1;
-    if (id != UINT32_MAX) {
-      if (added) {
-        uint32_t off, len;
-        if (put_str(tp, s, n, &off, &len) || op(tp, NX_T_NEWVAL) || ops3(tp, (int32_t)id, (int32_t)off, (int32_t)len))
-          return -1;
-      }
-      return op(tp, NX_T_VAL) || op(tp, (int32_t)id);
-    }
-  }
-  return put_plain_str(t, tp, s, n);
-}
-
 /* The value at *pp onto the tape; *pp moves past it. */
 static int put_value(nx_tape_tables *t, nx_tape *tp, const uint8_t **pp) {
   const uint8_t *p = *pp;
   uint8_t b = *p;
   if ((b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb)) {
-    uint32_t n;
+    uint32_t n, id;
+    int added;
     const char *s = read_str(pp, &n);
-    return put_string_value(t, tp, s, n);
+    /* An event's short string is interned: its text goes on the tape once. */
+    if (n > NX_TAPE_MAX_VAL || t->writing != NX_TAPE_EVENT) return put_plain_str(t, tp, s, n);
+    if (nx__intern_str(&t->vals, s, n, &id, &added)) return -1;
+    if (id == UINT32_MAX) return put_plain_str(t, tp, s, n); /* the table is full */
+    if (added) {
+      uint32_t off, len;
+      if (put_str(tp, s, n, &off, &len) || op(tp, NX_T_NEWVAL) || ops3(tp, (int32_t)id, (int32_t)off, (int32_t)len))
+        return -1;
+    }
+    return op(tp, NX_T_VAL) || op(tp, (int32_t)id);
   }
   *pp = ++p;
   if (b <= 0x7f) return put_num(tp, b);

@@ -190,7 +190,46 @@ static int check(const char *hex, int flags) {
   return nx_check(b, n, flags, err, sizeof(err));
 }
 
+/* A str8 of these n bytes through the check, with bytes >= 0x80 in the
+ * slack after it (a frame's next bytes, say). */
+static int check_str(const char *bytes, size_t n) {
+  uint8_t b[300];
+  char err[128];
+  b[0] = 0xd9;
+  b[1] = (uint8_t)n;
+  memcpy(b + 2, bytes, n);
+  memset(b + 2 + n, 0xff, NX_DECODE_SLACK);
+  return nx_check_padded(b, n + 2, 0, 0, NULL, err, sizeof(err));
+}
+
+/* Strings of any length are read eight bytes at a time for ASCII; what
+ * follows the first byte >= 0x80 is held to strict UTF-8 wherever it is. */
+static void check_long_strings(void) {
+  char s[64];
+  memset(s, 'a', sizeof(s));
+  CHECK(check_str(s, 40) == 0, "a 40-byte ASCII string passes");
+  CHECK(check_str(s, 17) == 0, "a 17-byte ASCII string passes");
+  s[16] = (char)0x80;
+  CHECK(check_str(s, 17) != 0, "a lone continuation byte as the 17th of 17 is refused");
+  s[16] = 'a';
+  s[33] = (char)0xc3;
+  CHECK(check_str(s, 40) != 0, "a 2-byte sequence cut short at byte 34 of 40 is refused");
+  s[34] = (char)0xa9;
+  CHECK(check_str(s, 40) == 0, "a 2-byte character at byte 34 of 40 passes");
+  memcpy(s + 24, "\xed\xa0\x80", 3);
+  CHECK(check_str(s, 40) != 0, "a surrogate after 24 ASCII bytes is refused");
+  memcpy(s + 24, "\xe2\x82\xac", 3);
+  CHECK(check_str(s, 40) == 0, "a 3-byte character after 24 ASCII bytes passes");
+  memset(s, 'a', sizeof(s));
+  s[39] = (char)0xf0;
+  CHECK(check_str(s, 40) != 0, "a 4-byte lead as the last byte is refused");
+  s[39] = 'a';
+  CHECK(check_str(s, 35) == 0, "the bytes after a 35-byte string are not the string's");
+  CHECK(check_str(s, 5) == 0, "nor after a 5-byte one");
+}
+
 void test_check(void) {
+  check_long_strings();
   uint8_t f[512];
   size_t n = unhex(CONNECT_OK, f);
   char err[128];
