@@ -51,9 +51,24 @@ class BatchDispatcher {
       this._entries = arrays[0];
       this._tape.arrays(arrays[1], arrays[2], arrays[3]);
     }
+    const e = this._entries;
     try {
       if (str !== undefined) this._tape.begin(str);
-      for (let i = 0; i < n; i++) this._entry(i, values);
+      for (let i = 0, at = 0; i < n; i++, at += 5) {
+        if (e[at] !== ITEM.CHANGE) {
+          this._item(i, values);
+          continue;
+        }
+        // A change run, most entries: its events from the tape, read even when
+        // nobody wants them (the tape announces table entries).
+        const conn = this._live.get(e[at + 1]);
+        try {
+          const evs = this._tape.events(e[at + 4], conn === undefined ? INT64.number : conn.int64Mode);
+          if (conn !== undefined) conn.onChanges(evs, conn, e[at + 2]); // the run's payload bytes
+        } catch (err) {
+          rethrowLater(err);
+        }
+      }
     } finally {
       this._tape.end(); // the batch's text is the events' now, not the decoder's
       if (arrays !== undefined && arrays[4]) {
@@ -64,23 +79,17 @@ class BatchDispatcher {
     }
   }
 
-  /** Entry i: a change run (its events from the tape), or an item with its payload from the tape or its value from values[i]. */
-  _entry(i, values) {
+  /** Entry i, not a change run: an item with its payload from the tape or its value from values[i]. */
+  _item(i, values) {
     const e = this._entries;
     const at = 5 * i;
     const kind = e[at];
     const conn = this._live.get(e[at + 1]);
     try {
-      // Read even when nobody wants them: the tape announces table entries.
-      const mode = conn === undefined ? INT64.number : conn.int64Mode;
-      if (kind === ITEM.CHANGE) {
-        const evs = this._tape.events(e[at + 4], mode);
-        if (conn !== undefined) conn.onChanges(evs, conn, e[at + 2]); // the run's payload bytes
-        return;
-      }
       let value = values === undefined ? undefined : values[i];
       if (e[at + 4] !== 0) {
-        const payload = this._tape.payload(mode);
+        // Read even when nobody wants it: the tape announces table entries.
+        const payload = this._tape.payload(conn === undefined ? INT64.number : conn.int64Mode);
         if (value === undefined) value = payload;
         else value[2] = payload; // a refused handshake's answer, after [code, message]
       }
@@ -99,10 +108,14 @@ class BatchDispatcher {
           break;
       }
     } catch (err) {
-      // A bug in a callback must not lose the rest of the batch.
-      process.nextTick(() => { throw err; });
+      rethrowLater(err);
     }
   }
+}
+
+/** A bug in a callback must not lose the rest of the batch: thrown once it is done. */
+function rethrowLater(err) {
+  process.nextTick(() => { throw err; });
 }
 
 /** This environment's dispatcher (the addon, and so this module, is per environment). */

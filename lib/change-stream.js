@@ -201,7 +201,7 @@ class ChangeStream extends EventEmitter {
   _take(evs, conn) {
     this._acks.arrived(conn, evs.length);
     if (this._policy !== 'pause') this._overflow.turnSoon();
-    this._gapTracker.sawEvents(evs);
+    if (this._gapTracker.watchesEvents) this._gapTracker.sawEvents(evs);
     if (this._window !== null) {
       for (let i = 0; i < evs.length; i++) this._window.add(evs[i]);
     } else if (this._mode !== 'emitter' && this._waiters.length === 0) {

@@ -120,8 +120,17 @@ class TapeDecoder {
   /** The next `count` events, with their connection's int64 mode. */
   events(count, mode) {
     this.mode = mode;
+    const ops = this.ops;
     const evs = new Array(count);
-    for (let k = 0; k < count; k++) evs[k] = this.value();
+    for (let k = 0; k < count; k++) {
+      if (ops[this.p] === T_MAP) { // a known shape, most events: straight to its builder
+        const shape = ops[this.p + 1];
+        this.p += 2;
+        evs[k] = this.shapes[shape](this);
+      } else {
+        evs[k] = this.value();
+      }
+    }
     return evs;
   }
 

@@ -136,6 +136,7 @@ describe('stream pieces', () => {
       const h = new Holdback((evs, conn) => out.push(...evs.map((e) => `${conn}:${e.i}`)), (items) => out.push(...items));
       assert.strictEqual(h.active, false);
       const fill1 = h.slot();
+      assert.strictEqual(h.active, true);
       h.run([ev(1), ev(2)], 'c2');
       const fill2 = h.slot();
       h.run([ev(3)], 'c3');
@@ -144,6 +145,7 @@ describe('stream pieces', () => {
       assert.strictEqual(h.newestTimestamp(-Infinity), 3);
       fill2(['gap2', 'doc2']); // filled first, but waits behind the first slot
       assert.deepStrictEqual(out, []);
+      assert.strictEqual(h.active, true);
       fill1(['gap1', 'doc1']);
       assert.deepStrictEqual(out, ['gap1', 'doc1', 'c2:1', 'c2:2', 'gap2', 'doc2', 'c3:3', 'gap-x']);
       assert.strictEqual(h.active, false);
@@ -151,6 +153,7 @@ describe('stream pieces', () => {
       h.run([ev(4)], 'c4');
       h.release(true); // the stream ends: what arrived goes on, the unread slot is skipped
       assert.deepStrictEqual(out.slice(-1), ['c4:4']);
+      assert.strictEqual(h.active, false);
     });
   });
 
@@ -194,6 +197,8 @@ describe('stream pieces', () => {
           return { found: [{ collection: 'orders', document: { _id: 'a', _updated_at: '2026-12-02T10:00:05.000' } }], complete: true };
         },
       });
+      assert.strictEqual(t.gaps.watchesEvents, true, 'the stream hands it every run of events');
+      assert.strictEqual(tracker().gaps.watchesEvents, false, 'without catchUp it has no use for them');
       t.gaps.sawEvents([{ fullDocument: { _updated_at: '2026-12-02T10:00:03.000' } }, { fullDocument: undefined }]);
       t.gaps.connectionLost();
       t.gaps.resubscribed();

@@ -22,6 +22,8 @@ class GapTracker {
     this._collection = collection;
     this._inBand = inBand;
     this._catchUp = catchUp;
+    /** catchUp: runs of live events go through sawEvents. A field, read for every run. */
+    this.watchesEvents = catchUp !== null;
     this._holdback = holdback;
     this._newestSeen = newestSeen;
     this._takeItems = takeItems;
@@ -36,7 +38,7 @@ class GapTracker {
 
   /** A run of live events: a catch-up reads from the newest document they carry. */
   sawEvents(evs) {
-    if (this._catchUp !== null) this._mark = newestUpdate(this._mark, evs, 'fullDocument');
+    this._mark = newestUpdate(this._mark, evs, 'fullDocument');
   }
 
   /** True between a lost connection and its re-subscription. */

@@ -13,11 +13,13 @@ class Holdback {
     this._take = take;
     this._takeItems = takeItems;
     this._queue = null; // [{evs, conn} | {items} | slot {items: null until filled}]; null: nothing held
+    /** Something is held: what arrives must queue behind it. A field, read for every run of events. */
+    this.active = false;
   }
 
-  /** Something is held: what arrives must queue behind it. */
-  get active() {
-    return this._queue !== null;
+  _hold(queue) {
+    this._queue = queue;
+    this.active = queue !== null;
   }
 
   /** A run of events, behind what is held. */
@@ -36,7 +38,7 @@ class Holdback {
    */
   slot() {
     const slot = { items: null };
-    if (this._queue === null) this._queue = [];
+    if (this._queue === null) this._hold([]);
     this._queue.push(slot);
     return (items) => {
       slot.items = items;
@@ -48,7 +50,7 @@ class Holdback {
   release(all) {
     const queue = this._queue;
     if (queue === null) return;
-    this._queue = null;
+    this._hold(null);
     let k = 0;
     for (; k < queue.length; k++) {
       const h = queue[k];
@@ -56,11 +58,11 @@ class Holdback {
       else if (h.items) this._takeItems(h.items);
       else if (!all) break;
     }
-    if (k < queue.length) this._queue = queue.slice(k);
+    if (k < queue.length) this._hold(queue.slice(k));
   }
 
   clear() {
-    this._queue = null;
+    this._hold(null);
   }
 
   /** Events held. */
