@@ -284,7 +284,7 @@ function fileChanges(steps) {
 /**
  * The functions a reader follows: each one entered from another file, or that
  * calls on into another project function. What is left out is a leaf helper
- * entered only from its own file (op, be32, low_bytes, a shape builder of a
+ * entered only from its own file (op, be32, read_str, a shape builder of a
  * nested map, ...): read in place, not a hop. A step's caller is the nearest
  * earlier step of its stack (worker C, main-thread C, JS) with a smaller
  * depth; it calls on when the next step of its stack is deeper.
