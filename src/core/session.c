@@ -255,16 +255,14 @@ static int on_frame(void *ud, uint8_t type, uint16_t flags, const uint8_t *p, si
     nx__conn_end_with(c, "ENOMEM", err, NULL);
     return 1;
   }
-  /* An event the owner has yet to acknowledge counts against the bound, and
-   * the one that reaches it stops reading; an event that failed the check
-   * does not count (nx.h). */
+  /* An event the owner has yet to acknowledge counts against the bound; one
+   * that failed the check does not (nx.h). */
   if (rc == NX_INGEST_ADDED && head.kind == NX_EV_CHANGE && (c->hwm_events || c->hwm_bytes)) {
     if (nx__ring_push(&c->sizes, (uint32_t)len)) {
       nx__conn_end_with(c, "ENOMEM", "out of memory", NULL);
       return 1;
     }
     c->unacked_bytes += len;
-    if (over_high_water(c)) pause_reading(c);
   }
   return 0;
 }
@@ -287,6 +285,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   int rc = nx_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread, on_frame, c);
   if (rc == NX_READ_PROTO || rc == NX_READ_NOMEM)
     nx__conn_end_with(c, rc == NX_READ_PROTO ? "NEXA_PROTOCOL" : "ENOMEM", c->reader.error, NULL);
+  else if (over_high_water(c)) /* after the whole read: it may also have ended the connection or readied it */
+    pause_reading(c);
 }
 
 /* ---- the goodbye ---- */

@@ -100,7 +100,12 @@ static void *server_main(void *arg) {
     } else {
       send_hex(fd, CONNECT_OK, 0);
       if (sv->mode == SRV_BAD_MAGIC) {
-        send_hex(fd, "123456780181000000000000", 0);
+        uint8_t all[8192];
+        size_t n = 0;
+        for (int i = 0; i < sv->flood && n < sizeof(all) - 512; i++)
+          n += unhex(DELETE_EVENT, all + n) - 1; /* DELETE_EVENT ends with a byte too many */
+        n += unhex("123456780181000000000000", all + n);
+        if (write(fd, all, n) != (ssize_t)n) perror("write");
       } else if (sv->mode == SRV_SILENT_AFTER_AUTH) {
         sleep(1);
       } else if (sv->mode == SRV_FLOOD) {

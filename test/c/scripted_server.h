@@ -29,7 +29,7 @@ typedef enum {
   SRV_NORMAL,            /* answers as the reference server does */
   SRV_BAD_PASSWORD,      /* refuses the credentials */
   SRV_SILENT,            /* accepts the connection, never answers */
-  SRV_BAD_MAGIC,         /* authenticates, then sends a frame with a bad magic */
+  SRV_BAD_MAGIC,         /* authenticates, then `flood` events and a frame with a bad magic, in one write */
   SRV_SILENT_AFTER_AUTH, /* authenticates, then never answers */
   SRV_PINGS_FOR_600MS,   /* authenticates, answers PINGs for 600 ms, then goes quiet */
   SRV_FLOOD,             /* `flood` events in one write, then waits for the close */
@@ -39,7 +39,7 @@ typedef enum {
 
 typedef struct {
   int lfd;
-  int flood; /* SRV_FLOOD: how many events */
+  int flood; /* SRV_FLOOD, SRV_BAD_MAGIC: how many events */
   srv_mode mode;
   int pings;
   int got_disconnect;

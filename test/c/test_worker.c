@@ -71,6 +71,21 @@ void test_worker_failures(void) {
   expect_open_failure(SRV_SILENT, "ETIMEDOUT", "200 ms");
   expect_open_failure(SRV_BAD_MAGIC, "NEXA_PROTOCOL", "magic");
 
+  /* A read that takes a bounded stream past its bound, then breaks: the
+   * events and the end are reported, no pause of a connection that ended. */
+  {
+    rig r;
+    nx_conn_opts o = rig_start(&r, SRV_BAD_MAGIC, 8);
+    o.hwm_events = 3;
+    nx_worker_open(r.w, 12, &o);
+    int n = wait_items(r.s, 10);
+    CHECK(n == 10 && r.s->items[0].kind == NX_EV_OPEN && r.s->changes == 8 && r.s->items[9].kind == NX_EV_CLOSED &&
+              strcmp(r.s->codes[9], "NEXA_PROTOCOL") == 0,
+          "open, 8 events, then the protocol error (%d items, %d events)", n, r.s->changes);
+    CHECK(r.s->pauses == 0, "no pause is reported for the connection that ended (%d)", r.s->pauses);
+    rig_stop(&r);
+  }
+
   /* A port with nobody listening. */
   uint16_t port;
   int fd = listen_any(&port);
